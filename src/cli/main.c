@@ -1,0 +1,150 @@
+/* qkspec — command-line tool. Commands: info, verify. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "qk.h"
+#include "qk_io.h"
+
+#ifndef QK_CLI_ARENA_BYTES
+#define QK_CLI_ARENA_BYTES (64u << 20)
+#endif
+static unsigned char g_arena[QK_CLI_ARENA_BYTES];
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: qkspec [--isa scalar|avx2|neon] COMMAND [ARGS]\n"
+            "commands:\n"
+            "  info                 version, ISA paths, capacities and memory footprint\n"
+            "  verify [DIR|FILE..]  check golden vectors bit for bit (default DIR: vectors)\n"
+            "  help                 this text\n"
+            "The environment variable QKSPEC_ISA also selects the ISA path.\n");
+}
+
+static const char *arch_name(void)
+{
+#if defined(__x86_64__)
+    return "x86-64";
+#elif defined(__aarch64__)
+    return "aarch64";
+#elif defined(__arm__)
+    return "arm (32-bit)";
+#elif defined(__riscv) && __riscv_xlen == 64
+    return "riscv64";
+#else
+    return "unknown";
+#endif
+}
+
+static int cmd_info(void)
+{
+    printf("qkspec %s\n", QK_VERSION);
+    printf("target:       %s, %s\n", arch_name(),
+#if defined(__clang__)
+           "clang " __clang_version__
+#elif defined(__GNUC__)
+           "gcc " __VERSION__
+#else
+           "unknown compiler"
+#endif
+    );
+    printf("isa paths:   ");
+    for (int i = 0; i < QK_ISA_COUNT; i++)
+        if (qk_isa_compiled((qk_isa)i))
+            printf(" %s(%s)", qk_isa_name((qk_isa)i), qk_isa_available((qk_isa)i) ? "available" : "not on this CPU");
+    printf("\nselected:     %s\n", qk_isa_name(qk_isa_current()));
+    printf("capacities:   QK_GEMM_MC=%d QK_GEMM_KC=%d QK_GEMM_NC=%d\n", QK_GEMM_MC, QK_GEMM_KC, QK_GEMM_NC);
+    printf("memory:       matrix-product packing scratch %zu bytes (stack, per call)\n", qk_gemm_stack_bytes());
+    printf("              vector-reader arena %u bytes (static, command-line tool only)\n", (unsigned)QK_CLI_ARENA_BYTES);
+    return 0;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Collects the .qkv files of DIR (sorted) into paths. */
+static int list_dir(const char *dir, char paths[][512], int cap)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < cap)
+        if (has_suffix(e->d_name, ".qkv")) snprintf(paths[n++], 512, "%s/%s", dir, e->d_name);
+    closedir(d);
+    char *ptrs[256];
+    for (int i = 0; i < n; i++) ptrs[i] = paths[i];
+    qsort(ptrs, (size_t)n, sizeof ptrs[0], cmp_str);
+    static char sorted[256][512];
+    for (int i = 0; i < n; i++) memcpy(sorted[i], ptrs[i], 512);
+    memcpy(paths, sorted, sizeof(sorted[0]) * (size_t)n);
+    return n;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+    static char paths[256][512];
+    int n = 0;
+    const char *def = "vectors";
+    if (argc == 0) { argv = (char **)&def; argc = 1; }
+    for (int i = 0; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0) {
+            fprintf(stderr, "qkspec verify: %s: no such file or directory\n", argv[i]);
+            return 2;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            int k = list_dir(argv[i], paths + n, 256 - n);
+            if (k < 0) { fprintf(stderr, "qkspec verify: %s: cannot read directory\n", argv[i]); return 2; }
+            if (k == 0) { fprintf(stderr, "qkspec verify: %s: no .qkv files\n", argv[i]); return 2; }
+            n += k;
+        } else if (n < 256) {
+            snprintf(paths[n++], 512, "%s", argv[i]);
+        }
+    }
+    qk_arena a = {g_arena, sizeof g_arena, 0};
+    long cases = 0, bad = 0, files_bad = 0;
+    for (int i = 0; i < n; i++) {
+        long c0 = cases, b0 = bad;
+        if (qk_verify_file(paths[i], &a, stderr, &cases, &bad) < 0) files_bad++;
+        else printf("%-40s %4ld cases  %s\n", paths[i], cases - c0, bad == b0 ? "bit-identical" : "MISMATCH");
+    }
+    printf("verify [%s]: %ld cases in %d files, %ld mismatching, %ld unreadable\n", qk_isa_name(qk_isa_current()),
+           cases, n, bad, files_bad);
+    return bad || files_bad ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *isa = getenv("QKSPEC_ISA");
+    int k = 1;
+    while (k < argc && argv[k][0] == '-' && argv[k][1] == '-') {
+        if (!strcmp(argv[k], "--isa") && k + 1 < argc) { isa = argv[k + 1]; k += 2; }
+        else if (!strncmp(argv[k], "--isa=", 6)) { isa = argv[k] + 6; k++; }
+        else if (!strcmp(argv[k], "--help")) { usage(stdout); return 0; }
+        else { fprintf(stderr, "qkspec: unknown option '%s'\n", argv[k]); usage(stderr); return 2; }
+    }
+    if (isa && *isa) {
+        qk_status s = qk_isa_select_name(isa);
+        if (s != QK_OK) {
+            fprintf(stderr, "qkspec: ISA path '%s': %s\n", isa,
+                    s == QK_ERR_ARG ? "unknown (expected scalar, avx2 or neon)" : qk_status_str(s));
+            return 2;
+        }
+    }
+    if (k >= argc) { usage(stderr); return 2; }
+    const char *cmd = argv[k];
+    if (!strcmp(cmd, "info")) return cmd_info();
+    if (!strcmp(cmd, "verify")) return cmd_verify(argc - k - 1, argv + k + 1);
+    if (!strcmp(cmd, "help")) { usage(stdout); return 0; }
+    fprintf(stderr, "qkspec: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,61 @@
+/* qk_kernels.h — private: the kernel table, the only place ISA-specific code enters.
+ *
+ * Each ISA file (kern_scalar.c, kern_avx2.c, kern_neon.c) fills one table; qk_isa.c
+ * chooses one. Every entry must give the same bits as the scalar entry (SPEC §2). */
+#ifndef QK_KERNELS_H
+#define QK_KERNELS_H
+
+#include "qk.h"
+
+
+typedef struct {
+    const char *name;
+    int mr, nr; /* micro-tile of the matrix product */
+    /* C tile (m <= mr, n <= nr) of leading dimension ldc:
+     * C[r][c] = chain over k of fmaf(ap[k*mr + r], bp[k*nr + c], .), starting from
+     * C[r][c] when load_c, else from +0. ap: (kc, mr) packed, bp: (kc, nr) packed. */
+    void (*gemm_tile)(int kc, const float *ap, const float *bp, float *c, int ldc,
+                      int m, int n, int load_c);
+    float (*sum)(const float *x, int n);                 /* SPEC §2.4 */
+    float (*dot)(const float *x, const float *y, int n); /* SPEC §2.4 */
+    void (*vexpf)(float *y, const float *x, int n);      /* qk_expf per element */
+} qk_kernels;
+
+extern const qk_kernels qk__kernels_scalar;
+extern const qk_kernels qk__kernels_avx2;
+extern const qk_kernels qk__kernels_neon;
+
+const qk_kernels *qk__kern(void); /* the selected table */
+
+/* Shared by all paths: the 8-lane combine of SPEC §2.4. */
+static inline float qk__combine8(const float l[8])
+{
+    float s0 = l[0] + l[4], s1 = l[1] + l[5], s2 = l[2] + l[6], s3 = l[3] + l[7];
+    float t0 = s0 + s2, t1 = s1 + s3;
+    return t0 + t1;
+}
+
+/* Constants of the double-internal expf (qk_math.c); the SIMD versions must use the
+ * same operations in the same order. */
+#define QK__EXPF_HI 100.0f
+#define QK__EXPF_LO (-110.0f)
+#define QK__LOG2E 0x1.71547652b82fep0
+#define QK__SHIFT 0x1.8p52
+#define QK__LN2_HI 0x1.62e42fefa3800p-1
+#define QK__LN2_LO 0x1.ef35793c76730p-45
+/* Taylor coefficients 1/n!, n = 13 .. 2 (Horner from the top): truncation below
+ * 0.347^14/14! < 5e-18 relative. */
+#define QK__EXP_C13 (1.0 / 6227020800.0)
+#define QK__EXP_C12 (1.0 / 479001600.0)
+#define QK__EXP_C11 (1.0 / 39916800.0)
+#define QK__EXP_C10 (1.0 / 3628800.0)
+#define QK__EXP_C9 (1.0 / 362880.0)
+#define QK__EXP_C8 (1.0 / 40320.0)
+#define QK__EXP_C7 (1.0 / 5040.0)
+#define QK__EXP_C6 (1.0 / 720.0)
+#define QK__EXP_C5 (1.0 / 120.0)
+#define QK__EXP_C4 (1.0 / 24.0)
+#define QK__EXP_C3 (1.0 / 6.0)
+#define QK__EXP_C2 0.5
+
+#endif

@@ -1,0 +1,213 @@
+/* qk_math.c — the project's own transcendentals (SPEC §2.5).
+ *
+ * The float functions evaluate in double with fma and round once to float, so their
+ * error is the final rounding plus a tiny evaluation error (README: measured
+ * exhaustively). Only IEEE +,-,*,/, sqrt, fma and bit manipulation are used, so the
+ * result is the same on every target. */
+#include <float.h>
+#include <math.h> /* fma, fmaf, sqrt: IEEE-exact operations only */
+
+/* SPEC §2.1-2: every operation rounds to its own type, and nothing is contracted. */
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "qkspec needs FLT_EVAL_METHOD == 0 (SPEC §2.1)"
+#endif
+#if defined(__FAST_MATH__)
+#error "qkspec must not be compiled with -ffast-math (SPEC §2.2)"
+#endif
+#include <string.h>
+#include "qk_kernels.h"
+
+static inline uint64_t bits64(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
+static inline double from_bits64(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
+static inline uint32_t bits32(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
+static inline float from_bits32(uint32_t u) { float x; memcpy(&x, &u, 4); return x; }
+
+/* e^r for |r| <= ln2/2 by the Taylor polynomial of degree 13 (truncation < 2^-57). */
+static inline double exp_poly(double r)
+{
+    double p = QK__EXP_C13;
+    p = fma(p, r, QK__EXP_C12);
+    p = fma(p, r, QK__EXP_C11);
+    p = fma(p, r, QK__EXP_C10);
+    p = fma(p, r, QK__EXP_C9);
+    p = fma(p, r, QK__EXP_C8);
+    p = fma(p, r, QK__EXP_C7);
+    p = fma(p, r, QK__EXP_C6);
+    p = fma(p, r, QK__EXP_C5);
+    p = fma(p, r, QK__EXP_C4);
+    p = fma(p, r, QK__EXP_C3);
+    p = fma(p, r, QK__EXP_C2);
+    p = fma(p, r, 1.0);
+    return fma(p, r, 1.0);
+}
+
+/* qk_expf: clamp (by comparison, NaN passes through), k = round(x/ln2) by the shifter
+ * trick (no float->int conversion), r = x - k ln2 in two fma steps, 2^k from the bits
+ * of the shifted value. p·2^k is exact in double for k in [-159, 145]; the only
+ * rounding to float is the final conversion, which also produces subnormals, +Inf
+ * and 0 correctly. */
+float qk_expf(float x)
+{
+    float xc = x > QK__EXPF_HI ? QK__EXPF_HI : x;
+    xc = xc < QK__EXPF_LO ? QK__EXPF_LO : xc;
+    double xd = (double)xc;
+    double t = fma(xd, QK__LOG2E, QK__SHIFT);
+    double kd = t - QK__SHIFT;
+    double r = fma(-kd, QK__LN2_HI, xd);
+    r = fma(-kd, QK__LN2_LO, r);
+    uint64_t k = bits64(t) - bits64(QK__SHIFT); /* two's complement k */
+    double scale = from_bits64((k + 1023u) << 52);
+    return (float)(exp_poly(r) * scale);
+}
+
+void qk_vexpf(float *y, const float *x, int n) { qk__kern()->vexpf(y, x, n); }
+
+/* qk_exp (double): the same reduction; 2^k applied in two halves so that results
+ * down to the subnormal range and up to overflow are formed. Accuracy ~2 ulp. */
+double qk_exp(double x)
+{
+    if (x != x) return x + x;
+    if (x > 709.8) return 0x1p1023 * 0x1p1023; /* +Inf */
+    if (x < -745.2) return 0.0;
+    double t = fma(x, QK__LOG2E, QK__SHIFT);
+    double kd = t - QK__SHIFT;
+    double r = fma(-kd, QK__LN2_HI, x);
+    r = fma(-kd, QK__LN2_LO, r);
+    int64_t k = (int64_t)(bits64(t) - bits64(QK__SHIFT));
+    int64_t k1 = k / 2, k2 = k - k1;
+    double s1 = from_bits64((uint64_t)(k1 + 1023) << 52);
+    double s2 = from_bits64((uint64_t)(k2 + 1023) << 52);
+    return exp_poly(r) * s1 * s2;
+}
+
+/* log(m) for m in [sqrt(1/2), sqrt(2)): s = (m-1)/(m+1), log m = 2 atanh(s),
+ * |s| <= 0.1716, series to s^23 (truncation < 2^-60). */
+static double log_reduced(double m)
+{
+    double f = m - 1.0;
+    double s = f / (m + 1.0);
+    double z = s * s;
+    double p = 1.0 / 23;
+    p = fma(p, z, 1.0 / 21);
+    p = fma(p, z, 1.0 / 19);
+    p = fma(p, z, 1.0 / 17);
+    p = fma(p, z, 1.0 / 15);
+    p = fma(p, z, 1.0 / 13);
+    p = fma(p, z, 1.0 / 11);
+    p = fma(p, z, 1.0 / 9);
+    p = fma(p, z, 1.0 / 7);
+    p = fma(p, z, 1.0 / 5);
+    p = fma(p, z, 1.0 / 3);
+    /* 2s + 2s·z·p, written so that the leading term is exact */
+    return fma(2.0 * s * z, p, 2.0 * s);
+}
+
+/* qk_log (double), x > 0 finite: x = m·2^e with m in [sqrt(1/2), sqrt(2)). */
+double qk_log(double x)
+{
+    if (x != x) return x + x;
+    if (x < 0.0) return (x - x) / (x - x); /* NaN */
+    if (x == 0.0) return -1.0 / (x * x);   /* -Inf */
+    if (x > 0x1.fffffffffffffp1023) return x;
+    int e = 0;
+    if (x < 0x1p-1022) { x *= 0x1p54; e = -54; } /* subnormal */
+    uint64_t u = bits64(x);
+    e += (int)((u >> 52) & 0x7ff) - 1023;
+    double m = from_bits64((u & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
+    if (m > 0x1.6a09e667f3bcdp0) { m *= 0.5; e += 1; }
+    return fma((double)e, QK__LN2_HI, fma((double)e, QK__LN2_LO, log_reduced(m)));
+}
+
+/* qk_logf: exact decomposition of the float, log_reduced in double, one rounding. */
+float qk_logf(float x)
+{
+    if (x != x) return x + x;
+    if (x < 0.0f) return (x - x) / (x - x);
+    if (x == 0.0f) return -1.0f / (x * x);
+    if (x > 0x1.fffffep127f) return x;
+    return (float)qk_log((double)x);
+}
+
+/* tanh in double. For |x| < 0.17, tanh = e/(e+2) with e = e^{2x}-1 from the exp
+ * series without its leading 1 (no cancellation); otherwise 1 - 2/(e^{2x}+1). */
+static double tanh_d(double x)
+{
+    double a = x < 0 ? -x : x;
+    double t;
+    if (a > 20.0) t = 1.0;
+    else if (a < 0.17) {
+        double y = 2.0 * a;
+        double q = QK__EXP_C13;
+        q = fma(q, y, QK__EXP_C12);
+        q = fma(q, y, QK__EXP_C11);
+        q = fma(q, y, QK__EXP_C10);
+        q = fma(q, y, QK__EXP_C9);
+        q = fma(q, y, QK__EXP_C8);
+        q = fma(q, y, QK__EXP_C7);
+        q = fma(q, y, QK__EXP_C6);
+        q = fma(q, y, QK__EXP_C5);
+        q = fma(q, y, QK__EXP_C4);
+        q = fma(q, y, QK__EXP_C3);
+        q = fma(q, y, QK__EXP_C2);
+        double e = fma(q * y, y, y); /* y + y^2 q */
+        t = e / (e + 2.0);
+    } else {
+        t = 1.0 - 2.0 / (qk_exp(2.0 * a) + 1.0);
+    }
+    return x < 0 ? -t : t;
+}
+
+float qk_tanhf(float x)
+{
+    if (x != x) return x + x;
+    return (float)tanh_d((double)x);
+}
+
+float qk_gelu_tanhf(float x)
+{
+    if (x != x) return x + x;
+    double xd = x;
+    double inner = 0x1.9884533d43651p-1 * (xd + 0.044715 * xd * xd * xd); /* sqrt(2/pi) */
+    return (float)(0.5 * xd * (1.0 + tanh_d(inner)));
+}
+
+float qk_gelu_erff(float x)
+{
+    if (x != x) return x + x;
+    double xd = x;
+    return (float)(0.5 * xd * (1.0 + qk_erf(xd * 0x1.6a09e667f3bcdp-1))); /* 1/sqrt(2) */
+}
+
+/* erf in double. |x| < 3: erf x = (2/sqrt(pi)) e^{-x^2} sum 2^n x^{2n+1}/(2n+1)!!
+ * (all terms positive: no cancellation). |x| >= 3: erfc by its continued fraction
+ * (modified Lentz), erf = 1 - erfc. |x| >= 6: erf = ±1 in double. */
+double qk_erf(double x)
+{
+    if (x != x) return x + x;
+    double a = x < 0 ? -x : x;
+    double r;
+    if (a >= 6.0) r = 1.0;
+    else if (a < 3.0) {
+        double x2 = a * a, term = a, sum = a;
+        for (int n = 1; n < 200; n++) {
+            term *= 2.0 * x2 / (2 * n + 1);
+            sum += term;
+            if (term < sum * 0x1p-56) break;
+        }
+        r = 0x1.20dd750429b6dp0 * qk_exp(-x2) * sum; /* 2/sqrt(pi) */
+    } else {
+        /* erfc a = e^{-a^2}/sqrt(pi) · 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + ...)))) */
+        double tiny = 0x1p-600, f = a, C = a, D = 0.0;
+        for (int n = 1; n < 300; n++) {
+            double an = 0.5 * n;
+            D = a + an * D; if (D == 0.0) D = tiny;
+            C = a + an / C; if (C == 0.0) C = tiny;
+            D = 1.0 / D;
+            double delta = C * D;
+            f *= delta;
+            if (delta - 1.0 < 0x1p-54 && 1.0 - delta < 0x1p-54) break;
+        }
+        r = 1.0 - 0x1.20dd750429b6dp-1 * qk_exp(-a * a) / f; /* 1/sqrt(pi) */
+    }
+    return x < 0 ? -r : r;
+}

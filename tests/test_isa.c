@@ -1,0 +1,166 @@
+/* test_isa.c — every ISA path this CPU has gives the bits of the scalar path
+ * (SPEC §2): products of odd sizes, unaligned strides and k-blocking, reductions
+ * and exp over special values, softmax and LayerNorm forward and backward. */
+#include <stdlib.h>
+#include "qktest.h"
+#include "test_util.h"
+
+static const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 0x1p-149f, -0x1p-149f, 0x1p-126f,
+                                 0x1.fffffep127f, -0x1.fffffep127f, 1.0f, -1.0f, 88.72283f, 88.7229f,
+                                 -87.3365f, -103.9721f, -104.0f, 1e-30f, 0.5f, 3.4e38f};
+#define NSPECIAL ((int)(sizeof specials / sizeof specials[0]))
+
+static int same_bits(const float *a, const float *b, size_t n, size_t *where)
+{
+    for (size_t i = 0; i < n; i++)
+        if (tu_bits(a[i]) != tu_bits(b[i]) && !(isnan(a[i]) && isnan(b[i]))) { *where = i; return 0; }
+    return 1;
+}
+
+/* Runs fn under scalar and under isa; compares n floats of output. */
+#define FOR_EACH_SIMD_ISA(isa) \
+    for (int isa = 1; isa < QK_ISA_COUNT; isa++) if (qk_isa_available((qk_isa)isa))
+
+static void matmul_on(qk_isa isa, float *c, int ldc, const float *a, int lda, const float *b, int ldb,
+                      int M, int N, int K, int flags)
+{
+    qk_isa_select(isa);
+    int ta = flags & QK_TRANS_A, tb = flags & QK_TRANS_B;
+    qk_mat A = qk_mat_view((float *)a, ta ? K : M, ta ? M : K, lda);
+    qk_mat B = qk_mat_view((float *)b, tb ? N : K, tb ? K : N, ldb);
+    qk_mat C = qk_mat_view(c, M, N, ldc);
+    CHECK_OK(qk_matmul(&C, &A, &B, flags));
+}
+
+TEST(isa_matmul_bit_identical)
+{
+    static const int dims[] = {1, 7, 8, 9, 16, 17, 63, 65, 100};
+    static const int ks[] = {1, 8, 9, 65, 257, 600};
+    qk_rng r;
+    qk_rng_seed(&r, 11);
+    const int cap = 700 * 712 + 3;
+    float *a = malloc(sizeof(float) * cap), *b = malloc(sizeof(float) * cap);
+    float *c0 = malloc(sizeof(float) * cap), *cs = malloc(sizeof(float) * cap), *cv = malloc(sizeof(float) * cap);
+    tu_fill(a, cap, &r, 2.0f);
+    tu_fill(b, cap, &r, 2.0f);
+    tu_fill(c0, cap, &r, 2.0f);
+    for (int s = 0; s < NSPECIAL; s++) a[37 * s + 5] = specials[s]; /* specials inside the data */
+    long cases = 0;
+    FOR_EACH_SIMD_ISA(isa)
+    for (size_t mi = 0; mi < sizeof dims / sizeof dims[0]; mi++)
+        for (size_t ni = 0; ni < sizeof dims / sizeof dims[0]; ni += 2)
+            for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+                for (int flags = 0; flags < 8; flags++) {
+                    int M = dims[mi], N = dims[(ni + mi) % 9], K = ks[ki], pad = (int)(mi % 3);
+                    if ((long)M * N * K > 4000000) continue;
+                    int lda = ((flags & QK_TRANS_A) ? M : K) + pad, ldb = ((flags & QK_TRANS_B) ? K : N) + pad;
+                    int ldc = N + pad;
+                    memcpy(cs, c0, sizeof(float) * cap);
+                    memcpy(cv, c0, sizeof(float) * cap);
+                    matmul_on(QK_ISA_SCALAR, cs + 1, ldc, a + 1, lda, b + 3, ldb, M, N, K, flags);
+                    matmul_on((qk_isa)isa, cv + 1, ldc, a + 1, lda, b + 3, ldb, M, N, K, flags);
+                    size_t w;
+                    CHECK(same_bits(cs, cv, (size_t)M * ldc + 2, &w), "%s matmul %dx%dx%d flags %d: index %zu %a vs %a",
+                          qk_isa_name((qk_isa)isa), M, N, K, flags, w, cs[w], cv[w]);
+                    cases++;
+                }
+    /* large enough to cross the MC, NC and KC blocks */
+    FOR_EACH_SIMD_ISA(isa)
+    {
+        int M = 200, N = 300, K = 520;
+        matmul_on(QK_ISA_SCALAR, cs, N, a, K, b, N, M, N, K, 0);
+        matmul_on((qk_isa)isa, cv, N, a, K, b, N, M, N, K, 0);
+        size_t w;
+        CHECK(same_bits(cs, cv, (size_t)M * N, &w), "%s blocked matmul differs at %zu", qk_isa_name((qk_isa)isa), w);
+    }
+    free(a); free(b); free(c0); free(cs); free(cv);
+}
+
+TEST(isa_reductions_and_exp_bit_identical)
+{
+    enum { N = 4099 };
+    static float x[N], y[N], es[N], ev[N];
+    qk_rng r;
+    qk_rng_seed(&r, 12);
+    tu_fill(x, N, &r, 100.0f);
+    tu_fill(y, N, &r, 1.0f);
+    FOR_EACH_SIMD_ISA(isa)
+    for (int round = 0; round < 3; round++) {
+        if (round == 1) for (int i = 0; i < NSPECIAL; i++) x[3 * i + 1] = specials[i];
+        if (round == 2) for (int i = 0; i < N; i++) x[i] = tu_float(qk_rng_u64(&r) >> 32); /* any bit pattern */
+        for (int n = 0; n < 80; n++) {
+            qk_isa_select(QK_ISA_SCALAR);
+            float s0 = qk_sum(x, n), d0 = qk_dot(x, y, n);
+            qk_isa_select((qk_isa)isa);
+            float s1 = qk_sum(x, n), d1 = qk_dot(x, y, n);
+            CHECK(tu_bits(s0) == tu_bits(s1) || (isnan(s0) && isnan(s1)), "%s sum n=%d", qk_isa_name((qk_isa)isa), n);
+            CHECK(tu_bits(d0) == tu_bits(d1) || (isnan(d0) && isnan(d1)), "%s dot n=%d", qk_isa_name((qk_isa)isa), n);
+        }
+        for (int off = 0; off < 4; off++) {
+            qk_isa_select(QK_ISA_SCALAR);
+            qk_vexpf(es, x + off, N - off);
+            qk_isa_select((qk_isa)isa);
+            qk_vexpf(ev, x + off, N - off);
+            size_t w;
+            CHECK(same_bits(es, ev, N - off, &w), "%s vexpf round %d: x=%a %a vs %a", qk_isa_name((qk_isa)isa), round,
+                  x[off + w], es[w], ev[w]);
+        }
+    }
+}
+
+/* Every 61st float bit pattern (70 million inputs) through the vector exp. */
+TEST(isa_vexpf_bit_identical_sampled)
+{
+    enum { CH = 4096 };
+    static float x[CH], es[CH], ev[CH];
+    FOR_EACH_SIMD_ISA(isa)
+    {
+        long bad = 0;
+        uint64_t u = 0;
+        while (u <= 0xffffffffu) {
+            int n = 0;
+            for (; n < CH && u <= 0xffffffffu; n++, u += 61) x[n] = tu_float((uint32_t)u);
+            qk_isa_select(QK_ISA_SCALAR);
+            qk_vexpf(es, x, n);
+            qk_isa_select((qk_isa)isa);
+            qk_vexpf(ev, x, n);
+            size_t w;
+            if (!same_bits(es, ev, (size_t)n, &w)) bad++;
+        }
+        CHECK(bad == 0, "%s vexpf: %ld chunks differ from scalar", qk_isa_name((qk_isa)isa), bad);
+    }
+}
+
+TEST(isa_softmax_layernorm_bit_identical)
+{
+    enum { R = 33, C = 67 };
+    static float x[R * C], dy[R * C], g[C], b[C], out[2][4][R * C], st[2][4][C + R], scratch[2 * C];
+    qk_rng r;
+    qk_rng_seed(&r, 13);
+    tu_fill(x, R * C, &r, 20.0f);
+    tu_fill(dy, R * C, &r, 1.0f);
+    tu_fill(g, C, &r, 1.0f);
+    tu_fill(b, C, &r, 1.0f);
+    FOR_EACH_SIMD_ISA(isa)
+    {
+        for (int p = 0; p < 2; p++) {
+            qk_isa_select(p ? (qk_isa)isa : QK_ISA_SCALAR);
+            memset(out[p], 0, sizeof out[p]);
+            memset(st[p], 0, sizeof st[p]);
+            qk_mat mx = qk_mat_view(x, R, C, C), mdy = qk_mat_view(dy, R, C, C);
+            qk_mat y0 = qk_mat_view(out[p][0], R, C, C), y1 = qk_mat_view(out[p][1], R, C, C);
+            qk_mat dx0 = qk_mat_view(out[p][2], R, C, C), ln = qk_mat_view(out[p][3], R, C, C);
+            CHECK_OK(qk_softmax_forward(&y0, &mx, 0));
+            CHECK_OK(qk_softmax_forward(&y1, &mx, 1));
+            CHECK_OK(qk_softmax_backward(&dx0, &y1, &mdy, 1));
+            CHECK_OK(qk_layernorm_forward(&ln, st[p][0], st[p][0] + R, &mx, g, b, 1e-5f));
+            qk_mat dx1 = qk_mat_view(out[p][1], R, C, C); /* accumulate onto y1 */
+            CHECK_OK(qk_layernorm_backward(&dx1, st[p][1], st[p][2], &mdy, &mx, st[p][0], st[p][0] + R, g, scratch));
+        }
+        size_t w;
+        CHECK(same_bits(out[0][0], out[1][0], sizeof out[0] / sizeof(float), &w), "%s softmax/layernorm differ at %zu",
+              qk_isa_name((qk_isa)isa), w);
+        CHECK(same_bits(st[0][0], st[1][0], sizeof st[0] / sizeof(float), &w), "%s layernorm stats differ at %zu",
+              qk_isa_name((qk_isa)isa), w);
+    }
+}

@@ -10,6 +10,8 @@
 #ifndef QK_CLI_ARENA_BYTES
 #define QK_CLI_ARENA_BYTES (64u << 20)
 #endif
+int qk_cmd_eig(int argc, char **argv, int svd); /* cmd_eig.c */
+
 static unsigned char g_arena[QK_CLI_ARENA_BYTES];
 
 static void usage(FILE *f)
@@ -19,6 +21,8 @@ static void usage(FILE *f)
             "commands:\n"
             "  info                 version, ISA paths, capacities and memory footprint\n"
             "  verify [DIR|FILE..]  check golden vectors bit for bit (default DIR: vectors)\n"
+            "  eig [FILE|-] [--vectors] [--symmetrize]   eigenvalues of a symmetric matrix\n"
+            "  svd [FILE|-]         singular values, descending\n"
             "  help                 this text\n"
             "The environment variable QKSPEC_ISA also selects the ISA path.\n");
 }
@@ -143,6 +147,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[k];
     if (!strcmp(cmd, "info")) return cmd_info();
     if (!strcmp(cmd, "verify")) return cmd_verify(argc - k - 1, argv + k + 1);
+    if (!strcmp(cmd, "eig")) return qk_cmd_eig(argc - k - 1, argv + k + 1, 0);
+    if (!strcmp(cmd, "svd")) return qk_cmd_eig(argc - k - 1, argv + k + 1, 1);
     if (!strcmp(cmd, "help")) { usage(stdout); return 0; }
     fprintf(stderr, "qkspec: unknown command '%s'\n", cmd);
     usage(stderr);

@@ -221,11 +221,10 @@ qk_vtensor *qk_vcase_add(qk_vcase *c, qk_arena *a, const char *name, int is_out,
     size_t count = 1;
     for (int i = 0; i < ndim; i++) {
         t->dims[i] = dims[i];
-        if (dims[i] < 1 || count > ((size_t)1 << 40) / (size_t)dims[i]) return NULL;
+        if (dims[i] < 1 || count > (SIZE_MAX / 8) / (size_t)dims[i]) return NULL; /* no overflow */
         count *= (size_t)dims[i];
     }
     t->count = count;
-    if (count > ((size_t)1 << 40) / 8) return NULL;
     t->data = qk_arena_take(a, count * qk_dtype_size(dt));
     if (!t->data) return NULL;
     c->ntensor++;

@@ -9,27 +9,56 @@
 #define MR 6
 #define NR 16
 
+/* The 12 accumulators are named variables so that they live in registers (an
+ * acc[6][2] array stays in memory at -O2); 12 + 2 (B row) + 1 (broadcast) = 15 of
+ * the 16 ymm registers. Each lane of c<row><half> is the chain over k of one C
+ * element, k = 0..kc-1 in order. The k loop is deliberately not unrolled: unrolled,
+ * gcc -O2 hoists B loads across steps and spills accumulators to the stack. */
+#define QK__ROW(r, A0, A1)                                                              \
+    do {                                                                                \
+        __m256 ar = _mm256_broadcast_ss(a + (r));                                       \
+        A0 = _mm256_fmadd_ps(ar, b0, A0);                                               \
+        A1 = _mm256_fmadd_ps(ar, b1, A1);                                               \
+    } while (0)
+#define QK__STEP(kk)                                                                    \
+    do {                                                                                \
+        const float *a = ap + (kk) * MR;                                                \
+        __m256 b0 = _mm256_loadu_ps(bp + (kk) * NR), b1 = _mm256_loadu_ps(bp + (kk) * NR + 8); \
+        QK__ROW(0, c00, c01);                                                           \
+        QK__ROW(1, c10, c11);                                                           \
+        QK__ROW(2, c20, c21);                                                           \
+        QK__ROW(3, c30, c31);                                                           \
+        QK__ROW(4, c40, c41);                                                           \
+        QK__ROW(5, c50, c51);                                                           \
+    } while (0)
+
 static void tile_6x16(int kc, const float *ap, const float *bp, float *c, int ldc, int load_c)
 {
-    __m256 acc[MR][2];
-    for (int r = 0; r < MR; r++) {
-        acc[r][0] = load_c ? _mm256_loadu_ps(c + r * ldc) : _mm256_setzero_ps();
-        acc[r][1] = load_c ? _mm256_loadu_ps(c + r * ldc + 8) : _mm256_setzero_ps();
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    if (load_c) {
+        c00 = _mm256_loadu_ps(c + 0 * ldc), c01 = _mm256_loadu_ps(c + 0 * ldc + 8);
+        c10 = _mm256_loadu_ps(c + 1 * ldc), c11 = _mm256_loadu_ps(c + 1 * ldc + 8);
+        c20 = _mm256_loadu_ps(c + 2 * ldc), c21 = _mm256_loadu_ps(c + 2 * ldc + 8);
+        c30 = _mm256_loadu_ps(c + 3 * ldc), c31 = _mm256_loadu_ps(c + 3 * ldc + 8);
+        c40 = _mm256_loadu_ps(c + 4 * ldc), c41 = _mm256_loadu_ps(c + 4 * ldc + 8);
+        c50 = _mm256_loadu_ps(c + 5 * ldc), c51 = _mm256_loadu_ps(c + 5 * ldc + 8);
+    } else {
+        c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
     }
     for (int k = 0; k < kc; k++) {
-        __m256 b0 = _mm256_loadu_ps(bp + k * NR), b1 = _mm256_loadu_ps(bp + k * NR + 8);
-        const float *a = ap + k * MR;
-        for (int r = 0; r < MR; r++) {
-            __m256 ar = _mm256_broadcast_ss(a + r);
-            acc[r][0] = _mm256_fmadd_ps(ar, b0, acc[r][0]);
-            acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
-        }
+        QK__STEP(0);
+        ap += MR;
+        bp += NR;
     }
-    for (int r = 0; r < MR; r++) {
-        _mm256_storeu_ps(c + r * ldc, acc[r][0]);
-        _mm256_storeu_ps(c + r * ldc + 8, acc[r][1]);
-    }
+    _mm256_storeu_ps(c + 0 * ldc, c00), _mm256_storeu_ps(c + 0 * ldc + 8, c01);
+    _mm256_storeu_ps(c + 1 * ldc, c10), _mm256_storeu_ps(c + 1 * ldc + 8, c11);
+    _mm256_storeu_ps(c + 2 * ldc, c20), _mm256_storeu_ps(c + 2 * ldc + 8, c21);
+    _mm256_storeu_ps(c + 3 * ldc, c30), _mm256_storeu_ps(c + 3 * ldc + 8, c31);
+    _mm256_storeu_ps(c + 4 * ldc, c40), _mm256_storeu_ps(c + 4 * ldc + 8, c41);
+    _mm256_storeu_ps(c + 5 * ldc, c50), _mm256_storeu_ps(c + 5 * ldc + 8, c51);
 }
+#undef QK__STEP
+#undef QK__ROW
 
 static void gemm_tile_avx2(int kc, const float *ap, const float *bp, float *c, int ldc,
                            int m, int n, int load_c)
@@ -105,7 +134,105 @@ static void vexpf_avx2(float *y, const float *x, int n)
     for (; i < n; i++) y[i] = qk_expf(x[i]);
 }
 
-const qk_kernels qk__kernels_avx2 = {"avx2", MR, NR, gemm_tile_avx2, sum_avx2, dot_avx2, vexpf_avx2};
+/* Jacobi kernels (double): defined at the end of this file. */
+static void jrot_avx2(double *x, double *y, int n, double c, double s);
+static void jstep_avx2(const double *x0, const double *x1, double *y0, double *y1, int h, double c, double s,
+                       const double *cs, const double *sn);
+static void jdot3_avx2(const double *x, const double *y, int n, double out[3]);
+
+const qk_kernels qk__kernels_avx2 = {"avx2", MR, NR, gemm_tile_avx2, sum_avx2, dot_avx2, vexpf_avx2,
+                                     jrot_avx2, jstep_avx2, jdot3_avx2};
+
+/* ---------------------------------------------------------------- Jacobi (double) */
+/* As kern_scalar.c, 4 lanes: x' = fmsub(c, x, s*y) = fma(c, x, -(s*y)), y' = fmadd(c, y, s*x). */
+#define JROT_X(C, X, S, Y) _mm256_fmsub_pd(C, X, _mm256_mul_pd(S, Y))
+#define JROT_Y(C, X, S, Y) _mm256_fmadd_pd(C, Y, _mm256_mul_pd(S, X))
+
+static void jrot_avx2(double *x, double *y, int n, double c, double s)
+{
+    __m256d C = _mm256_set1_pd(c), S = _mm256_set1_pd(s);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256d a0 = _mm256_loadu_pd(x + i), b0 = _mm256_loadu_pd(y + i);
+        __m256d a1 = _mm256_loadu_pd(x + i + 4), b1 = _mm256_loadu_pd(y + i + 4);
+        _mm256_storeu_pd(x + i, JROT_X(C, a0, S, b0));
+        _mm256_storeu_pd(y + i, JROT_Y(C, a0, S, b0));
+        _mm256_storeu_pd(x + i + 4, JROT_X(C, a1, S, b1));
+        _mm256_storeu_pd(y + i + 4, JROT_Y(C, a1, S, b1));
+    }
+    for (; i + 4 <= n; i += 4) {
+        __m256d a = _mm256_loadu_pd(x + i), b = _mm256_loadu_pd(y + i);
+        _mm256_storeu_pd(x + i, JROT_X(C, a, S, b));
+        _mm256_storeu_pd(y + i, JROT_Y(C, a, S, b));
+    }
+    for (; i < n; i++) {
+        double a = x[i], b = y[i];
+        x[i] = fma(c, a, -(s * b));
+        y[i] = fma(c, b, s * a);
+    }
+}
+
+static void jstep_avx2(const double *x0, const double *x1, double *y0, double *y1, int h, double c, double s,
+                       const double *cs, const double *sn)
+{
+    const double *x0b = x0 + h + 2, *x1b = x1 + h + 2;
+    double *y0t = y0 + 1, *y1t = y1 + 1, *y0b = y0 + h + 1, *y1b = y1 + h + 1;
+    __m256d C = _mm256_set1_pd(c), S = _mm256_set1_pd(s);
+    int o = 0;
+    for (; o + 4 <= h; o += 4) {
+        __m256d a = _mm256_loadu_pd(x0 + o), b = _mm256_loadu_pd(x1 + o);
+        __m256d ab = _mm256_loadu_pd(x0b + o), bb = _mm256_loadu_pd(x1b + o);
+        __m256d r0t = JROT_X(C, a, S, b), r1t = JROT_Y(C, a, S, b);
+        __m256d r0b = JROT_X(C, ab, S, bb), r1b = JROT_Y(C, ab, S, bb);
+        __m256d co = _mm256_loadu_pd(cs + o), so = _mm256_loadu_pd(sn + o);
+        _mm256_storeu_pd(y0t + o, JROT_X(co, r0t, so, r0b));
+        _mm256_storeu_pd(y0b + o, JROT_Y(co, r0t, so, r0b));
+        _mm256_storeu_pd(y1t + o, JROT_X(co, r1t, so, r1b));
+        _mm256_storeu_pd(y1b + o, JROT_Y(co, r1t, so, r1b));
+    }
+    for (; o < h; o++) {
+        double a = x0[o], b = x1[o], ab = x0b[o], bb = x1b[o];
+        double r0t = fma(c, a, -(s * b)), r1t = fma(c, b, s * a);
+        double r0b = fma(c, ab, -(s * bb)), r1b = fma(c, bb, s * ab);
+        double co = cs[o], so = sn[o];
+        y0t[o] = fma(co, r0t, -(so * r0b));
+        y0b[o] = fma(co, r0b, so * r0t);
+        y1t[o] = fma(co, r1t, -(so * r1b));
+        y1b[o] = fma(co, r1b, so * r1t);
+    }
+}
+
+/* Lanes 0-3 in the first register, 4-7 in the second (SPEC §2.4). */
+static void jdot3_avx2(const double *x, const double *y, int n, double out[3])
+{
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, b0 = a0, b1 = a0, g0 = a0, g1 = a0;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256d x0 = _mm256_loadu_pd(x + i), x1 = _mm256_loadu_pd(x + i + 4);
+        __m256d u0 = _mm256_loadu_pd(y + i), u1 = _mm256_loadu_pd(y + i + 4);
+        a0 = _mm256_fmadd_pd(x0, x0, a0);
+        a1 = _mm256_fmadd_pd(x1, x1, a1);
+        b0 = _mm256_fmadd_pd(u0, u0, b0);
+        b1 = _mm256_fmadd_pd(u1, u1, b1);
+        g0 = _mm256_fmadd_pd(x0, u0, g0);
+        g1 = _mm256_fmadd_pd(x1, u1, g1);
+    }
+    double a[8], b[8], g[8];
+    _mm256_storeu_pd(a, a0);
+    _mm256_storeu_pd(a + 4, a1);
+    _mm256_storeu_pd(b, b0);
+    _mm256_storeu_pd(b + 4, b1);
+    _mm256_storeu_pd(g, g0);
+    _mm256_storeu_pd(g + 4, g1);
+    for (; i < n; i++) {
+        a[i & 7] = fma(x[i], x[i], a[i & 7]);
+        b[i & 7] = fma(y[i], y[i], b[i & 7]);
+        g[i & 7] = fma(x[i], y[i], g[i & 7]);
+    }
+    out[0] = qk__combine8d(a);
+    out[1] = qk__combine8d(b);
+    out[2] = qk__combine8d(g);
+}
 #else
 typedef int qk__empty_unit_qk_have_avx2; /* ISO C: no empty translation unit */
 #endif

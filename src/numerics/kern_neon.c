@@ -120,7 +120,98 @@ static void vexpf_neon(float *y, const float *x, int n)
     for (; i < n; i++) y[i] = qk_expf(x[i]);
 }
 
-const qk_kernels qk__kernels_neon = {"neon", MR, NR, gemm_tile_neon, sum_neon, dot_neon, vexpf_neon};
+/* Jacobi kernels (double): defined at the end of this file. */
+static void jrot_neon(double *x, double *y, int n, double c, double s);
+static void jstep_neon(const double *x0, const double *x1, double *y0, double *y1, int h, double c, double s,
+                       const double *cs, const double *sn);
+static void jdot3_neon(const double *x, const double *y, int n, double out[3]);
+
+const qk_kernels qk__kernels_neon = {"neon", MR, NR, gemm_tile_neon, sum_neon, dot_neon, vexpf_neon,
+                                     jrot_neon, jstep_neon, jdot3_neon};
+
+/* ---------------------------------------------------------------- Jacobi (double) */
+/* As kern_scalar.c, 2 lanes: x' = -(s*y) + c*x, y' = s*x + c*y, each one fused step
+ * (vfmaq_f64(a, b, c) = a + b*c rounded once; negation is exact). */
+#define JROT_X(C, X, S, Y) vfmaq_f64(vnegq_f64(vmulq_f64(S, Y)), C, X)
+#define JROT_Y(C, X, S, Y) vfmaq_f64(vmulq_f64(S, X), C, Y)
+
+static void jrot_neon(double *x, double *y, int n, double c, double s)
+{
+    float64x2_t C = vdupq_n_f64(c), S = vdupq_n_f64(s);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float64x2_t a0 = vld1q_f64(x + i), b0 = vld1q_f64(y + i);
+        float64x2_t a1 = vld1q_f64(x + i + 2), b1 = vld1q_f64(y + i + 2);
+        vst1q_f64(x + i, JROT_X(C, a0, S, b0));
+        vst1q_f64(y + i, JROT_Y(C, a0, S, b0));
+        vst1q_f64(x + i + 2, JROT_X(C, a1, S, b1));
+        vst1q_f64(y + i + 2, JROT_Y(C, a1, S, b1));
+    }
+    for (; i < n; i++) {
+        double a = x[i], b = y[i];
+        x[i] = fma(c, a, -(s * b));
+        y[i] = fma(c, b, s * a);
+    }
+}
+
+static void jstep_neon(const double *x0, const double *x1, double *y0, double *y1, int h, double c, double s,
+                       const double *cs, const double *sn)
+{
+    const double *x0b = x0 + h + 2, *x1b = x1 + h + 2;
+    double *y0t = y0 + 1, *y1t = y1 + 1, *y0b = y0 + h + 1, *y1b = y1 + h + 1;
+    float64x2_t C = vdupq_n_f64(c), S = vdupq_n_f64(s);
+    int o = 0;
+    for (; o + 2 <= h; o += 2) {
+        float64x2_t a = vld1q_f64(x0 + o), b = vld1q_f64(x1 + o);
+        float64x2_t ab = vld1q_f64(x0b + o), bb = vld1q_f64(x1b + o);
+        float64x2_t r0t = JROT_X(C, a, S, b), r1t = JROT_Y(C, a, S, b);
+        float64x2_t r0b = JROT_X(C, ab, S, bb), r1b = JROT_Y(C, ab, S, bb);
+        float64x2_t co = vld1q_f64(cs + o), so = vld1q_f64(sn + o);
+        vst1q_f64(y0t + o, JROT_X(co, r0t, so, r0b));
+        vst1q_f64(y0b + o, JROT_Y(co, r0t, so, r0b));
+        vst1q_f64(y1t + o, JROT_X(co, r1t, so, r1b));
+        vst1q_f64(y1b + o, JROT_Y(co, r1t, so, r1b));
+    }
+    for (; o < h; o++) {
+        double a = x0[o], b = x1[o], ab = x0b[o], bb = x1b[o];
+        double r0t = fma(c, a, -(s * b)), r1t = fma(c, b, s * a);
+        double r0b = fma(c, ab, -(s * bb)), r1b = fma(c, bb, s * ab);
+        double co = cs[o], so = sn[o];
+        y0t[o] = fma(co, r0t, -(so * r0b));
+        y0b[o] = fma(co, r0b, so * r0t);
+        y1t[o] = fma(co, r1t, -(so * r1b));
+        y1b[o] = fma(co, r1b, so * r1t);
+    }
+}
+
+/* The 8 lanes in four registers: lanes 0-1, 2-3, 4-5, 6-7 (SPEC §2.4). */
+static void jdot3_neon(const double *x, const double *y, int n, double out[3])
+{
+    float64x2_t a[4], b[4], g[4];
+    for (int k = 0; k < 4; k++) a[k] = b[k] = g[k] = vdupq_n_f64(0.0);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 4; k++) {
+            float64x2_t xv = vld1q_f64(x + i + 2 * k), yv = vld1q_f64(y + i + 2 * k);
+            a[k] = vfmaq_f64(a[k], xv, xv);
+            b[k] = vfmaq_f64(b[k], yv, yv);
+            g[k] = vfmaq_f64(g[k], xv, yv);
+        }
+    double la[8], lb[8], lg[8];
+    for (int k = 0; k < 4; k++) {
+        vst1q_f64(la + 2 * k, a[k]);
+        vst1q_f64(lb + 2 * k, b[k]);
+        vst1q_f64(lg + 2 * k, g[k]);
+    }
+    for (; i < n; i++) {
+        la[i & 7] = fma(x[i], x[i], la[i & 7]);
+        lb[i & 7] = fma(y[i], y[i], lb[i & 7]);
+        lg[i & 7] = fma(x[i], y[i], lg[i & 7]);
+    }
+    out[0] = qk__combine8d(la);
+    out[1] = qk__combine8d(lb);
+    out[2] = qk__combine8d(lg);
+}
 #else
 typedef int qk__empty_unit_qk_have_neon; /* ISO C: no empty translation unit */
 #endif

@@ -40,5 +40,53 @@ static void vexpf_scalar(float *y, const float *x, int n)
     for (int i = 0; i < n; i++) y[i] = qk_expf(x[i]);
 }
 
+/* Jacobi kernels (double): defined at the end of this file. */
+static void jrot_scalar(double *x, double *y, int n, double c, double s);
+static void jstep_scalar(const double *x0, const double *x1, double *y0, double *y1, int h, double c,
+                         double s, const double *cs, const double *sn);
+static void jdot3_scalar(const double *x, const double *y, int n, double out[3]);
+
 const qk_kernels qk__kernels_scalar = {"scalar", MR, NR, gemm_tile_scalar,
-                                       sum_scalar, dot_scalar, vexpf_scalar};
+                                       sum_scalar, dot_scalar, vexpf_scalar,
+                                       jrot_scalar, jstep_scalar, jdot3_scalar};
+
+/* ---------------------------------------------------------------- Jacobi (double) */
+/* The rotation of every path: x' = fma(c, x, -(s*y)), y' = fma(c, y, s*x). */
+static void jrot_scalar(double *x, double *y, int n, double c, double s)
+{
+    for (int i = 0; i < n; i++) {
+        double a = x[i], b = y[i];
+        x[i] = fma(c, a, -(s * b));
+        y[i] = fma(c, b, s * a);
+    }
+}
+
+/* Row rotation first, then the column rotation of each result row (qk_kernels.h). */
+static void jstep_scalar(const double *x0, const double *x1, double *y0, double *y1, int h, double c,
+                         double s, const double *cs, const double *sn)
+{
+    const double *x0b = x0 + h + 2, *x1b = x1 + h + 2;
+    for (int o = 0; o < h; o++) {
+        double a = x0[o], b = x1[o], ab = x0b[o], bb = x1b[o];
+        double r0t = fma(c, a, -(s * b)), r1t = fma(c, b, s * a);
+        double r0b = fma(c, ab, -(s * bb)), r1b = fma(c, bb, s * ab);
+        double co = cs[o], so = sn[o];
+        y0[o + 1] = fma(co, r0t, -(so * r0b));
+        y0[h + 1 + o] = fma(co, r0b, so * r0t);
+        y1[o + 1] = fma(co, r1t, -(so * r1b));
+        y1[h + 1 + o] = fma(co, r1b, so * r1t);
+    }
+}
+
+static void jdot3_scalar(const double *x, const double *y, int n, double out[3])
+{
+    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0}, g[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < n; i++) {
+        a[i & 7] = fma(x[i], x[i], a[i & 7]);
+        b[i & 7] = fma(y[i], y[i], b[i & 7]);
+        g[i & 7] = fma(x[i], y[i], g[i & 7]);
+    }
+    out[0] = qk__combine8d(a);
+    out[1] = qk__combine8d(b);
+    out[2] = qk__combine8d(g);
+}

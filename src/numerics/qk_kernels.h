@@ -19,6 +19,19 @@ typedef struct {
     float (*sum)(const float *x, int n);                 /* SPEC §2.4 */
     float (*dot)(const float *x, const float *y, int n); /* SPEC §2.4 */
     void (*vexpf)(float *y, const float *x, int n);      /* qk_expf per element */
+    /* Jacobi rotations (qk_eigen.c), double. Every path rotates a pair (x, y) by (c, s)
+     * as x' = fma(c, x, -(s*y)), y' = fma(c, y, s*x). */
+    void (*jrot)(double *x, double *y, int n, double c, double s); /* x, y: (n) in place */
+    /* One row pair of a two-sided Jacobi step. Rows are laid out [top h | gap 2 |
+     * bottom h]; column o of the top half pairs with column o of the bottom half.
+     * The rows x0, x1 are rotated by (c, s), then every result row's column pairs o
+     * by (cs[o], sn[o]); the result's top column o is stored at y[o+1] and its bottom
+     * column o at y[h+1+o] (the round-robin move, qk_eigen.c). y0, y1 do not overlap
+     * x0, x1. */
+    void (*jstep)(const double *x0, const double *x1, double *y0, double *y1, int h, double c, double s,
+                  const double *cs, const double *sn);
+    /* out = {x·x, y·y, x·y}, each with SPEC §2.4's 8 lanes (lane = fma(x_i, y_i, lane)). */
+    void (*jdot3)(const double *x, const double *y, int n, double out[3]);
 } qk_kernels;
 
 extern const qk_kernels qk__kernels_scalar;
@@ -32,6 +45,14 @@ static inline float qk__combine8(const float l[8])
 {
     float s0 = l[0] + l[4], s1 = l[1] + l[5], s2 = l[2] + l[6], s3 = l[3] + l[7];
     float t0 = s0 + s2, t1 = s1 + s3;
+    return t0 + t1;
+}
+
+/* The same combine in double (the Jacobi dot products). */
+static inline double qk__combine8d(const double l[8])
+{
+    double s0 = l[0] + l[4], s1 = l[1] + l[5], s2 = l[2] + l[6], s3 = l[3] + l[7];
+    double t0 = s0 + s2, t1 = s1 + s3;
     return t0 + t1;
 }
 

@@ -38,28 +38,54 @@ static int views_overlap(const qk_mat *a, const qk_mat *b)
     return (uintptr_t)a->data < view_end(b) && (uintptr_t)b->data < view_end(a);
 }
 
-/* op(X)[i][k], op = transpose when t */
-static inline float op_at(const qk_mat *x, int t, int i, int k)
-{
-    return t ? x->data[(size_t)k * x->stride + i] : x->data[(size_t)i * x->stride + k];
-}
-
 /* ap: (kc, mr) — rows i0..i0+mr of op(A), zero beyond m */
 static void pack_a(float *ap, const qk_mat *A, int ta, int i0, int m, int k0, int kc, int mr)
 {
-    for (int k = 0; k < kc; k++)
-        for (int r = 0; r < mr; r++) ap[k * mr + r] = r < m ? op_at(A, ta, i0 + r, k0 + k) : 0.0f;
+    const size_t s = (size_t)A->stride;
+    if (ta) { /* op(A)[i][k] = A[k][i]: rows of A are contiguous in i */
+        for (int k = 0; k < kc; k++) {
+            const float *src = A->data + (size_t)(k0 + k) * s + i0;
+            float *dst = ap + (size_t)k * mr;
+            int r = 0;
+            for (; r < m; r++) dst[r] = src[r];
+            for (; r < mr; r++) dst[r] = 0.0f;
+        }
+        return;
+    }
+    /* op(A)[i][k] = A[i][k]: gather one element from each of the m rows per k */
+    const float *src = A->data + (size_t)i0 * s + k0;
+    for (int k = 0; k < kc; k++) {
+        float *dst = ap + (size_t)k * mr;
+        int r = 0;
+        for (; r < m; r++) dst[r] = src[(size_t)r * s + k];
+        for (; r < mr; r++) dst[r] = 0.0f;
+    }
 }
 
 /* bp: (kc, nr) — columns j0..j0+nr of op(B), zero beyond n */
 static void pack_b(float *bp, const qk_mat *B, int tb, int j0, int n, int k0, int kc, int nr)
 {
-    for (int k = 0; k < kc; k++) {
-        if (!tb && n == nr) {
-            memcpy(bp + k * nr, B->data + (size_t)(k0 + k) * B->stride + j0, sizeof(float) * nr);
+    const size_t s = (size_t)B->stride;
+    if (tb) { /* op(B)[k][j] = B[j][k]: gather one element from each of the n rows per k */
+        const float *src = B->data + (size_t)j0 * s + k0;
+        for (int k = 0; k < kc; k++) {
+            float *dst = bp + (size_t)k * nr;
+            int c = 0;
+            for (; c < n; c++) dst[c] = src[(size_t)c * s + k];
+            for (; c < nr; c++) dst[c] = 0.0f;
+        }
+        return;
+    }
+    for (int k = 0; k < kc; k++) { /* rows of B are contiguous in j */
+        const float *src = B->data + (size_t)(k0 + k) * s + j0;
+        float *dst = bp + (size_t)k * nr;
+        if (n == nr) {
+            memcpy(dst, src, sizeof(float) * nr);
             continue;
         }
-        for (int c = 0; c < nr; c++) bp[k * nr + c] = c < n ? op_at(B, tb, k0 + k, j0 + c) : 0.0f;
+        int c = 0;
+        for (; c < n; c++) dst[c] = src[c];
+        for (; c < nr; c++) dst[c] = 0.0f;
     }
 }
 

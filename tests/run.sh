@@ -1,0 +1,119 @@
+#!/bin/sh
+# The whole test suite (`ninja test`). Ends with one line "N passed, N failed, N skipped".
+#   native build (build/): unit tests, golden vectors on every ISA path this CPU has,
+#     library hygiene (no allocation or I/O symbols), command-line errors, the float64
+#     independence check (NumPy);
+#   every targets/*.ninja: build, unit tests and golden vectors on each of its ISA
+#     paths, run natively or under the emulator the file names.
+# A target whose toolchain or emulator is missing is skipped, except under CI=true,
+# where it fails: CI must prove every target.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+P=0 F=0 S=0
+pass() { P=$((P + 1)); echo "PASS $*"; }
+fail() { F=$((F + 1)); echo "FAIL $*"; }
+skip() {
+    if [ "${CI:-}" = "true" ]; then fail "$* (missing under CI=true)"; else S=$((S + 1)); echo "SKIP $*"; fi
+}
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+
+# unit LABEL CMD...: a qktest run; its own tests count one each.
+unit() {
+    label=$1; shift
+    "$@" > "$tmp/unit.out" 2>&1
+    rc=$?
+    grep -E '^(FAIL|    )' "$tmp/unit.out" | sed "s/^/  [$label] /"
+    last=$(tail -n 1 "$tmp/unit.out")
+    p=$(echo "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+    f=$(echo "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+    if [ -z "$p" ]; then fail "$label: unit tests did not finish (exit $rc)"; tail -n 5 "$tmp/unit.out"; return; fi
+    P=$((P + p)); F=$((F + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail "$label: unit tests exited $rc"; fi
+    echo "---- [$label] unit tests: $p ok, $f not ok"
+}
+
+# verify LABEL ISA CMD...: golden vectors bit for bit on one ISA path.
+verify() {
+    label=$1; isa=$2; shift 2
+    if "$@" --isa "$isa" verify vectors > "$tmp/verify.out" 2>&1; then
+        pass "$label: vectors bit-identical on $isa ($(tail -n 1 "$tmp/verify.out" | sed 's/.*: //'))"
+    else
+        fail "$label: vectors on $isa"; tail -n 8 "$tmp/verify.out"
+    fi
+}
+
+# expect_error LABEL SUBSTRING CMD...: a non-zero exit whose message contains SUBSTRING.
+expect_error() {
+    label=$1; want=$2; shift 2
+    "$@" > "$tmp/err.out" 2>&1
+    rc=$?
+    if [ "$rc" -ne 0 ] && grep -qF -- "$want" "$tmp/err.out"; then pass "cli: $label"
+    else fail "cli: $label (exit $rc, wanted message '$want'):"; head -n 3 "$tmp/err.out"; fi
+}
+
+# ---------------------------------------------------------------- native
+Q=build/qkspec
+unit native-gcc-O2 build/qktest
+for isa in scalar avx2 neon; do
+    if $Q --isa $isa info > /dev/null 2>&1; then verify native-gcc-O2 $isa $Q; fi
+done
+
+# library hygiene: the core's undefined symbols are IEEE-exact libm operations and
+# memory copies only (no allocation, no I/O, no transcendental from libm).
+allowed='^(fma|fmaf|sqrt|sqrtf|memcpy|memset|memmove|strcmp|_GLOBAL_OFFSET_TABLE_|__stack_chk_fail)$'
+nm --defined-only build/libqk.a 2>/dev/null | awk 'NF == 3 {print $3}' | sort -u > "$tmp/defined"
+bad=$(nm -u build/libqk.a 2>/dev/null | awk 'NF >= 1 && $NF !~ /:$/ {print $NF}' | sort -u | comm -23 - "$tmp/defined" | grep -Ev "$allowed")
+if [ -z "$bad" ] && nm build/libqk.a > /dev/null 2>&1; then pass "libqk.a uses no allocation, I/O or libm transcendentals"
+else fail "libqk.a has undefined symbols outside the allowed set: $(echo $bad)"; fi
+
+# command-line errors
+printf 'qkspec-vectors 1\ncase t\nop sum\nin x f32 3\n3f800000 40000000\n' > "$tmp/trunc.qkv"
+printf 'qkspec-vectors 1\ncase t\nop sum\nin x f32 2\n3f800000 nonsense\nend\n' > "$tmp/nonnum.qkv"
+printf 'qkspec-vectors 1\ncase t\nop sum\nin x f32 2\n3f800000 40000000\nout s f32 2\n00000000 00000000\nend\n' > "$tmp/shape.qkv"
+printf 'qkspec-vectors 1\ncase t\nop sum\nin x f32 100000 100000\nend\n' > "$tmp/big.qkv"
+printf 'qkspec-vectors 1\ncase t\nop frobnicate\nin x f32 1\n3f800000\nend\n' > "$tmp/op.qkv"
+printf 'qkspec-vectors 1\ncase t\nop sum\nin x f32 2\n3f800000 40000000\nout s f32 1\n40400001\nend\n' > "$tmp/wrong.qkv"
+: > "$tmp/empty.qkv"
+expect_error "missing file" "no such file" $Q verify "$tmp/none.qkv"
+expect_error "empty file" "empty file" $Q verify "$tmp/empty.qkv"
+expect_error "truncated file" "file ends after 2 of 3 values" $Q verify "$tmp/trunc.qkv"
+expect_error "non-number" "'nonsense' is not 8 hex digits" $Q verify "$tmp/nonnum.qkv"
+expect_error "wrong shape" "tensor 's' dimension 0 is 2, expected 1" $Q verify "$tmp/shape.qkv"
+expect_error "size above capacity" "does not fit in the reader's memory" $Q verify "$tmp/big.qkv"
+expect_error "unknown op" "unknown op 'frobnicate'" $Q verify "$tmp/op.qkv"
+expect_error "wrong value" "got 40400000 (3) expected 40400001" $Q verify "$tmp/wrong.qkv"
+mkdir "$tmp/emptydir"
+expect_error "directory without vectors" "no .qkv files" $Q verify "$tmp/emptydir"
+expect_error "unknown ISA" "unknown (expected scalar, avx2 or neon)" $Q --isa sse9 info
+expect_error "unknown command" "unknown command 'frob'" $Q frob
+expect_error "no command" "usage:" $Q
+
+# float64 independence check (SPEC §3)
+if /usr/bin/python3 -c 'import numpy' > /dev/null 2>&1; then
+    if /usr/bin/python3 tools/check_vectors.py vectors > "$tmp/check.out" 2>&1; then
+        pass "independence check: $(tail -n 1 "$tmp/check.out")"
+    else fail "independence check:"; tail -n 15 "$tmp/check.out"; fi
+else skip "independence check (python3-numpy not installed)"; fi
+
+# ---------------------------------------------------------------- other targets
+for t in targets/*.ninja; do
+    name=$(basename "$t" .ninja)
+    needs=$(sed -n 's/^# qk-needs: *//p' "$t")
+    run=$(sed -n 's/^# qk-run: *//p' "$t")
+    isas=$(sed -n 's/^# qk-isas: *//p' "$t")
+    missing=""
+    for tool in $needs; do command -v "$tool" > /dev/null 2>&1 || missing="$missing $tool"; done
+    if [ -n "$missing" ]; then skip "$name: not installed:$missing"; continue; fi
+    if ! ninja -f "$t" all > "$tmp/build.out" 2>&1; then fail "$name: build"; tail -n 20 "$tmp/build.out"; continue; fi
+    pass "$name: build"
+    b=build/$name
+    unit "$name" $run $b/qktest
+    for isa in $isas; do
+        if $run $b/qkspec --isa "$isa" info > /dev/null 2>&1; then verify "$name" "$isa" $run $b/qkspec
+        else skip "$name: ISA $isa not available on this CPU"; fi
+    done
+done
+
+echo "$P passed, $F failed, $S skipped"
+[ "$F" -eq 0 ]

@@ -100,6 +100,9 @@ float qk_gelu_erff(float x);  /* 0.5x(1 + erf(x/sqrt(2)))                     */
 double qk_exp(double x);
 double qk_log(double x);
 double qk_erf(double x);
+double qk_erfc(double x);
+double qk_sin(double x); /* |x| < 2^20; beyond, accuracy degrades gracefully */
+double qk_cos(double x);
 void qk_vexpf(float *y, const float *x, int n); /* y_i = qk_expf(x_i); y may be x */
 
 /* ---------------------------------------------------------------- random numbers */

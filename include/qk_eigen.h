@@ -85,7 +85,8 @@ size_t qk_svd_work_len(int rows, int cols, int want_vectors);
 qk_status qk_svd(int rows, int cols, const double *a, int lda, double *s, double *u, int ldu, double *vt,
                  int ldvt, double *work, size_t work_len, const qk_eig_opts *opts, qk_eig_info *info);
 
-/* σ_max(a) through qk_svd (values only); work as qk_svd_work_len(rows, cols, 0). */
+/* σ_max(a) through qk_svd (values only); work: qk_spectral_norm_work_len doubles. */
+size_t qk_spectral_norm_work_len(int rows, int cols);
 qk_status qk_spectral_norm(int rows, int cols, const double *a, int lda, double *sigma, double *work,
                            size_t work_len);
 /* From singular values s (k, descending, as qk_svd returns them):

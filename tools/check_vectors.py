@@ -639,7 +639,17 @@ def _erf_extra(x):
     return np.where(np.abs(x) < 3.0, 4.0 * x * x, 0.0)
 
 
-_MAP64 = {"exp": (math.exp, None), "log": (math.log, None), "erf": (math.erf, _erf_extra)}
+def _erfc_extra(x):
+    """ulp64 allowed on top of MAP64_ULP for erfc: below 2 it is 1 - erf, so erf's
+    error is amplified by erf/erfc (at most 213); from 2 on it is the continued
+    fraction times e^{-x²}, whose rounded x² costs x² u_d relative: 2x² + 8."""
+    with np.errstate(all="ignore"):
+        amp = np.abs(np.vectorize(math.erf)(x)) / np.vectorize(math.erfc)(x)
+    return np.where(x < 2.0, (4.0 + 4.0 * x * x) * amp + 2.0, 2.0 * x * x + 8.0)
+
+
+_MAP64 = {"exp": (math.exp, None), "log": (math.log, None), "erf": (math.erf, _erf_extra),
+          "erfc": (math.erfc, _erfc_extra)}
 MAP64_ULP = 4.0   # qk_exp's ~2 ulp, one ulp of libm's reference, one of margin
 
 
@@ -917,6 +927,7 @@ TOLERANCES = {
     "exp": "4 ulp64 vs math.exp",
     "log": "4 ulp64 vs math.log",
     "erf": "(4 + 4x^2 [|x|<3]) ulp64 vs math.erf",
+    "erfc": "(4 + (4+4x^2)·erf/erfc [x<2], 2x^2+8 [x>=2]) ulp64 vs math.erfc",
     "softmax": "u·y(|a_j|+max|a|+5+d); masked exactly +0",
     "softmax_backward": "u(|y|(d·sum|y dy|+|t|)+|p|+|dx|); masked = dx0",
     "layernorm": "first-order bound of the float32 steps",

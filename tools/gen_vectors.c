@@ -153,6 +153,7 @@ static void gen_math(const char *dir)
     gen_map64("exp", -745.0, 709.0, 1001);
     gen_map64("log", 1e-300, 1e300, 1001);
     gen_map64("erf", -7.0, 7.0, 1001);
+    gen_map64("erfc", -3.0, 27.0, 1001);
     fclose(out);
 }
 

@@ -1,3 +1,634 @@
-/* qk_eigen.c — symmetric Jacobi eigensolver and one-sided Jacobi SVD (placeholder). */
-#include "qk.h"
-typedef int qk__eigen_placeholder;
+/* qk_eigen.c — spectra in double precision (qk_eigen.h): the two-sided Jacobi
+ * eigensolver, the one-sided Jacobi SVD, σReparam's power iteration and Haar-random
+ * orthogonal matrices (SPEC §1.1, §1.3, §1.4).
+ *
+ * Reproducibility (SPEC §2): only IEEE +,-,*,/, sqrt and explicit fma; every rotation
+ * goes through the kernel table (qk_kernels.h), whose paths apply the same operations
+ * per element, so the bits do not depend on the ISA path; all decisions (angles,
+ * stopping tests, sorting, signs) are portable scalar code. Scaling is by powers of two
+ * only, so it is exact. */
+#include <float.h>
+#include <math.h> /* sqrt, fma: IEEE-exact */
+#include <string.h>
+#include "qk_eigen.h"
+#include "qk_kernels.h"
+
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "qkspec needs FLT_EVAL_METHOD == 0 (SPEC §2.1)"
+#endif
+
+/* ---------------------------------------------------------------- helpers */
+static inline uint64_t dbits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
+static inline double dfrom(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
+static inline double dabs(double x) { return dfrom(dbits(x) & 0x7fffffffffffffffull); }
+static inline int is_finite(double x) { return (dbits(x) & 0x7ff0000000000000ull) != 0x7ff0000000000000ull; }
+static inline double pow2(int e) { return dfrom((uint64_t)(e + 1023) << 52); } /* e in [-1022, 1023] */
+static inline size_t round4(int n) { return ((size_t)n + 3u) & ~(size_t)3u; }
+
+/* floor(log2 |x|) for finite x != 0 (subnormals too). */
+static int exponent_of(double x)
+{
+    int e = (int)((dbits(x) >> 52) & 0x7ff);
+    if (e == 0) return (int)((dbits(x * 0x1p54) >> 52) & 0x7ff) - 1023 - 54;
+    return e - 1023;
+}
+
+/* x·2^e with a single rounding, for any e: upward steps are exact (or overflow),
+ * downward steps are exact while the value stays normal, then one multiply rounds. */
+static double scale2(double x, int e)
+{
+    while (e > 1000) {
+        x *= 0x1p1000;
+        e -= 1000;
+    }
+    while (e < -1000) {
+        if (!(dabs(x) >= DBL_MIN)) return x * 0.0; /* |x·2^e| < 2^-2022: rounds to ±0 */
+        int room = exponent_of(x) + 1022;          /* binades above the lowest normal one */
+        if (room == 0) return x * 0.0;
+        int st = room < 1000 ? room : 1000;
+        x *= pow2(-st);
+        e += st;
+    }
+    return x * pow2(e);
+}
+
+/* max |a_ij| of a (rows, cols) view, or -1 if it holds a NaN or an Inf. */
+static double max_abs(int rows, int cols, const double *a, int lda)
+{
+    double m = 0.0;
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) {
+            double v = a[(size_t)i * lda + j];
+            if (!is_finite(v)) return -1.0;
+            if (dabs(v) > m) m = dabs(v);
+        }
+    return m;
+}
+
+/* SPEC §2.4 dot product in portable scalar code (8 lanes, fma per lane). */
+static double dot8(const double *x, const double *y, int n)
+{
+    double l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < n; i++) l[i & 7] = fma(x[i], y[i], l[i & 7]);
+    return qk__combine8d(l);
+}
+
+/* ‖x‖ without overflow or underflow: exact power-of-two prescaling, SPEC §2.4 sum. */
+static double norm8(const double *x, int n)
+{
+    double mx = 0.0;
+    for (int i = 0; i < n; i++)
+        if (dabs(x[i]) > mx) mx = dabs(x[i]);
+    if (mx == 0.0) return 0.0;
+    int e = exponent_of(mx);
+    double l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < n; i++) {
+        double y = scale2(x[i], -e);
+        l[i & 7] = fma(y, y, l[i & 7]);
+    }
+    return scale2(sqrt(qk__combine8d(l)), e);
+}
+
+/* Makes the largest-magnitude component (the first, on ties) of x (n) positive. */
+static int sign_flip_needed(const double *x, int n)
+{
+    int k = 0;
+    for (int i = 1; i < n; i++)
+        if (dabs(x[i]) > dabs(x[k])) k = i;
+    return x[k] < 0.0;
+}
+
+static int resolve_opts(const qk_eig_opts *o, double dflt_tol, double *tol)
+{
+    *tol = (o && o->tol > 0.0) ? o->tol : dflt_tol;
+    return (o && o->max_sweeps > 0) ? o->max_sweeps : QK_EIG_MAX_SWEEPS;
+}
+
+/* The Jacobi rotation of the symmetric 2x2 [[app, apq], [apq, aqq]] (SPEC-free textbook
+ * form, Rutishauser): returns 0 if the pair counts as converged, else 1 with
+ * t = tan(phi), c = cos, s = sin such that the rotation zeroes apq:
+ *   rotate iff |apq| >= 2^-1022 and |apq| > tol·sqrt|app|·sqrt|aqq|
+ *   theta = (aqq - app)/(2 apq),  t = sign(theta)/(|theta| + sqrt(1 + theta²))
+ * (t = apq/(aqq - app) when |theta| > 2^499, where the two agree to 2^-998). */
+static int jacobi_angle(double app, double aqq, double apq, double tol, double *c, double *s, double *t)
+{
+    double aa = dabs(apq);
+    if (!(aa >= DBL_MIN)) return 0;
+    if (!(aa > tol * sqrt(dabs(app)) * sqrt(dabs(aqq)))) return 0;
+    double d = aqq - app, tv;
+    if (dabs(d) > 0x1p500 * aa) {
+        tv = apq / d;
+    } else {
+        double theta = 0.5 * d / apq;
+        double r = 1.0 / (dabs(theta) + sqrt(fma(theta, theta, 1.0)));
+        tv = theta < 0.0 ? -r : r;
+    }
+    double cv = 1.0 / sqrt(fma(tv, tv, 1.0));
+    *c = cv;
+    *s = tv * cv;
+    *t = tv;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- the eigensolver */
+/* State of one solve. The matrix B (scaled A, padded to m = 2h) is stored by rows
+ * through brow (position -> physical row; two spare rows after the m positions). A
+ * row's columns are laid out [top positions 0..h-1 | gap 2 | bottom positions
+ * h..m-1], so the pairs of a step, (k, h+k), are column o = k of both halves: the
+ * rotations of a step vectorise without gathers. Between steps every position moves
+ * one seat round the round-robin circle (next_pos): the kernel stores each rotated
+ * row shifted by one column (top right, bottom left) into a spare row, and
+ * jac_fixup moves the three columns that wrap round. After m-1 steps (one sweep)
+ * every position is back in place, and every pair has met exactly once. */
+typedef struct {
+    int n, m, h;
+    size_t ld, ldv;
+    double *b, *v;              /* (m+2, ld); rows of V^T: (m, ldv) or NULL */
+    double *cs, *sn, *tt, *dg;  /* (h), (h), (h), (m) in the caller's workspace */
+    int brow[QK_EIG_MAX_N + 6]; /* [m], [m+1]: the spare rows */
+    int vrow[QK_EIG_MAX_N + 6];
+    int tmp[QK_EIG_MAX_N + 6];
+    unsigned char rot[QK_EIG_MAX_N / 2 + 4];
+} jac;
+
+size_t qk_eig_stack_bytes(void) { return sizeof(jac); }
+
+static inline int colof(int p, int h) { return p < h ? p : p + 2; }
+static inline double *brow_ptr(jac *J, int p) { return J->b + (size_t)J->brow[p] * J->ld; }
+static inline double bel(jac *J, int p, int q) { return brow_ptr(J, p)[colof(q, J->h)]; }
+
+/* The round-robin move (circle method, position 0 fixed): the seats 1, 2, .., h-1,
+ * m-1, m-2, .., h form a circle and every position moves one seat along it. */
+static inline int next_pos(int p, int h)
+{
+    if (p == 0) return 0;
+    if (p < h - 1) return p + 1;
+    if (p == h - 1) return 2 * h - 1;
+    if (p == h) return 1;
+    return p - 1;
+}
+
+/* After the shifted store: new position 0 is old 0 (stored at column 1), new 1 is old
+ * h (stored at h+1), new m-1 is old h-1 (stored at h). */
+static inline void jac_fixup(double *y, int h)
+{
+    y[0] = y[1];
+    y[1] = y[h + 1];
+    y[2 * h + 1] = y[h];
+}
+
+size_t qk_eigh_work_len(int n, int want_vectors)
+{
+    if (n < 1) return 0;
+    int m = n + (n & 1);
+    if (m < 4) m = 4;
+    size_t ld = round4(m + 2), ldv = round4(n);
+    return (size_t)(m + 2) * ld + (want_vectors ? (size_t)m * ldv : 0) + (size_t)3 * (m / 2) + (size_t)m;
+}
+
+/* One step: the h rotations of the pairs (k, h+k), applied to B (and V), then the move. */
+static int jac_step(jac *J, double tol, const qk_kernels *K, qk_eig_info *info)
+{
+    const int h = J->h, m = J->m;
+    int nrot = 0;
+    for (int k = 0; k < h; k++) {
+        double c = 1.0, s = 0.0, t = 0.0;
+        J->rot[k] = (unsigned char)jacobi_angle(bel(J, k, k), bel(J, h + k, h + k), bel(J, k, h + k), tol, &c, &s, &t);
+        J->cs[k] = J->rot[k] ? c : 1.0;
+        J->sn[k] = J->rot[k] ? s : 0.0;
+        J->tt[k] = J->rot[k] ? t : 0.0;
+        nrot += J->rot[k];
+    }
+    int sp0 = J->brow[m], sp1 = J->brow[m + 1];
+    for (int k = 0; k < h; k++) {
+        const int P = k, Q = h + k, P2 = next_pos(P, h), Q2 = next_pos(Q, h);
+        const int r0 = J->brow[P], r1 = J->brow[Q];
+        const double *x0 = J->b + (size_t)r0 * J->ld, *x1 = J->b + (size_t)r1 * J->ld;
+        double *y0 = J->b + (size_t)sp0 * J->ld, *y1 = J->b + (size_t)sp1 * J->ld;
+        if (nrot) {
+            K->jstep(x0, x1, y0, y1, h, J->cs[k], J->sn[k], J->cs, J->sn);
+        } else { /* nothing rotates: only the move */
+            memcpy(y0 + 1, x0, sizeof(double) * h);
+            memcpy(y0 + h + 1, x0 + h + 2, sizeof(double) * h);
+            memcpy(y1 + 1, x1, sizeof(double) * h);
+            memcpy(y1 + h + 1, x1 + h + 2, sizeof(double) * h);
+        }
+        jac_fixup(y0, h);
+        jac_fixup(y1, h);
+        if (J->rot[k]) { /* the pair's own 2x2 block: the exact Jacobi update */
+            double app = x0[colof(P, h)], aqq = x1[colof(Q, h)], apq = x0[colof(Q, h)], t = J->tt[k];
+            y0[colof(P2, h)] = fma(-t, apq, app);
+            y1[colof(Q2, h)] = fma(t, apq, aqq);
+            y0[colof(Q2, h)] = 0.0;
+            y1[colof(P2, h)] = 0.0;
+        }
+        J->tmp[P2] = sp0;
+        J->tmp[Q2] = sp1;
+        sp0 = r0;
+        sp1 = r1;
+    }
+    memcpy(J->brow, J->tmp, sizeof(int) * m);
+    J->brow[m] = sp0;
+    J->brow[m + 1] = sp1;
+    if (J->v) {
+        for (int k = 0; k < h; k++)
+            if (J->rot[k])
+                K->jrot(J->v + (size_t)J->vrow[k] * J->ldv, J->v + (size_t)J->vrow[h + k] * J->ldv, J->n, J->cs[k],
+                        J->sn[k]);
+        for (int p = 0; p < m; p++) J->tmp[next_pos(p, h)] = J->vrow[p];
+        memcpy(J->vrow, J->tmp, sizeof(int) * m);
+    }
+    if (info) {
+        info->rotations += nrot;
+        if (nrot) info->flops += 6.0 * m * m + 6.0 * J->n * (J->v ? nrot : 0);
+    }
+    return nrot;
+}
+
+/* 1 if no pair (in either triangle) passes the rotation test of jacobi_angle. */
+static int jac_converged(jac *J, double tol)
+{
+    for (int p = 0; p < J->m; p++) J->dg[p] = sqrt(dabs(bel(J, p, p)));
+    for (int p = 0; p < J->m; p++) {
+        const double *r = brow_ptr(J, p);
+        double dp = tol * J->dg[p];
+        for (int q = 0; q < J->m; q++) {
+            double aa = dabs(r[colof(q, J->h)]);
+            if (q != p && aa >= DBL_MIN && aa > dp * J->dg[q]) return 0;
+        }
+    }
+    return 1;
+}
+
+qk_status qk_symmetrize(int n, double *a, int lda)
+{
+    if (!a || n < 1 || lda < n) return QK_ERR_ARG;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            double v = 0.5 * a[(size_t)i * lda + j] + 0.5 * a[(size_t)j * lda + i];
+            a[(size_t)i * lda + j] = v;
+            a[(size_t)j * lda + i] = v;
+        }
+    return QK_OK;
+}
+
+/* Sorts idx[0..n) by key (ascending, or descending when desc), ties in index order. */
+static void sort_index(int *idx, const double *key, int n, int desc)
+{
+    for (int i = 0; i < n; i++) idx[i] = i;
+    for (int i = 1; i < n; i++) {
+        int x = idx[i], j = i;
+        double kx = key[x];
+        while (j > 0 && (desc ? key[idx[j - 1]] < kx : key[idx[j - 1]] > kx)) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = x;
+    }
+}
+
+qk_status qk_eigh(int n, const double *a, int lda, double *w, double *v, int ldv, double *work,
+                  size_t work_len, const qk_eig_opts *opts, qk_eig_info *info)
+{
+    if (info) memset(info, 0, sizeof *info);
+    if (!a || !w || !work || n < 1 || lda < n || (v && ldv < n)) return QK_ERR_ARG;
+    if (n > QK_EIG_MAX_N || work_len < qk_eigh_work_len(n, v != NULL)) return QK_ERR_CAPACITY;
+    double amax = max_abs(n, n, a, lda);
+    if (amax < 0.0) return QK_ERR_NONFINITE;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (!(a[(size_t)i * lda + j] == a[(size_t)j * lda + i])) return QK_ERR_ARG;
+    double tol;
+    const int max_sweeps = resolve_opts(opts, QK_EIGH_TOL, &tol);
+    const qk_kernels *K = qk__kern();
+
+    jac J; /* the index arrays; the numbers live in work */
+    J.n = n;
+    J.m = n + (n & 1) < 4 ? 4 : n + (n & 1);
+    J.h = J.m / 2;
+    J.ld = round4(J.m + 2);
+    J.ldv = round4(n);
+    J.b = work;
+    J.v = v ? J.b + (size_t)(J.m + 2) * J.ld : NULL;
+    J.cs = (v ? J.v + (size_t)J.m * J.ldv : J.b + (size_t)(J.m + 2) * J.ld);
+    J.sn = J.cs + J.h;
+    J.tt = J.sn + J.h;
+    J.dg = J.tt + J.h;
+
+    /* B = A·2^sc with max|b_ij| in [2^1000, 2^1001); padding rows and columns 0 */
+    const int sc = amax > 0.0 ? 1000 - exponent_of(amax) : 0;
+    memset(J.b, 0, sizeof(double) * (size_t)(J.m + 2) * J.ld);
+    for (int p = 0; p < J.m + 2; p++) J.brow[p] = p;
+    for (int p = 0; p < n; p++)
+        for (int q = 0; q < n; q++) J.b[(size_t)p * J.ld + colof(q, J.h)] = scale2(a[(size_t)p * lda + q], sc);
+    if (J.v) {
+        memset(J.v, 0, sizeof(double) * (size_t)J.m * J.ldv);
+        for (int p = 0; p < n; p++) J.v[(size_t)p * J.ldv + p] = 1.0;
+    }
+    for (int p = 0; p < J.m; p++) J.vrow[p] = p;
+
+    qk_status st = QK_OK;
+    int sweeps = 0;
+    for (;;) {
+        if (jac_converged(&J, tol)) break;
+        if (sweeps == max_sweeps) { st = QK_ERR_NOCONVERGE; break; }
+        long long nrot = 0;
+        for (int step = 0; step < J.m - 1; step++) nrot += jac_step(&J, tol, K, info);
+        sweeps++;
+        if (nrot == 0) break;
+    }
+    if (info) info->sweeps = sweeps;
+
+    /* positions are in their original places after whole sweeps */
+    for (int p = 0; p < n; p++) J.dg[p] = bel(&J, p, p);
+    int *order = J.tmp;
+    sort_index(order, J.dg, n, 0);
+    for (int i = 0; i < n; i++) {
+        w[i] = scale2(J.dg[order[i]], -sc);
+        if (!is_finite(w[i]) && st == QK_OK) st = QK_ERR_NONFINITE;
+    }
+    if (v) {
+        for (int i = 0; i < n; i++) {
+            const double *src = J.v + (size_t)J.vrow[order[i]] * J.ldv;
+            double *dst = v + (size_t)i * ldv;
+            int flip = sign_flip_needed(src, n);
+            for (int j = 0; j < n; j++) dst[j] = flip ? -src[j] : src[j];
+        }
+    }
+    return st;
+}
+
+/* ---------------------------------------------------------------- SVD */
+typedef struct {
+    int order[QK_EIG_MAX_N + 4];
+} svd_idx;
+
+size_t qk_svd_work_len(int rows, int cols, int want_vectors)
+{
+    if (rows < 1 || cols < 1) return 0;
+    int k = rows < cols ? rows : cols, L = rows < cols ? cols : rows;
+    return (size_t)k * round4(L) + (want_vectors ? (size_t)k * round4(k) : 0) + (size_t)k;
+}
+
+/* Replaces the rows of g (k, L) flagged zero (sig[i] == 0) by unit vectors orthogonal
+ * to all other rows: classical Gram-Schmidt, twice, on e_0, e_1, ... (a candidate
+ * that fails once fails for every later row too). The other rows are orthonormal. */
+static void complete_rows(double *g, size_t ldg, int k, int L, const double *sig)
+{
+    int cand = 0;
+    for (int i = 0; i < k; i++) {
+        if (sig[i] != 0.0) continue;
+        double *x = g + (size_t)i * ldg;
+        for (; cand < L; cand++) {
+            for (int j = 0; j < L; j++) x[j] = 0.0;
+            x[cand] = 1.0;
+            for (int pass = 0; pass < 2; pass++)
+                for (int r = 0; r < k; r++) {
+                    if (r == i || (sig[r] == 0.0 && r > i)) continue;
+                    const double *y = g + (size_t)r * ldg;
+                    double d = dot8(y, x, L);
+                    for (int j = 0; j < L; j++) x[j] = fma(-d, y[j], x[j]);
+                }
+            double nx = norm8(x, L);
+            if (nx > 0.5) {
+                for (int j = 0; j < L; j++) x[j] = x[j] / nx;
+                cand++;
+                break;
+            }
+        }
+    }
+}
+
+qk_status qk_svd(int rows, int cols, const double *a, int lda, double *s, double *u, int ldu, double *vt,
+                 int ldvt, double *work, size_t work_len, const qk_eig_opts *opts, qk_eig_info *info)
+{
+    if (info) memset(info, 0, sizeof *info);
+    if (!a || !s || !work || rows < 1 || cols < 1 || lda < cols || (!u) != (!vt)) return QK_ERR_ARG;
+    const int k = rows < cols ? rows : cols, L = rows < cols ? cols : rows, trans = rows > cols;
+    if ((u && ldu < k) || (vt && ldvt < cols)) return QK_ERR_ARG;
+    if (k > QK_EIG_MAX_N || work_len < qk_svd_work_len(rows, cols, u != NULL)) return QK_ERR_CAPACITY;
+    double amax = max_abs(rows, cols, a, lda);
+    if (amax < 0.0) return QK_ERR_NONFINITE;
+    double tol;
+    const int max_sweeps = resolve_opts(opts, QK_SVD_TOL * sqrt((double)L), &tol);
+    const qk_kernels *K = qk__kern();
+
+    /* G (k, L): the rows of A (or of A^T) scaled so that max|g| is in [2^500, 2^501) */
+    const size_t ldg = round4(L), ldq = round4(k);
+    double *g = work, *qt = u ? work + (size_t)k * ldg : NULL;
+    double *sig = (u ? qt + (size_t)k * ldq : g + (size_t)k * ldg);
+    const int sc = amax > 0.0 ? 500 - exponent_of(amax) : 0;
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < L; j++)
+            g[(size_t)i * ldg + j] = scale2(trans ? a[(size_t)j * lda + i] : a[(size_t)i * lda + j], sc);
+    if (qt) {
+        memset(qt, 0, sizeof(double) * (size_t)k * ldq);
+        for (int i = 0; i < k; i++) qt[(size_t)i * ldq + i] = 1.0;
+    }
+
+    /* row-cyclic sweeps until one rotates nothing */
+    qk_status st = QK_OK;
+    int sweeps = 0;
+    for (;;) {
+        if (sweeps == max_sweeps) { st = QK_ERR_NOCONVERGE; break; }
+        long long nrot = 0;
+        for (int p = 0; p < k - 1; p++)
+            for (int q = p + 1; q < k; q++) {
+                double *gp = g + (size_t)p * ldg, *gq = g + (size_t)q * ldg, d[3], c, sn, t;
+                K->jdot3(gp, gq, L, d);
+                if (info) info->flops += 6.0 * L;
+                if (!jacobi_angle(d[0], d[1], d[2], tol, &c, &sn, &t)) continue;
+                K->jrot(gp, gq, L, c, sn);
+                if (qt) K->jrot(qt + (size_t)p * ldq, qt + (size_t)q * ldq, k, c, sn);
+                nrot++;
+                if (info) info->flops += 6.0 * L + (qt ? 6.0 * k : 0.0);
+            }
+        sweeps++;
+        if (info) info->rotations += nrot;
+        if (nrot == 0) break;
+    }
+    if (info) info->sweeps = sweeps;
+
+    for (int i = 0; i < k; i++) {
+        double d[3];
+        K->jdot3(g + (size_t)i * ldg, g + (size_t)i * ldg, L, d);
+        sig[i] = sqrt(d[0]);
+    }
+    svd_idx ix;
+    sort_index(ix.order, sig, k, 1);
+    for (int i = 0; i < k; i++) {
+        s[i] = scale2(sig[ix.order[i]], -sc);
+        if (!is_finite(s[i]) && st == QK_OK) st = QK_ERR_NONFINITE;
+    }
+    if (!u) return st;
+
+    /* G rows -> unit singular vectors (completed where sigma is 0) */
+    for (int i = 0; i < k; i++)
+        if (sig[i] != 0.0)
+            for (int j = 0; j < L; j++) g[(size_t)i * ldg + j] = g[(size_t)i * ldg + j] / sig[i];
+    complete_rows(g, ldg, k, L, sig);
+    /* sign: the largest-magnitude component of each right singular vector positive */
+    for (int i = 0; i < k; i++) {
+        int r = ix.order[i];
+        const double *gv = g + (size_t)r * ldg, *qv = qt + (size_t)r * ldq;
+        int flip = trans ? sign_flip_needed(qv, k) : sign_flip_needed(gv, L);
+        for (int j = 0; j < cols; j++) {
+            double x = trans ? qv[j] : gv[j];
+            vt[(size_t)i * ldvt + j] = flip ? -x : x;
+        }
+        for (int j = 0; j < rows; j++) {
+            double x = trans ? gv[j] : qv[j];
+            u[(size_t)j * ldu + i] = flip ? -x : x;
+        }
+    }
+    return st;
+}
+
+size_t qk_spectral_norm_work_len(int rows, int cols)
+{
+    if (rows < 1 || cols < 1) return 0;
+    return qk_svd_work_len(rows, cols, 0) + (size_t)(rows < cols ? rows : cols);
+}
+
+qk_status qk_spectral_norm(int rows, int cols, const double *a, int lda, double *sigma, double *work,
+                           size_t work_len)
+{
+    if (!sigma || !work || rows < 1 || cols < 1) return QK_ERR_ARG;
+    size_t k = (size_t)(rows < cols ? rows : cols), need = qk_svd_work_len(rows, cols, 0);
+    if (work_len < need + k) return QK_ERR_CAPACITY;
+    double *sv = work + need; /* the singular values, after the SVD's own workspace */
+    qk_status st = qk_svd(rows, cols, a, lda, sv, NULL, 0, NULL, 0, work, need, NULL, NULL);
+    *sigma = st == QK_OK || st == QK_ERR_NOCONVERGE ? sv[0] : 0.0;
+    return st;
+}
+
+double qk_stable_rank(const double *s, int k)
+{
+    if (!s || k < 1 || !(s[0] > 0.0)) return 0.0;
+    double l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < k; i++) {
+        double r = s[i] / s[0];
+        l[i & 7] = fma(r, r, l[i & 7]);
+    }
+    return qk__combine8d(l);
+}
+
+int qk_numerical_rank(const double *s, int k, int rows, int cols, double rtol)
+{
+    if (!s || k < 1 || !(s[0] > 0.0)) return 0;
+    if (!(rtol > 0.0)) rtol = (rows > cols ? rows : cols) * 0x1p-52;
+    double thr = rtol * s[0];
+    int r = 0;
+    for (int i = 0; i < k; i++) r += s[i] > thr;
+    return r;
+}
+
+/* ---------------------------------------------------------------- power iteration */
+/* y = W x, W (rows, cols) scaled by 2^-e: one fma chain over j per output (SPEC §2.3). */
+static void matvec(int rows, int cols, const double *w, int ldw, int e, const double *x, double *y)
+{
+    for (int i = 0; i < rows; i++) {
+        const double *wi = w + (size_t)i * ldw;
+        double acc = 0.0;
+        for (int j = 0; j < cols; j++) acc = fma(scale2(wi[j], -e), x[j], acc);
+        y[i] = acc;
+    }
+}
+
+/* y = W^T x: the chain of y_j runs over i in increasing order (SPEC §2.3). */
+static void matvec_t(int rows, int cols, const double *w, int ldw, int e, const double *x, double *y)
+{
+    for (int j = 0; j < cols; j++) y[j] = 0.0;
+    for (int i = 0; i < rows; i++) {
+        const double *wi = w + (size_t)i * ldw;
+        for (int j = 0; j < cols; j++) y[j] = fma(scale2(wi[j], -e), x[i], y[j]);
+    }
+}
+
+qk_status qk_spectral_norm_power(int rows, int cols, const double *w, int ldw, double *u, double *v,
+                                 int iters, double *sigma, double *scratch)
+{
+    if (!w || !u || !sigma || !scratch || rows < 1 || cols < 1 || ldw < cols || iters < 1) return QK_ERR_ARG;
+    double wmax = max_abs(rows, cols, w, ldw), umax = max_abs(1, cols, u, cols);
+    if (wmax < 0.0 || umax < 0.0) return QK_ERR_NONFINITE;
+    if (umax == 0.0) return QK_ERR_ARG;
+    *sigma = 0.0;
+    if (wmax == 0.0) return QK_OK;
+    const int e = exponent_of(wmax);
+    double *t = scratch, *r = scratch + rows;
+    /* u·2^-eu: exact, and W u does not depend on the scale of u */
+    const int eu = exponent_of(umax);
+    for (int j = 0; j < cols; j++) r[j] = scale2(u[j], -eu);
+    for (int it = 0; it < iters; it++) {
+        matvec(rows, cols, w, ldw, e, r, t);
+        double nt = norm8(t, rows);
+        if (nt == 0.0) return QK_OK;
+        for (int i = 0; i < rows; i++) t[i] = t[i] / nt; /* v */
+        if (v) memcpy(v, t, sizeof(double) * rows);
+        matvec_t(rows, cols, w, ldw, e, t, r);
+        double nr = norm8(r, cols);
+        if (nr == 0.0) return QK_OK;
+        for (int j = 0; j < cols; j++) r[j] = r[j] / nr; /* u */
+        memcpy(u, r, sizeof(double) * cols);
+    }
+    /* sigma = v^T (W u) */
+    memcpy(r, t, sizeof(double) * rows); /* v */
+    double *wu = t;
+    matvec(rows, cols, w, ldw, e, u, wu);
+    *sigma = scale2(dot8(r, wu, rows), e);
+    return QK_OK;
+}
+
+/* ---------------------------------------------------------------- Haar orthogonal */
+size_t qk_haar_work_len(int n) { return n < 1 ? 0 : (size_t)n * round4(n) + (size_t)n; }
+
+qk_status qk_haar_orthogonal(int n, qk_rng *rng, double *q, int ldq, double *work, size_t work_len)
+{
+    if (!rng || !q || !work || n < 1 || ldq < n) return QK_ERR_ARG;
+    if (n > QK_EIG_MAX_N || work_len < qk_haar_work_len(n)) return QK_ERR_CAPACITY;
+    const size_t ldx = round4(n);
+    double *x = work, *tau = work + (size_t)n * ldx;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) x[(size_t)i * ldx + j] = qk_rng_normal(rng);
+    /* H = X^T = Q R: column k of H is row k of X. Reflector k: v = (1, x[k][k+1..]),
+     * tau[k], and x[k][k] = beta = r_kk. */
+    for (int k = 0; k < n; k++) {
+        double *xk = x + (size_t)k * ldx + k;
+        const int len = n - k - 1;
+        double alpha = xk[0], ss = dot8(xk + 1, xk + 1, len);
+        tau[k] = 0.0;
+        if (len == 0 || ss == 0.0) continue;
+        double nrm = sqrt(fma(alpha, alpha, ss));
+        double beta = alpha >= 0.0 ? -nrm : nrm;
+        tau[k] = (beta - alpha) / beta;
+        double den = alpha - beta;
+        for (int j = 1; j <= len; j++) xk[j] = xk[j] / den;
+        xk[0] = beta;
+        for (int i = k + 1; i < n; i++) { /* column i of H: y <- y - tau (v.y) v */
+            double *y = x + (size_t)i * ldx + k;
+            double wv = y[0] + dot8(xk + 1, y + 1, len);
+            double f = -(tau[k] * wv);
+            y[0] = y[0] + f;
+            for (int j = 1; j <= len; j++) y[j] = fma(f, xk[j], y[j]);
+        }
+    }
+    /* rows of Q = P_0 P_1 ... P_{n-2}: each row r <- r P_k = r - tau (r.v) v^T, k ascending */
+    for (int i = 0; i < n; i++) {
+        double *r = q + (size_t)i * ldq;
+        for (int j = 0; j < n; j++) r[j] = i == j ? 1.0 : 0.0;
+        for (int k = 0; k < n - 1; k++) {
+            if (tau[k] == 0.0) continue;
+            const double *xk = x + (size_t)k * ldx + k;
+            const int len = n - k - 1;
+            double wv = r[k] + dot8(xk + 1, r + k + 1, len);
+            double f = -(tau[k] * wv);
+            r[k] = r[k] + f;
+            for (int j = 1; j <= len; j++) r[k + j] = fma(f, xk[j], r[k + j]);
+        }
+    }
+    /* Q diag(sign r_kk) */
+    for (int k = 0; k < n; k++)
+        if (x[(size_t)k * ldx + k] < 0.0)
+            for (int i = 0; i < n; i++) q[(size_t)i * ldq + k] = -q[(size_t)i * ldq + k];
+    return QK_OK;
+}

@@ -159,55 +159,149 @@ static double tanh_d(double x)
 
 float qk_tanhf(float x)
 {
-    if (x != x) return x + x;
+    if (x != x || x == 0.0f) return x + x; /* NaN; ±0 keeps its sign */
     return (float)tanh_d((double)x);
 }
 
+/* GELU forms. 1 + tanh z and 1 + erf z cancel for z < 0, so there they are computed
+ * as 2/(1 + e^{-2z}) and erfc(-z), which keep full relative accuracy in the tail. */
 float qk_gelu_tanhf(float x)
 {
     if (x != x) return x + x;
+    if (x == -INFINITY) return -0.0f;
     double xd = x;
-    double inner = 0x1.9884533d43651p-1 * (xd + 0.044715 * xd * xd * xd); /* sqrt(2/pi) */
-    return (float)(0.5 * xd * (1.0 + tanh_d(inner)));
+    double z = 0x1.9884533d43651p-1 * (xd + 0.044715 * xd * xd * xd); /* sqrt(2/pi) */
+    double one_plus_tanh = z >= 0.0 ? 1.0 + tanh_d(z) : 2.0 / (1.0 + qk_exp(-2.0 * z));
+    return (float)(0.5 * xd * one_plus_tanh);
 }
 
 float qk_gelu_erff(float x)
 {
     if (x != x) return x + x;
-    double xd = x;
-    return (float)(0.5 * xd * (1.0 + qk_erf(xd * 0x1.6a09e667f3bcdp-1))); /* 1/sqrt(2) */
+    if (x == -INFINITY) return -0.0f;
+    double xd = x, z = xd * 0x1.6a09e667f3bcdp-1; /* x/sqrt(2) */
+    double one_plus_erf = z >= 0.0 ? 1.0 + qk_erf(z) : qk_erfc(-z);
+    return (float)(0.5 * xd * one_plus_erf);
 }
 
-/* erf in double. |x| < 3: erf x = (2/sqrt(pi)) e^{-x^2} sum 2^n x^{2n+1}/(2n+1)!!
- * (all terms positive: no cancellation). |x| >= 3: erfc by its continued fraction
- * (modified Lentz), erf = 1 - erfc. |x| >= 6: erf = ±1 in double. */
+/* erfc for a >= 2 by its continued fraction (modified Lentz):
+ * erfc a = e^{-a^2}/sqrt(pi) · 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + ...)))). */
+static double erfc_cf(double a)
+{
+    double tiny = 0x1p-600, f = a, C = a, D = 0.0;
+    for (int n = 1; n < 500; n++) {
+        double an = 0.5 * n;
+        D = a + an * D;
+        if (D == 0.0) D = tiny;
+        C = a + an / C;
+        if (C == 0.0) C = tiny;
+        D = 1.0 / D;
+        double delta = C * D;
+        f *= delta;
+        if (delta - 1.0 < 0x1p-54 && 1.0 - delta < 0x1p-54) break;
+    }
+    return 0x1.20dd750429b6dp-1 * qk_exp(-a * a) / f; /* 1/sqrt(pi) */
+}
+
+/* erf x = (2/sqrt(pi)) e^{-x^2} sum 2^n x^{2n+1}/(2n+1)!! (all terms positive). */
+static double erf_series(double a)
+{
+    double x2 = a * a, term = a, sum = a;
+    for (int n = 1; n < 400; n++) {
+        term *= 2.0 * x2 / (2 * n + 1);
+        sum += term;
+        if (term < sum * 0x1p-56) break;
+    }
+    return 0x1.20dd750429b6dp0 * qk_exp(-x2) * sum; /* 2/sqrt(pi) */
+}
+
+/* erf in double: the series below |x| = 2, 1 - erfc above; ±1 from |x| = 6. */
 double qk_erf(double x)
 {
     if (x != x) return x + x;
     double a = x < 0 ? -x : x;
-    double r;
-    if (a >= 6.0) r = 1.0;
-    else if (a < 3.0) {
-        double x2 = a * a, term = a, sum = a;
-        for (int n = 1; n < 200; n++) {
-            term *= 2.0 * x2 / (2 * n + 1);
-            sum += term;
-            if (term < sum * 0x1p-56) break;
-        }
-        r = 0x1.20dd750429b6dp0 * qk_exp(-x2) * sum; /* 2/sqrt(pi) */
-    } else {
-        /* erfc a = e^{-a^2}/sqrt(pi) · 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + ...)))) */
-        double tiny = 0x1p-600, f = a, C = a, D = 0.0;
-        for (int n = 1; n < 300; n++) {
-            double an = 0.5 * n;
-            D = a + an * D; if (D == 0.0) D = tiny;
-            C = a + an / C; if (C == 0.0) C = tiny;
-            D = 1.0 / D;
-            double delta = C * D;
-            f *= delta;
-            if (delta - 1.0 < 0x1p-54 && 1.0 - delta < 0x1p-54) break;
-        }
-        r = 1.0 - 0x1.20dd750429b6dp-1 * qk_exp(-a * a) / f; /* 1/sqrt(pi) */
-    }
+    double r = a >= 6.0 ? 1.0 : a < 2.0 ? erf_series(a) : 1.0 - erfc_cf(a);
     return x < 0 ? -r : r;
+}
+
+/* erfc in double: 1 - erf below |x| = 2 (erfc >= 0.0047 there, so at most 8 bits are
+ * lost to cancellation), the continued fraction above; 0 from x = 27.3. */
+double qk_erfc(double x)
+{
+    if (x != x) return x + x;
+    if (x < 2.0) return 1.0 - qk_erf(x);
+    if (x > 27.3) return 0.0;
+    return erfc_cf(x);
+}
+
+/* sin and cos in double for |x| < 2^20 (positions and frequencies of SPEC §1.2 stay
+ * far below). Cody-Waite reduction by pi/2 in three parts (k·P1 and k·P2 exact for
+ * |k| < 2^20), then Taylor polynomials on |r| <= pi/4 (truncation < 2^-58). */
+#define QK__PIO2_1 0x1.921fb544p0              /* 33 bits */
+#define QK__PIO2_2 0x1.0b4611a6p-34            /* next 33 bits */
+#define QK__PIO2_3 0x1.3198a2e037073p-69       /* the rest */
+#define QK__2OPI 0x1.45f306dc9c883p-1
+
+static double sin_poly(double r)
+{
+    double z = r * r;
+    double p = -1.0 / 1307674368000.0;     /* -1/15! */
+    p = fma(p, z, 1.0 / 6227020800.0);     /* 1/13! */
+    p = fma(p, z, -1.0 / 39916800.0);
+    p = fma(p, z, 1.0 / 362880.0);
+    p = fma(p, z, -1.0 / 5040.0);
+    p = fma(p, z, 1.0 / 120.0);
+    p = fma(p, z, -1.0 / 6.0);
+    return fma(r * z, p, r);
+}
+
+static double cos_poly(double r)
+{
+    double z = r * r;
+    double p = 1.0 / 20922789888000.0;     /* 1/16! */
+    p = fma(p, z, -1.0 / 87178291200.0);   /* -1/14! */
+    p = fma(p, z, 1.0 / 479001600.0);
+    p = fma(p, z, -1.0 / 3628800.0);
+    p = fma(p, z, 1.0 / 40320.0);
+    p = fma(p, z, -1.0 / 720.0);
+    p = fma(p, z, 1.0 / 24.0);
+    p = fma(p, z, -0.5);
+    return fma(z, p, 1.0);
+}
+
+/* quadrant q of x = k·pi/2 + r: returns r, sets *q = k mod 4 */
+static double reduce_pio2(double x, int *q)
+{
+    double t = fma(x, QK__2OPI, QK__SHIFT);
+    double kd = t - QK__SHIFT;
+    *q = (int)((bits64(t) - bits64(QK__SHIFT)) & 3u);
+    double r = fma(-kd, QK__PIO2_1, x);
+    r = fma(-kd, QK__PIO2_2, r);
+    return fma(-kd, QK__PIO2_3, r);
+}
+
+double qk_sin(double x)
+{
+    if (!(x - x == 0.0)) return (x - x) / (x - x); /* NaN for NaN and ±Inf */
+    int q;
+    double r = reduce_pio2(x, &q);
+    switch (q) {
+    case 0: return sin_poly(r);
+    case 1: return cos_poly(r);
+    case 2: return -sin_poly(r);
+    default: return -cos_poly(r);
+    }
+}
+
+double qk_cos(double x)
+{
+    if (!(x - x == 0.0)) return (x - x) / (x - x);
+    int q;
+    double r = reduce_pio2(x, &q);
+    switch (q) {
+    case 0: return cos_poly(r);
+    case 1: return -sin_poly(r);
+    case 2: return -cos_poly(r);
+    default: return sin_poly(r);
+    }
 }

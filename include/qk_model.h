@@ -1,0 +1,141 @@
+/* qk_model.h — the transformer of SPEC §1.2: the 1-layer (up to QK_MAX_LAYERS)
+ * language model of the attention-localization paper and its random-walk "theory"
+ * model, with hand-written reverse-mode gradients, AdamW, LocAteR and σReparam.
+ *
+ * Memory (llm.c style): parameters, gradients, Adam moments, activations and the
+ * backward scratch are each ONE caller-owned float buffer; the structs below hold
+ * pointers into them. Sizes come from qk_model_sizes() for a configuration; the
+ * compile-time capacities bound every size.
+ *
+ * Weights are stored the PyTorch way, (out, in): a linear layer is y = x Wᵀ + b. */
+#ifndef QK_MODEL_H
+#define QK_MODEL_H
+
+#include "qk.h"
+
+#ifndef QK_MAX_LAYERS
+#define QK_MAX_LAYERS 6
+#endif
+#ifndef QK_MAX_D
+#define QK_MAX_D 1024
+#endif
+#ifndef QK_MAX_T
+#define QK_MAX_T 512
+#endif
+#ifndef QK_MAX_V
+#define QK_MAX_V 65536
+#endif
+
+typedef enum { QK_MODEL_LM = 0, QK_MODEL_WALK = 1 } qk_model_kind;
+typedef enum { QK_LN_PRE = 0, QK_LN_POST = 1, QK_LN_NONE = 2 } qk_ln_mode;
+typedef enum { QK_SR_OFF = 0, QK_SR_QK = 1, QK_SR_ALL = 2 } qk_sr_mode;
+
+typedef struct {
+    qk_model_kind kind; /* LM: tokens -> next token; WALK: continuous walk -> next step */
+    int V;              /* vocabulary (LM only)                                        */
+    int d, H, dff, L;   /* width, heads (d % H == 0), FFN width, layers                */
+    int T, B;           /* sequence length and batch                                   */
+    qk_ln_mode ln;
+    float ln_eps;       /* 1e-5                                                        */
+    float kappa1, kappa2; /* LocAteR (SPEC §1.1); off when both are 0                  */
+    qk_sr_mode sigma_reparam;
+    /* AdamW, SPEC §1.2 */
+    float lr, beta1, beta2, adam_eps, weight_decay;
+} qk_model_config;
+
+/* Parameter tensors, in storage (and initialisation) order. A tensor a configuration
+ * does not use has size 0. */
+enum {
+    QK_P_WTE, QK_P_WOUT, QK_P_LNF_G, QK_P_LNF_B,
+    QK_P_LN1_G, QK_P_LN1_B, QK_P_WQ, QK_P_BQ, QK_P_WK, QK_P_BK, QK_P_WV, QK_P_BV,
+    QK_P_WO, QK_P_BO, QK_P_LN2_G, QK_P_LN2_B, QK_P_W1, QK_P_B1, QK_P_W2, QK_P_B2,
+    QK_P_SR_GAMMA,
+    QK_NPARAM
+};
+/* The linear layers σReparam can wrap, in QK_P_SR_GAMMA's order (L, 6). */
+enum { QK_LIN_Q, QK_LIN_K, QK_LIN_V, QK_LIN_O, QK_LIN_1, QK_LIN_2, QK_NLIN };
+
+typedef struct {
+    float *p[QK_NPARAM];
+} qk_params;
+
+typedef struct {
+    const char *name; /* e.g. "wq" (per-layer tensors have a leading L dimension) */
+    int ndim, dims[3];
+    size_t size;
+} qk_tensor_info;
+
+/* Sizes in floats of each buffer the caller provides. */
+typedef struct {
+    size_t params, acts, scratch, state;
+    qk_tensor_info t[QK_NPARAM];
+} qk_model_sizes_t;
+
+typedef struct {
+    qk_model_config cfg;
+    qk_params w, g, m, v; /* parameters, gradients, Adam first and second moments  */
+    float *acts;          /* activations of the last forward (for backward/metrics)*/
+    float *scratch;       /* backward temporaries                                  */
+    float *state;         /* σReparam power-iteration vectors (persistent, not learned) */
+    long step;            /* AdamW steps taken                                     */
+    float loss;           /* loss of the last forward (data term only)             */
+    float reg;            /* LocAteR penalty of the last forward                   */
+} qk_model;
+
+/* Checks cfg against the capacities and fills the sizes. */
+qk_status qk_model_sizes(const qk_model_config *cfg, qk_model_sizes_t *sz);
+
+/* Points the model into caller buffers of the sizes above (params/grads/m/v each of
+ * sizes.params floats). Does not initialise. */
+qk_status qk_model_bind(qk_model *m, const qk_model_config *cfg, float *params, float *grads,
+                        float *adam_m, float *adam_v, float *acts, float *scratch, float *state);
+
+/* fairseq initialisation from a seed (SPEC §1.2); zeroes grads and moments. */
+qk_status qk_model_init(qk_model *m, uint64_t seed);
+
+/* σReparam: one power-iteration step on every wrapped weight (u, v in m->state):
+ * v <- normalize(W u), u <- normalize(Wᵀ v). Call once per training step, before
+ * the forward; the forward then uses σ = vᵀ W u. No-op when σReparam is off. */
+void qk_model_sr_step(qk_model *m);
+
+/* Forward pass. LM: tokens (B, T+1) ints in [0, V): predicts tokens[:,1:] from
+ * tokens[:,:T]. WALK: x (B, T+1, d): predicts x[:,T] from x[:,:T]. Sets m->loss
+ * (data term) and m->reg (LocAteR). Non-finite loss: QK_ERR_NONFINITE. */
+qk_status qk_model_forward(qk_model *m, const int *tokens, const float *walk);
+
+/* Zeroes the gradients, then accumulates d(loss + reg)/dθ of the last forward. */
+qk_status qk_model_backward(qk_model *m);
+
+/* One AdamW step (PyTorch's order of operations). QK_ERR_NONFINITE (and no update)
+ * if any gradient is NaN or Inf. */
+qk_status qk_model_adamw(qk_model *m);
+
+/* Logits (B·T, V) of the last forward (LM), or the predictions (B, d) (WALK). */
+const float *qk_model_output(const qk_model *m);
+
+/* 64-bit FNV-1a hash of the parameter bytes. */
+uint64_t qk_model_param_hash(const qk_model *m);
+
+/* --------------------------------------------------------------- metrics */
+/* Attention entropy of layer l in the last forward: the mean over sequences, heads
+ * and query rows of -Σ_j A_ij log A_ij over the visible keys j (SPEC §1.1). */
+float qk_model_attn_entropy(const qk_model *m, int layer);
+/* Empirical ρ_i of layer l (SPEC §1.1): fraction of (sequence, head) pairs whose last
+ * query has z_i in [0, 1]. rho: (T). */
+void qk_model_rho(const qk_model *m, int layer, float *rho);
+
+/* Per-head statistics of W_QK = W_Q,hᵀ W_K,h (d×d) of layer l, from traces:
+ * mean = tr/d, scale = tr(S²) (S the symmetric part), var = (d tr(S²) - tr(S)²)/d²,
+ * frob2 = ‖W_QK‖_F², trace = tr(W_QK). Uses the effective (σReparam) weights. */
+typedef struct {
+    double mean, scale, var, frob2, trace;
+} qk_qk_stats;
+void qk_model_qk_stats(const qk_model *m, int layer, int head, qk_qk_stats *st);
+/* W_QK of head h in layer l into out (d, d), double. */
+void qk_model_wqk(const qk_model *m, int layer, int head, double *out);
+
+/* --------------------------------------------------------------- presets */
+/* "tiny", "small", "paper", "paper-d32", "walk": fills cfg; QK_ERR_ARG if unknown. */
+qk_status qk_model_preset(const char *name, qk_model_config *cfg);
+
+#endif

@@ -1,0 +1,931 @@
+/* qk_model.c — the transformer of SPEC §1.2, forward and hand-written backward.
+ *
+ * One X_forward / X_backward pair per operation (llm.c style); backward functions
+ * accumulate into gradient buffers. Every product goes through qk_matmul and every
+ * reduction through qk_sum/qk_dot, so the whole model inherits the bit contract of
+ * SPEC §2. Shapes: N = B·T rows, d width, F = d_ff, dh = d/H. */
+#include <math.h> /* sqrtf, sqrt: IEEE-exact */
+#include <string.h>
+#include "qk_model.h"
+
+/* ------------------------------------------------------------------ layout */
+
+typedef struct { /* views of m->acts */
+    float *pos;                       /* (T, d)                      */
+    float *res;                       /* (L+1, N, d) residual stream */
+    float *ln1, *ln1_mean, *ln1_rstd; /* (L, N, d), (L, N), (L, N)   */
+    float *q, *k, *v;                 /* (L, N, d)                   */
+    float *att;                       /* (L, B, H, T, T) softmax     */
+    float *last;                      /* (L, B, H, T) last-query logits / λ */
+    float *o;                         /* (L, N, d) heads concatenated */
+    float *r1, *x1, *x1_mean, *x1_rstd; /* (L, N, d) x2, (L, N) x2   */
+    float *ln2, *ln2_mean, *ln2_rstd; /* (L, N, d), (L, N), (L, N)   */
+    float *h1, *h1r;                  /* (L, N, F) pre / post ReLU   */
+    float *r2, *x2_mean, *x2_rstd;    /* (L, N, d), (L, N), (L, N)   */
+    float *lnf, *lnf_mean, *lnf_rstd; /* (N, d), (N), (N)            */
+    float *out;                       /* LM: logits (N, V); WALK: predictions (B, d) */
+    float *lse, *losses;              /* (N), (max(N, B d))          */
+    float *ones;                      /* (max(N, d, F)) all 1        */
+    float *tok;                       /* (B, T+1) token ids as floats (LM) */
+    float *target;                    /* (B, d) next walk step (WALK) */
+    float *row;                       /* (max(V, T)) scratch row     */
+    float *sr_w;                      /* (L, 6, maxlin) effective weights */
+    float *sr_sigma;                  /* (L, 6)                      */
+} acts_t;
+
+typedef struct { /* views of m->scratch */
+    float *dres, *dx1, *dln, *dq, *dk, *dv, *dob; /* (N, d)          */
+    float *dh1;                                    /* (N, F)          */
+    float *dP, *dS;                                /* (T, T)          */
+    float *dout;                                   /* (N, V) or (B, d) */
+    float *lnscr;                                  /* (2 max(d, F))   */
+    float *G;                                      /* (6, maxlin) dL/dW_used */
+    float *mq, *mk, *tmp;                          /* (dh, dh) ×2, (dh, d) LocAteR */
+} scr_t;
+
+typedef struct { float *u, *v; } state_t; /* (L, 6, maxdim) each */
+
+static int lin_out(const qk_model_config *c, int lin) { return lin == QK_LIN_1 ? c->dff : c->d; }
+static int lin_in(const qk_model_config *c, int lin) { return lin == QK_LIN_2 ? c->dff : c->d; }
+static size_t maxlin(const qk_model_config *c) { return (size_t)c->d * (size_t)(c->dff > c->d ? c->dff : c->d); }
+static int maxdim(const qk_model_config *c) { return c->dff > c->d ? c->dff : c->d; }
+static int uses_ln(const qk_model_config *c) { return c->ln != QK_LN_NONE; }
+static int sr_on(const qk_model_config *c, int lin)
+{
+    return c->sigma_reparam == QK_SR_ALL || (c->sigma_reparam == QK_SR_QK && (lin == QK_LIN_Q || lin == QK_LIN_K));
+}
+
+/* Carves consecutive sizes out of base; with base NULL only counts. */
+typedef struct { float *base; size_t used; } carver;
+static float *carve(carver *c, size_t n)
+{
+    float *p = c->base ? c->base + c->used : NULL;
+    c->used += n;
+    return p;
+}
+
+static size_t layout_acts(const qk_model_config *c, float *base, acts_t *a)
+{
+    carver cv = {base, 0};
+    size_t L = (size_t)c->L, N = (size_t)c->B * c->T, d = (size_t)c->d, F = (size_t)c->dff;
+    size_t V = c->kind == QK_MODEL_LM ? (size_t)c->V : 0, T = (size_t)c->T, B = (size_t)c->B, H = (size_t)c->H;
+    size_t LN = uses_ln(c) ? 1 : 0, POST = c->ln == QK_LN_POST ? 1 : 0, PRE = c->ln == QK_LN_PRE ? 1 : 0;
+    size_t nones = N > d ? N : d;
+    if (F > nones) nones = F;
+    a->pos = carve(&cv, T * d);
+    a->res = carve(&cv, (L + 1) * N * d);
+    a->ln1 = carve(&cv, PRE * L * N * d);
+    a->ln1_mean = carve(&cv, PRE * L * N);
+    a->ln1_rstd = carve(&cv, PRE * L * N);
+    a->q = carve(&cv, L * N * d);
+    a->k = carve(&cv, L * N * d);
+    a->v = carve(&cv, L * N * d);
+    a->att = carve(&cv, L * B * H * T * T);
+    a->last = carve(&cv, L * B * H * T);
+    a->o = carve(&cv, L * N * d);
+    a->r1 = carve(&cv, L * N * d);
+    a->x1 = carve(&cv, POST * L * N * d);
+    a->x1_mean = carve(&cv, POST * L * N);
+    a->x1_rstd = carve(&cv, POST * L * N);
+    a->ln2 = carve(&cv, PRE * L * N * d);
+    a->ln2_mean = carve(&cv, PRE * L * N);
+    a->ln2_rstd = carve(&cv, PRE * L * N);
+    a->h1 = carve(&cv, L * N * F);
+    a->h1r = carve(&cv, L * N * F);
+    a->r2 = carve(&cv, L * N * d);
+    a->x2_mean = carve(&cv, POST * L * N);
+    a->x2_rstd = carve(&cv, POST * L * N);
+    a->lnf = carve(&cv, PRE * N * d);
+    a->lnf_mean = carve(&cv, PRE * N);
+    a->lnf_rstd = carve(&cv, PRE * N);
+    a->out = carve(&cv, V ? N * V : B * d);
+    a->lse = carve(&cv, N);
+    a->losses = carve(&cv, N > B * d ? N : B * d);
+    a->ones = carve(&cv, nones);
+    a->tok = carve(&cv, V ? B * (T + 1) : 0);
+    a->target = carve(&cv, V ? 0 : B * d);
+    a->row = carve(&cv, V > T ? V : T);
+    a->sr_w = carve(&cv, c->sigma_reparam ? L * QK_NLIN * maxlin(c) : 0);
+    a->sr_sigma = carve(&cv, L * QK_NLIN);
+    (void)LN;
+    return cv.used;
+}
+
+static size_t layout_scratch(const qk_model_config *c, float *base, scr_t *s)
+{
+    carver cv = {base, 0};
+    size_t N = (size_t)c->B * c->T, d = (size_t)c->d, F = (size_t)c->dff, T = (size_t)c->T;
+    size_t V = c->kind == QK_MODEL_LM ? (size_t)c->V : 0, dh = d / (size_t)c->H;
+    s->dres = carve(&cv, N * d);
+    s->dx1 = carve(&cv, N * d);
+    s->dln = carve(&cv, N * d);
+    s->dq = carve(&cv, N * d);
+    s->dk = carve(&cv, N * d);
+    s->dv = carve(&cv, N * d);
+    s->dob = carve(&cv, N * d);
+    s->dh1 = carve(&cv, N * F);
+    s->dP = carve(&cv, T * T);
+    s->dS = carve(&cv, T * T);
+    s->dout = carve(&cv, V ? N * V : (size_t)c->B * d);
+    s->lnscr = carve(&cv, 2 * (size_t)maxdim(c));
+    s->G = carve(&cv, QK_NLIN * maxlin(c));
+    s->mq = carve(&cv, dh * dh);
+    s->mk = carve(&cv, dh * dh);
+    s->tmp = carve(&cv, dh * d);
+    return cv.used;
+}
+
+static size_t layout_state(const qk_model_config *c, float *base, state_t *st)
+{
+    carver cv = {base, 0};
+    size_t n = c->sigma_reparam ? (size_t)c->L * QK_NLIN * (size_t)maxdim(c) : 0;
+    st->u = carve(&cv, n);
+    st->v = carve(&cv, n);
+    return cv.used;
+}
+
+static void tensor_info(const qk_model_config *c, qk_tensor_info *t)
+{
+    static const char *names[QK_NPARAM] = {"wte", "wout", "lnf_g", "lnf_b", "ln1_g", "ln1_b", "wq", "bq",
+                                           "wk", "bk", "wv", "bv", "wo", "bo", "ln2_g", "ln2_b",
+                                           "w1", "b1", "w2", "b2", "sr_gamma"};
+    int L = c->L, d = c->d, F = c->dff, V = c->kind == QK_MODEL_LM ? c->V : 0;
+    int pre = c->ln == QK_LN_PRE, ln = uses_ln(c), sr = c->sigma_reparam != QK_SR_OFF;
+    int shapes[QK_NPARAM][4] = {
+        {2, V, d, 0}, {2, V, d, 0}, {1, pre ? d : 0, 0, 0}, {1, pre ? d : 0, 0, 0},
+        {2, L, ln ? d : 0, 0}, {2, L, ln ? d : 0, 0}, {3, L, d, d}, {2, L, d, 0},
+        {3, L, d, d}, {2, L, d, 0}, {3, L, d, d}, {2, L, d, 0},
+        {3, L, d, d}, {2, L, d, 0}, {2, L, ln ? d : 0, 0}, {2, L, ln ? d : 0, 0},
+        {3, L, F, d}, {2, L, F, 0}, {3, L, d, F}, {2, L, d, 0},
+        {2, L, sr ? QK_NLIN : 0, 0}};
+    for (int i = 0; i < QK_NPARAM; i++) {
+        t[i].name = names[i];
+        t[i].ndim = shapes[i][0];
+        t[i].size = 1;
+        for (int k = 0; k < 3; k++) {
+            t[i].dims[k] = k < t[i].ndim ? shapes[i][k + 1] : 0;
+            if (k < t[i].ndim) t[i].size *= (size_t)t[i].dims[k];
+        }
+    }
+}
+
+qk_status qk_model_sizes(const qk_model_config *c, qk_model_sizes_t *sz)
+{
+    if (!c || !sz) return QK_ERR_ARG;
+    if (c->d < 2 || c->H < 1 || c->d % c->H || c->dff < 1 || c->L < 1 || c->T < 1 || c->B < 1) return QK_ERR_ARG;
+    if (c->kind == QK_MODEL_LM && c->V < 2) return QK_ERR_ARG;
+    if (c->kind != QK_MODEL_LM && c->kind != QK_MODEL_WALK) return QK_ERR_ARG;
+    if ((unsigned)c->ln > QK_LN_NONE || (unsigned)c->sigma_reparam > QK_SR_ALL) return QK_ERR_ARG;
+    if (c->L > QK_MAX_LAYERS || c->d > QK_MAX_D || c->dff > 4 * QK_MAX_D || c->T > QK_MAX_T ||
+        (c->kind == QK_MODEL_LM && c->V > QK_MAX_V))
+        return QK_ERR_CAPACITY;
+    if (!(c->ln_eps > 0) || !(c->kappa1 >= 0) || !(c->kappa2 >= 0) || !(c->lr >= 0) || !(c->adam_eps > 0) ||
+        !(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) || !(c->weight_decay >= 0))
+        return QK_ERR_ARG;
+    memset(sz, 0, sizeof *sz);
+    tensor_info(c, sz->t);
+    for (int i = 0; i < QK_NPARAM; i++) sz->params += sz->t[i].size;
+    acts_t a;
+    scr_t s;
+    state_t st;
+    sz->acts = layout_acts(c, NULL, &a);
+    sz->scratch = layout_scratch(c, NULL, &s);
+    sz->state = layout_state(c, NULL, &st);
+    return QK_OK;
+}
+
+static void bind_params(qk_params *p, float *base, const qk_tensor_info *t)
+{
+    size_t off = 0;
+    for (int i = 0; i < QK_NPARAM; i++) {
+        p->p[i] = base + off;
+        off += t[i].size;
+    }
+}
+
+qk_status qk_model_bind(qk_model *m, const qk_model_config *cfg, float *params, float *grads,
+                        float *adam_m, float *adam_v, float *acts, float *scratch, float *state)
+{
+    qk_model_sizes_t sz;
+    qk_status s = qk_model_sizes(cfg, &sz);
+    if (s != QK_OK) return s;
+    if (!m || !params || !grads || !adam_m || !adam_v || !acts || !scratch || (sz.state && !state)) return QK_ERR_ARG;
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    bind_params(&m->w, params, sz.t);
+    bind_params(&m->g, grads, sz.t);
+    bind_params(&m->m, adam_m, sz.t);
+    bind_params(&m->v, adam_v, sz.t);
+    m->acts = acts;
+    m->scratch = scratch;
+    m->state = state;
+    return QK_OK;
+}
+
+static size_t param_count(const qk_model *m)
+{
+    qk_model_sizes_t sz;
+    qk_model_sizes(&m->cfg, &sz);
+    return sz.params;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static qk_mat mat(float *p, int rows, int cols) { return qk_mat_view(p, rows, cols, cols); }
+
+static void zero(float *p, size_t n) { memset(p, 0, n * sizeof *p); }
+
+/* Pointer to the (rows, cols) slice l of a per-layer tensor. */
+static float *at(float *base, int l, size_t per) { return base + (size_t)l * per; }
+
+/* ------------------------------------------------------------------ initialisation */
+
+static void fill_normal(float *p, size_t n, double std, qk_rng *r)
+{
+    for (size_t i = 0; i < n; i++) p[i] = (float)(std * qk_rng_normal(r));
+}
+
+/* Xavier-uniform: U(-a, a), a = gain·sqrt(6/(fan_in + fan_out)). */
+static void fill_xavier(float *p, int out, int in, double gain, qk_rng *r)
+{
+    float a = (float)(gain * sqrt(6.0 / (double)(in + out)));
+    for (size_t i = 0; i < (size_t)out * in; i++) p[i] = a * (2.0f * qk_rng_uniformf(r) - 1.0f);
+}
+
+static void fill(float *p, size_t n, float v)
+{
+    for (size_t i = 0; i < n; i++) p[i] = v;
+}
+
+/* fairseq's sinusoidal positions: channel i < d/2 is sin(pos·f_i), channel d/2 + i
+ * is cos(pos·f_i), f_i = exp(-i·ln(10000)/(d/2 - 1)), pos = t + 2 (fairseq numbers
+ * positions from padding_idx + 1 = 2). Odd d: the last channel is 0, as in fairseq. */
+static void positions(float *pos, int T, int d)
+{
+    int half = d / 2;
+    double step = half > 1 ? qk_log(10000.0) / (half - 1) : 0.0;
+    for (int t = 0; t < T; t++) {
+        for (int i = 0; i < half; i++) {
+            double a = (double)(t + 2) * qk_exp(-step * i);
+            pos[(size_t)t * d + i] = (float)qk_sin(a);
+            pos[(size_t)t * d + half + i] = (float)qk_cos(a);
+        }
+        if (d % 2) pos[(size_t)t * d + d - 1] = 0.0f;
+    }
+}
+
+static void sr_power_step(qk_model *m, int l, int lin);
+static const float *weight_of(const qk_model *m, int l, int lin);
+static float sr_sigma(const qk_model *m, int l, int lin);
+
+qk_status qk_model_init(qk_model *m, uint64_t seed)
+{
+    if (!m) return QK_ERR_ARG;
+    const qk_model_config *c = &m->cfg;
+    qk_rng r;
+    qk_rng_seed(&r, seed);
+    int L = c->L, d = c->d, F = c->dff, V = c->kind == QK_MODEL_LM ? c->V : 0;
+    qk_params *w = &m->w;
+    const double q_gain = 0.70710678118654752440; /* 1/sqrt(2), fairseq's q/k/v */
+    fill_normal(w->p[QK_P_WTE], (size_t)V * d, 1.0 / sqrt((double)d), &r);
+    fill_normal(w->p[QK_P_WOUT], (size_t)V * d, 1.0 / sqrt((double)d), &r);
+    if (c->ln == QK_LN_PRE) {
+        fill(w->p[QK_P_LNF_G], (size_t)d, 1.0f);
+        fill(w->p[QK_P_LNF_B], (size_t)d, 0.0f);
+    }
+    for (int l = 0; l < L; l++) {
+        size_t dd = (size_t)d * d;
+        if (uses_ln(c)) {
+            fill(at(w->p[QK_P_LN1_G], l, d), d, 1.0f);
+            fill(at(w->p[QK_P_LN1_B], l, d), d, 0.0f);
+            fill(at(w->p[QK_P_LN2_G], l, d), d, 1.0f);
+            fill(at(w->p[QK_P_LN2_B], l, d), d, 0.0f);
+        }
+        fill_xavier(at(w->p[QK_P_WQ], l, dd), d, d, q_gain, &r);
+        fill_xavier(at(w->p[QK_P_WK], l, dd), d, d, q_gain, &r);
+        fill_xavier(at(w->p[QK_P_WV], l, dd), d, d, q_gain, &r);
+        fill_xavier(at(w->p[QK_P_WO], l, dd), d, d, 1.0, &r);
+        fill_xavier(at(w->p[QK_P_W1], l, (size_t)F * d), F, d, 1.0, &r);
+        fill_xavier(at(w->p[QK_P_W2], l, (size_t)d * F), d, F, 1.0, &r);
+        fill(at(w->p[QK_P_BQ], l, d), d, 0.0f);
+        fill(at(w->p[QK_P_BK], l, d), d, 0.0f);
+        fill(at(w->p[QK_P_BV], l, d), d, 0.0f);
+        fill(at(w->p[QK_P_BO], l, d), d, 0.0f);
+        fill(at(w->p[QK_P_B1], l, F), F, 0.0f);
+        fill(at(w->p[QK_P_B2], l, d), d, 0.0f);
+    }
+    /* σReparam: random unit u, 30 power steps, then γ = σ(W0) so that Ŵ = W. */
+    if (c->sigma_reparam) {
+        state_t st;
+        layout_state(c, m->state, &st);
+        int md = maxdim(c);
+        for (int l = 0; l < L; l++)
+            for (int lin = 0; lin < QK_NLIN; lin++) {
+                float *u = st.u + ((size_t)l * QK_NLIN + lin) * md;
+                fill_normal(u, (size_t)lin_in(c, lin), 1.0, &r);
+                float n = sqrtf(qk_dot(u, u, lin_in(c, lin)));
+                for (int i = 0; i < lin_in(c, lin); i++) u[i] = u[i] / n;
+                float g = 1.0f;
+                if (sr_on(c, lin)) {
+                    for (int it = 0; it < 30; it++) sr_power_step(m, l, lin);
+                    g = sr_sigma(m, l, lin);
+                }
+                w->p[QK_P_SR_GAMMA][l * QK_NLIN + lin] = g;
+            }
+    }
+    size_t n = param_count(m);
+    zero(m->g.p[0], n);
+    zero(m->m.p[0], n);
+    zero(m->v.p[0], n);
+    m->step = 0;
+    acts_t a;
+    layout_acts(c, m->acts, &a);
+    positions(a.pos, c->T, d);
+    return QK_OK;
+}
+
+/* ------------------------------------------------------------------ σReparam (SPEC §1.1) */
+
+static const int lin_param[QK_NLIN] = {QK_P_WQ, QK_P_WK, QK_P_WV, QK_P_WO, QK_P_W1, QK_P_W2};
+static const int lin_bias[QK_NLIN] = {QK_P_BQ, QK_P_BK, QK_P_BV, QK_P_BO, QK_P_B1, QK_P_B2};
+
+static float *raw_weight(const qk_params *p, const qk_model_config *c, int l, int lin)
+{
+    return at(p->p[lin_param[lin]], l, (size_t)lin_out(c, lin) * lin_in(c, lin));
+}
+
+static float *bias_of(const qk_params *p, const qk_model_config *c, int l, int lin)
+{
+    return at(p->p[lin_bias[lin]], l, (size_t)lin_out(c, lin));
+}
+
+static void state_uv(const qk_model *m, int l, int lin, float **u, float **v)
+{
+    state_t st;
+    layout_state(&m->cfg, m->state, &st);
+    size_t off = ((size_t)l * QK_NLIN + lin) * (size_t)maxdim(&m->cfg);
+    *u = st.u + off;
+    *v = st.v + off;
+}
+
+static void normalize(float *x, int n)
+{
+    float s = sqrtf(qk_dot(x, x, n));
+    if (s > 0.0f)
+        for (int i = 0; i < n; i++) x[i] = x[i] / s;
+}
+
+/* y (out) = W (out, in) x (in), as a product with a one-column view */
+static void matvec(float *y, const float *W, const float *x, int out, int in, int trans)
+{
+    qk_mat Y = qk_mat_view(y, trans ? in : out, 1, 1);
+    qk_mat Wm = mat((float *)W, out, in);
+    qk_mat X = qk_mat_view((float *)x, trans ? out : in, 1, 1);
+    qk_matmul(&Y, &Wm, &X, trans ? QK_TRANS_A : 0);
+}
+
+static void sr_power_step(qk_model *m, int l, int lin)
+{
+    const qk_model_config *c = &m->cfg;
+    float *u, *v;
+    state_uv(m, l, lin, &u, &v);
+    const float *W = raw_weight(&m->w, c, l, lin);
+    matvec(v, W, u, lin_out(c, lin), lin_in(c, lin), 0);
+    normalize(v, lin_out(c, lin));
+    matvec(u, W, v, lin_out(c, lin), lin_in(c, lin), 1);
+    normalize(u, lin_in(c, lin));
+}
+
+void qk_model_sr_step(qk_model *m)
+{
+    if (!m || !m->cfg.sigma_reparam) return;
+    for (int l = 0; l < m->cfg.L; l++)
+        for (int lin = 0; lin < QK_NLIN; lin++)
+            if (sr_on(&m->cfg, lin)) sr_power_step(m, l, lin);
+}
+
+/* σ = vᵀ W u with the stored u, v */
+static float sr_sigma(const qk_model *m, int l, int lin)
+{
+    const qk_model_config *c = &m->cfg;
+    float *u, *v;
+    state_uv(m, l, lin, &u, &v);
+    scr_t s;
+    layout_scratch(c, m->scratch, &s);
+    float *wu = s.lnscr; /* (out) */
+    matvec(wu, raw_weight(&m->w, c, l, lin), u, lin_out(c, lin), lin_in(c, lin), 0);
+    return qk_dot(v, wu, lin_out(c, lin));
+}
+
+/* Ŵ = (γ/σ) W into the activations */
+static void sr_forward(qk_model *m, acts_t *a, int l, int lin)
+{
+    const qk_model_config *c = &m->cfg;
+    size_t n = (size_t)lin_out(c, lin) * lin_in(c, lin);
+    float sigma = sr_sigma(m, l, lin);
+    float scale = m->w.p[QK_P_SR_GAMMA][l * QK_NLIN + lin] / sigma;
+    const float *W = raw_weight(&m->w, c, l, lin);
+    float *Wh = at(a->sr_w, l * QK_NLIN + lin, maxlin(c));
+    for (size_t i = 0; i < n; i++) Wh[i] = scale * W[i];
+    a->sr_sigma[l * QK_NLIN + lin] = sigma;
+}
+
+/* From G = dL/dŴ: dW += (γ/σ) G - (γ/σ²)<G, W> v uᵀ ; dγ += <G, W>/σ. */
+static void sr_backward(qk_model *m, acts_t *a, int l, int lin, const float *G)
+{
+    const qk_model_config *c = &m->cfg;
+    int out = lin_out(c, lin), in = lin_in(c, lin);
+    size_t n = (size_t)out * in;
+    float *u, *v;
+    state_uv(m, l, lin, &u, &v);
+    const float *W = raw_weight(&m->w, c, l, lin);
+    float *dW = raw_weight(&m->g, c, l, lin);
+    float sigma = a->sr_sigma[l * QK_NLIN + lin];
+    float gamma = m->w.p[QK_P_SR_GAMMA][l * QK_NLIN + lin];
+    float gw = qk_dot(G, W, (int)n);
+    float s1 = gamma / sigma, s2 = -(gamma / sigma) * (gw / sigma);
+    for (int i = 0; i < out; i++) {
+        float cv = s2 * v[i];
+        for (int j = 0; j < in; j++) {
+            float t = s1 * G[(size_t)i * in + j];
+            t = t + cv * u[j];
+            dW[(size_t)i * in + j] += t;
+        }
+    }
+    m->g.p[QK_P_SR_GAMMA][l * QK_NLIN + lin] += gw / sigma;
+}
+
+/* The weight a linear layer uses: Ŵ under σReparam, else W. */
+static const float *weight_of(const qk_model *m, int l, int lin)
+{
+    if (sr_on(&m->cfg, lin)) {
+        acts_t a;
+        layout_acts(&m->cfg, m->acts, &a);
+        return at(a.sr_w, l * QK_NLIN + lin, maxlin(&m->cfg));
+    }
+    return raw_weight(&m->w, &m->cfg, l, lin);
+}
+
+/* ------------------------------------------------------------------ linear */
+
+/* y (N, out) = x (N, in) Wᵀ + b: each y_ij is one chain starting from b_j. */
+static void linear_forward(float *y, const float *x, const float *W, const float *b, int N, int in, int out)
+{
+    for (int i = 0; i < N; i++) memcpy(y + (size_t)i * out, b, sizeof(float) * out);
+    qk_mat Y = mat(y, N, out), X = mat((float *)x, N, in), Wm = mat((float *)W, out, in);
+    qk_matmul(&Y, &X, &Wm, QK_TRANS_B | QK_ACCUMULATE);
+}
+
+/* dx (N, in) += dy W; dW (out, in) += dyᵀ x; db (out) += 1ᵀ dy. dx may be NULL. */
+static void linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x, const float *W,
+                            const float *ones, int N, int in, int out)
+{
+    qk_mat DY = mat((float *)dy, N, out), X = mat((float *)x, N, in), Wm = mat((float *)W, out, in);
+    if (dx) {
+        qk_mat DX = mat(dx, N, in);
+        qk_matmul(&DX, &DY, &Wm, QK_ACCUMULATE);
+    }
+    qk_mat DW = mat(dW, out, in);
+    qk_matmul(&DW, &DY, &X, QK_TRANS_A | QK_ACCUMULATE);
+    qk_mat DB = mat(db, 1, out), ONE = mat((float *)ones, 1, N);
+    qk_matmul(&DB, &ONE, &DY, QK_ACCUMULATE);
+}
+
+/* ------------------------------------------------------------------ attention */
+
+/* Per sequence b and head h: S = q_h k_hᵀ · (1/sqrt(dh)), P = softmax(S) (causal for
+ * the LM), o_h = P v_h. The last query's scaled logits are kept for ρ (SPEC §1.1). */
+static void attention_forward(float *o, float *att, float *last, const float *q, const float *k, const float *v,
+                              int B, int T, int d, int H, int causal)
+{
+    int dh = d / H;
+    float scale = 1.0f / sqrtf((float)dh);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            size_t off = (size_t)b * T * d + (size_t)h * dh;
+            qk_mat Q = qk_mat_view((float *)q + off, T, dh, d), K = qk_mat_view((float *)k + off, T, dh, d);
+            qk_mat Vm = qk_mat_view((float *)v + off, T, dh, d), O = qk_mat_view(o + off, T, dh, d);
+            float *P = att + ((size_t)b * H + h) * T * T;
+            qk_mat S = mat(P, T, T);
+            qk_matmul(&S, &Q, &K, QK_TRANS_B);
+            for (size_t i = 0; i < (size_t)T * T; i++) P[i] = P[i] * scale;
+            memcpy(last + ((size_t)b * H + h) * T, P + (size_t)(T - 1) * T, sizeof(float) * T);
+            qk_softmax_forward(&S, &S, causal);
+            qk_matmul(&O, &S, &Vm, 0);
+        }
+}
+
+static void attention_backward(float *dq, float *dk, float *dv, float *dP, float *dS, const float *dout,
+                               const float *att, const float *q, const float *k, const float *v, int B, int T,
+                               int d, int H, int causal)
+{
+    int dh = d / H;
+    float scale = 1.0f / sqrtf((float)dh);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            size_t off = (size_t)b * T * d + (size_t)h * dh;
+            qk_mat Q = qk_mat_view((float *)q + off, T, dh, d), K = qk_mat_view((float *)k + off, T, dh, d);
+            qk_mat Vm = qk_mat_view((float *)v + off, T, dh, d), DO = qk_mat_view((float *)dout + off, T, dh, d);
+            qk_mat DQ = qk_mat_view(dq + off, T, dh, d), DK = qk_mat_view(dk + off, T, dh, d);
+            qk_mat DV = qk_mat_view(dv + off, T, dh, d);
+            qk_mat P = mat((float *)att + ((size_t)b * H + h) * T * T, T, T), DP = mat(dP, T, T), DS = mat(dS, T, T);
+            qk_matmul(&DP, &DO, &Vm, QK_TRANS_B);        /* dP = dO Vᵀ      */
+            qk_matmul(&DV, &P, &DO, QK_TRANS_A | QK_ACCUMULATE); /* dV += Pᵀ dO */
+            zero(dS, (size_t)T * T);
+            qk_softmax_backward(&DS, &P, &DP, causal);
+            for (size_t i = 0; i < (size_t)T * T; i++) dS[i] = dS[i] * scale;
+            qk_matmul(&DQ, &DS, &K, QK_ACCUMULATE);           /* dQ += dS K   */
+            qk_matmul(&DK, &DS, &Q, QK_TRANS_A | QK_ACCUMULATE); /* dK += dSᵀ Q */
+        }
+}
+
+/* ------------------------------------------------------------------ small ops */
+
+static void relu_forward(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+static void relu_backward(float *dx, const float *x, const float *dy, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+static void add(float *y, const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+static void layernorm_fwd(float *y, float *mean, float *rstd, const float *x, const float *g, const float *b,
+                          int N, int d, float eps)
+{
+    qk_mat Y = mat(y, N, d), X = mat((float *)x, N, d);
+    qk_layernorm_forward(&Y, mean, rstd, &X, g, b, eps);
+}
+
+static void layernorm_bwd(float *dx, float *dg, float *db, const float *dy, const float *x, const float *mean,
+                          const float *rstd, const float *g, float *scr, int N, int d)
+{
+    qk_mat DX = mat(dx, N, d), DY = mat((float *)dy, N, d), X = mat((float *)x, N, d);
+    qk_layernorm_backward(&DX, dg, db, &DY, &X, mean, rstd, g, scr);
+}
+
+/* x0 (N, d) = wte[token]·sqrt(d) + pos[t] */
+static void embed_forward(float *x0, const float *tok, const float *wte, const float *pos, int B, int T, int d)
+{
+    float s = sqrtf((float)d);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            const float *e = wte + (size_t)tok[(size_t)b * (T + 1) + t] * d;
+            float *x = x0 + ((size_t)b * T + t) * d;
+            for (int i = 0; i < d; i++) x[i] = e[i] * s + pos[(size_t)t * d + i];
+        }
+}
+
+/* dwte[token] += dx0·sqrt(d), in increasing (b, t) order */
+static void embed_backward(float *dwte, const float *dx0, const float *tok, int B, int T, int d)
+{
+    float s = sqrtf((float)d);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            float *e = dwte + (size_t)tok[(size_t)b * (T + 1) + t] * d;
+            const float *dx = dx0 + ((size_t)b * T + t) * d;
+            for (int i = 0; i < d; i++) e[i] += dx[i] * s;
+        }
+}
+
+/* Mean cross-entropy over N rows; lse_i = max + log Σ exp(l - max). */
+static float crossentropy_forward(float *lse, float *losses, float *row, const float *logits, const float *tok,
+                                  int B, int T, int V)
+{
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            size_t i = (size_t)b * T + t;
+            const float *l = logits + i * V;
+            float mx = l[0];
+            for (int j = 1; j < V; j++) mx = l[j] > mx ? l[j] : mx;
+            for (int j = 0; j < V; j++) row[j] = l[j] - mx;
+            qk_vexpf(row, row, V);
+            lse[i] = mx + qk_logf(qk_sum(row, V));
+            losses[i] = lse[i] - l[(int)tok[(size_t)b * (T + 1) + t + 1]];
+        }
+    int N = B * T;
+    return qk_sum(losses, N) / (float)N;
+}
+
+/* dlogits = (softmax - onehot)/N, softmax_j = exp(l_j - lse) */
+static void crossentropy_backward(float *dlogits, const float *lse, const float *logits, const float *tok, int B,
+                                  int T, int V)
+{
+    int N = B * T;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            size_t i = (size_t)b * T + t;
+            float *dl = dlogits + i * V;
+            for (int j = 0; j < V; j++) dl[j] = logits[i * V + j] - lse[i];
+            qk_vexpf(dl, dl, V);
+            dl[(int)tok[(size_t)b * (T + 1) + t + 1]] -= 1.0f;
+            for (int j = 0; j < V; j++) dl[j] = dl[j] / (float)N;
+        }
+}
+
+/* ------------------------------------------------------------------ LocAteR (SPEC §1.1) */
+
+/* R_h = κ1 tr(M_Q M_K) + κ2 (tr(W_Q,hᵀ W_K,h) - 1)², M_Q = W_Q,h W_Q,hᵀ (dh, dh).
+ * When G is not NULL, adds dR/dW_Q,h = 2κ1 M_K W_Q,h + 2κ2(tr - 1) W_K,h (and the
+ * symmetric term for K) into G (6, maxlin) rows of head h. Returns R summed over heads. */
+static float locater(const qk_model *m, scr_t *s, int l, float *G)
+{
+    const qk_model_config *c = &m->cfg;
+    int d = c->d, H = c->H, dh = d / H;
+    const float *Wq = weight_of(m, l, QK_LIN_Q), *Wk = weight_of(m, l, QK_LIN_K);
+    float R = 0.0f;
+    for (int h = 0; h < H; h++) {
+        const float *wq = Wq + (size_t)h * dh * d, *wk = Wk + (size_t)h * dh * d;
+        qk_mat WQ = mat((float *)wq, dh, d), WK = mat((float *)wk, dh, d);
+        qk_mat MQ = mat(s->mq, dh, dh), MK = mat(s->mk, dh, dh);
+        qk_matmul(&MQ, &WQ, &WQ, QK_TRANS_B);
+        qk_matmul(&MK, &WK, &WK, QK_TRANS_B);
+        float frob = qk_dot(s->mq, s->mk, dh * dh);
+        float tr1 = qk_dot(wq, wk, dh * d) - 1.0f;
+        R = R + (c->kappa1 * frob + c->kappa2 * (tr1 * tr1));
+        if (!G) continue;
+        float a1 = 2.0f * c->kappa1, a2 = 2.0f * c->kappa2 * tr1;
+        size_t ml = maxlin(c);
+        for (int side = 0; side < 2; side++) {
+            qk_mat TMP = mat(s->tmp, dh, d);
+            qk_matmul(&TMP, side ? &MQ : &MK, side ? &WK : &WQ, 0); /* M_K W_Q or M_Q W_K */
+            const float *other = side ? wq : wk;
+            float *g = G + (size_t)(side ? QK_LIN_K : QK_LIN_Q) * ml + (size_t)h * dh * d;
+            for (size_t i = 0; i < (size_t)dh * d; i++) g[i] += a1 * s->tmp[i] + a2 * other[i];
+        }
+    }
+    return R;
+}
+
+/* ------------------------------------------------------------------ forward */
+
+qk_status qk_model_forward(qk_model *m, const int *tokens, const float *walk)
+{
+    if (!m) return QK_ERR_ARG;
+    const qk_model_config *c = &m->cfg;
+    int B = c->B, T = c->T, d = c->d, F = c->dff, L = c->L, H = c->H, N = B * T;
+    int lm = c->kind == QK_MODEL_LM, causal = lm;
+    if (lm ? !tokens : !walk) return QK_ERR_ARG;
+    acts_t a;
+    layout_acts(c, m->acts, &a);
+    scr_t s;
+    layout_scratch(c, m->scratch, &s);
+    size_t Nd = (size_t)N * d, NF = (size_t)N * F;
+    int nones = N > d ? N : d;
+    fill(a.ones, (size_t)(nones > F ? nones : F), 1.0f);
+    if (lm) {
+        for (size_t i = 0; i < (size_t)B * (T + 1); i++) {
+            if (tokens[i] < 0 || tokens[i] >= c->V) return QK_ERR_ARG;
+            a.tok[i] = (float)tokens[i];
+        }
+        embed_forward(a.res, a.tok, m->w.p[QK_P_WTE], a.pos, B, T, d);
+    } else {
+        for (int b = 0; b < B; b++) {
+            memcpy(a.res + (size_t)b * T * d, walk + (size_t)b * (T + 1) * d, sizeof(float) * (size_t)T * d);
+            memcpy(a.target + (size_t)b * d, walk + ((size_t)b * (T + 1) + T) * d, sizeof(float) * d);
+        }
+    }
+    m->reg = 0.0f;
+    for (int l = 0; l < L; l++) {
+        for (int lin = 0; lin < QK_NLIN; lin++)
+            if (sr_on(c, lin)) sr_forward(m, &a, l, lin);
+        const float *x = at(a.res, l, Nd);
+        const float *h = x;
+        if (c->ln == QK_LN_PRE) {
+            layernorm_fwd(at(a.ln1, l, Nd), at(a.ln1_mean, l, N), at(a.ln1_rstd, l, N), x,
+                          at(m->w.p[QK_P_LN1_G], l, d), at(m->w.p[QK_P_LN1_B], l, d), N, d, c->ln_eps);
+            h = at(a.ln1, l, Nd);
+        }
+        float *q = at(a.q, l, Nd), *k = at(a.k, l, Nd), *v = at(a.v, l, Nd), *o = at(a.o, l, Nd);
+        linear_forward(q, h, weight_of(m, l, QK_LIN_Q), bias_of(&m->w, c, l, QK_LIN_Q), N, d, d);
+        linear_forward(k, h, weight_of(m, l, QK_LIN_K), bias_of(&m->w, c, l, QK_LIN_K), N, d, d);
+        linear_forward(v, h, weight_of(m, l, QK_LIN_V), bias_of(&m->w, c, l, QK_LIN_V), N, d, d);
+        attention_forward(o, at(a.att, l, (size_t)B * H * T * T), at(a.last, l, (size_t)B * H * T), q, k, v, B, T,
+                          d, H, causal);
+        float *r1 = at(a.r1, l, Nd);
+        linear_forward(r1, o, weight_of(m, l, QK_LIN_O), bias_of(&m->w, c, l, QK_LIN_O), N, d, d);
+        add(r1, r1, x, Nd); /* r1 = x + attn */
+        const float *x1 = r1;
+        if (c->ln == QK_LN_POST) {
+            layernorm_fwd(at(a.x1, l, Nd), at(a.x1_mean, l, N), at(a.x1_rstd, l, N), r1,
+                          at(m->w.p[QK_P_LN1_G], l, d), at(m->w.p[QK_P_LN1_B], l, d), N, d, c->ln_eps);
+            x1 = at(a.x1, l, Nd);
+        }
+        const float *h2 = x1;
+        if (c->ln == QK_LN_PRE) {
+            layernorm_fwd(at(a.ln2, l, Nd), at(a.ln2_mean, l, N), at(a.ln2_rstd, l, N), x1,
+                          at(m->w.p[QK_P_LN2_G], l, d), at(m->w.p[QK_P_LN2_B], l, d), N, d, c->ln_eps);
+            h2 = at(a.ln2, l, Nd);
+        }
+        float *h1 = at(a.h1, l, NF), *h1r = at(a.h1r, l, NF), *r2 = at(a.r2, l, Nd);
+        linear_forward(h1, h2, weight_of(m, l, QK_LIN_1), bias_of(&m->w, c, l, QK_LIN_1), N, d, F);
+        relu_forward(h1r, h1, NF);
+        linear_forward(r2, h1r, weight_of(m, l, QK_LIN_2), bias_of(&m->w, c, l, QK_LIN_2), N, F, d);
+        add(r2, r2, x1, Nd); /* r2 = x1 + ffn */
+        float *xn = at(a.res, l + 1, Nd);
+        if (c->ln == QK_LN_POST)
+            layernorm_fwd(xn, at(a.x2_mean, l, N), at(a.x2_rstd, l, N), r2, at(m->w.p[QK_P_LN2_G], l, d),
+                          at(m->w.p[QK_P_LN2_B], l, d), N, d, c->ln_eps);
+        else
+            memcpy(xn, r2, sizeof(float) * Nd);
+        if (c->kappa1 > 0.0f || c->kappa2 > 0.0f) m->reg = m->reg + locater(m, &s, l, NULL);
+    }
+    const float *xf = at(a.res, L, Nd);
+    if (lm) {
+        if (c->ln == QK_LN_PRE) {
+            layernorm_fwd(a.lnf, a.lnf_mean, a.lnf_rstd, xf, m->w.p[QK_P_LNF_G], m->w.p[QK_P_LNF_B], N, d, c->ln_eps);
+            xf = a.lnf;
+        }
+        qk_mat LO = mat(a.out, N, c->V), XF = mat((float *)xf, N, d), WO = mat(m->w.p[QK_P_WOUT], c->V, d);
+        qk_matmul(&LO, &XF, &WO, QK_TRANS_B);
+        m->loss = crossentropy_forward(a.lse, a.losses, a.row, a.out, a.tok, B, T, c->V);
+    } else {
+        /* squared error of the last position against the next step, mean over B·d */
+        for (int b = 0; b < B; b++) {
+            const float *pred = xf + ((size_t)b * T + T - 1) * d;
+            memcpy(a.out + (size_t)b * d, pred, sizeof(float) * d);
+            for (int i = 0; i < d; i++) {
+                float e = pred[i] - a.target[(size_t)b * d + i];
+                a.losses[(size_t)b * d + i] = e * e;
+            }
+        }
+        m->loss = qk_sum(a.losses, B * d) / (float)(B * d);
+    }
+    float total = m->loss + m->reg;
+    if (!(total - total == 0.0f)) return QK_ERR_NONFINITE;
+    return QK_OK;
+}
+
+/* ------------------------------------------------------------------ backward */
+
+/* The gradient target of linear layer lin: G[lin] under σReparam (mapped later), else dW. */
+static float *grad_target(qk_model *m, scr_t *s, int l, int lin)
+{
+    if (sr_on(&m->cfg, lin) || lin == QK_LIN_Q || lin == QK_LIN_K) return s->G + (size_t)lin * maxlin(&m->cfg);
+    return raw_weight(&m->g, &m->cfg, l, lin);
+}
+
+qk_status qk_model_backward(qk_model *m)
+{
+    if (!m) return QK_ERR_ARG;
+    const qk_model_config *c = &m->cfg;
+    int B = c->B, T = c->T, d = c->d, F = c->dff, L = c->L, H = c->H, N = B * T;
+    int lm = c->kind == QK_MODEL_LM, causal = lm;
+    acts_t a;
+    layout_acts(c, m->acts, &a);
+    scr_t s;
+    layout_scratch(c, m->scratch, &s);
+    size_t Nd = (size_t)N * d, NF = (size_t)N * F, ml = maxlin(c);
+    zero(m->g.p[0], param_count(m));
+    zero(s.dres, Nd);
+    const float *xf = at(a.res, L, Nd);
+    if (lm) {
+        crossentropy_backward(s.dout, a.lse, a.out, a.tok, B, T, c->V);
+        const float *xin = c->ln == QK_LN_PRE ? a.lnf : xf;
+        float *dxf = c->ln == QK_LN_PRE ? s.dln : s.dres;
+        if (c->ln == QK_LN_PRE) zero(s.dln, Nd);
+        qk_mat DL = mat(s.dout, N, c->V), WO = mat(m->w.p[QK_P_WOUT], c->V, d), X = mat((float *)xin, N, d);
+        qk_mat DX = mat(dxf, N, d), DW = mat(m->g.p[QK_P_WOUT], c->V, d);
+        qk_matmul(&DX, &DL, &WO, QK_ACCUMULATE);
+        qk_matmul(&DW, &DL, &X, QK_TRANS_A | QK_ACCUMULATE);
+        if (c->ln == QK_LN_PRE)
+            layernorm_bwd(s.dres, m->g.p[QK_P_LNF_G], m->g.p[QK_P_LNF_B], s.dln, xf, a.lnf_mean, a.lnf_rstd,
+                          m->w.p[QK_P_LNF_G], s.lnscr, N, d);
+    } else {
+        float inv = 2.0f / (float)(B * d);
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < d; i++)
+                s.dres[((size_t)b * T + T - 1) * d + i] = (a.out[(size_t)b * d + i] - a.target[(size_t)b * d + i]) * inv;
+    }
+    for (int l = L - 1; l >= 0; l--) {
+        zero(s.G, QK_NLIN * ml);
+        const float *x = at(a.res, l, Nd);
+        float *r2 = at(a.r2, l, Nd), *r1 = at(a.r1, l, Nd);
+        const float *x1 = c->ln == QK_LN_POST ? at(a.x1, l, Nd) : r1;
+        /* s.dres holds dL/d res[l+1]; through the post-LN of the FFN sub-block */
+        float *dr2 = s.dres;
+        if (c->ln == QK_LN_POST) {
+            zero(s.dln, Nd);
+            layernorm_bwd(s.dln, at(m->g.p[QK_P_LN2_G], l, d), at(m->g.p[QK_P_LN2_B], l, d), s.dres, r2,
+                          at(a.x2_mean, l, N), at(a.x2_rstd, l, N), at(m->w.p[QK_P_LN2_G], l, d), s.lnscr, N, d);
+            dr2 = s.dln;
+        }
+        /* r2 = x1 + W2 relu(W1 h2 + b1) + b2 */
+        memcpy(s.dx1, dr2, sizeof(float) * Nd);
+        const float *h2 = c->ln == QK_LN_PRE ? at(a.ln2, l, Nd) : x1;
+        float *h1 = at(a.h1, l, NF), *h1r = at(a.h1r, l, NF);
+        zero(s.dh1, NF);
+        linear_backward(s.dh1, grad_target(m, &s, l, QK_LIN_2), bias_of(&m->g, c, l, QK_LIN_2), dr2, h1r,
+                        weight_of(m, l, QK_LIN_2), a.ones, N, F, d);
+        relu_backward(s.dh1, h1, s.dh1, NF);
+        float *dh2 = c->ln == QK_LN_PRE ? s.dq : s.dx1; /* dq is free until attention */
+        if (c->ln == QK_LN_PRE) zero(dh2, Nd);
+        linear_backward(dh2, grad_target(m, &s, l, QK_LIN_1), bias_of(&m->g, c, l, QK_LIN_1), s.dh1, h2,
+                        weight_of(m, l, QK_LIN_1), a.ones, N, d, F);
+        if (c->ln == QK_LN_PRE)
+            layernorm_bwd(s.dx1, at(m->g.p[QK_P_LN2_G], l, d), at(m->g.p[QK_P_LN2_B], l, d), dh2, x1,
+                          at(a.ln2_mean, l, N), at(a.ln2_rstd, l, N), at(m->w.p[QK_P_LN2_G], l, d), s.lnscr, N, d);
+        /* s.dx1 = dL/dx1; through the post-LN of the attention sub-block */
+        float *dr1 = s.dx1;
+        if (c->ln == QK_LN_POST) {
+            zero(s.dln, Nd);
+            layernorm_bwd(s.dln, at(m->g.p[QK_P_LN1_G], l, d), at(m->g.p[QK_P_LN1_B], l, d), s.dx1, r1,
+                          at(a.x1_mean, l, N), at(a.x1_rstd, l, N), at(m->w.p[QK_P_LN1_G], l, d), s.lnscr, N, d);
+            dr1 = s.dln;
+        }
+        /* r1 = x + Wo o + bo; new s.dres = dL/dx accumulates the residual first */
+        memcpy(s.dres, dr1, sizeof(float) * Nd);
+        zero(s.dob, Nd);
+        linear_backward(s.dob, grad_target(m, &s, l, QK_LIN_O), bias_of(&m->g, c, l, QK_LIN_O), dr1,
+                        at(a.o, l, Nd), weight_of(m, l, QK_LIN_O), a.ones, N, d, d);
+        zero(s.dq, Nd);
+        zero(s.dk, Nd);
+        zero(s.dv, Nd);
+        attention_backward(s.dq, s.dk, s.dv, s.dP, s.dS, s.dob, at(a.att, l, (size_t)B * H * T * T), at(a.q, l, Nd),
+                           at(a.k, l, Nd), at(a.v, l, Nd), B, T, d, H, causal);
+        const float *h = c->ln == QK_LN_PRE ? at(a.ln1, l, Nd) : x;
+        float *dh = c->ln == QK_LN_PRE ? s.dln : s.dres;
+        if (c->ln == QK_LN_PRE) zero(s.dln, Nd);
+        linear_backward(dh, grad_target(m, &s, l, QK_LIN_Q), bias_of(&m->g, c, l, QK_LIN_Q), s.dq, h,
+                        weight_of(m, l, QK_LIN_Q), a.ones, N, d, d);
+        linear_backward(dh, grad_target(m, &s, l, QK_LIN_K), bias_of(&m->g, c, l, QK_LIN_K), s.dk, h,
+                        weight_of(m, l, QK_LIN_K), a.ones, N, d, d);
+        linear_backward(dh, grad_target(m, &s, l, QK_LIN_V), bias_of(&m->g, c, l, QK_LIN_V), s.dv, h,
+                        weight_of(m, l, QK_LIN_V), a.ones, N, d, d);
+        if (c->ln == QK_LN_PRE)
+            layernorm_bwd(s.dres, at(m->g.p[QK_P_LN1_G], l, d), at(m->g.p[QK_P_LN1_B], l, d), s.dln, x,
+                          at(a.ln1_mean, l, N), at(a.ln1_rstd, l, N), at(m->w.p[QK_P_LN1_G], l, d), s.lnscr, N, d);
+        /* LocAteR, then map every buffered weight gradient to its parameters */
+        if (c->kappa1 > 0.0f || c->kappa2 > 0.0f) locater(m, &s, l, s.G);
+        for (int lin = 0; lin < QK_NLIN; lin++) {
+            const float *G = s.G + (size_t)lin * ml;
+            if (sr_on(c, lin)) sr_backward(m, &a, l, lin, G);
+            else if (lin == QK_LIN_Q || lin == QK_LIN_K) {
+                float *dW = raw_weight(&m->g, c, l, lin);
+                size_t n = (size_t)lin_out(c, lin) * lin_in(c, lin);
+                for (size_t i = 0; i < n; i++) dW[i] += G[i];
+            }
+        }
+    }
+    if (lm) embed_backward(m->g.p[QK_P_WTE], s.dres, a.tok, B, T, d);
+    return QK_OK;
+}
+
+/* ------------------------------------------------------------------ AdamW */
+
+/* PyTorch's AdamW: p *= 1 - lr·wd; m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²;
+ * p -= (lr/bc1) · m / (sqrt(v)/sqrt(bc2) + eps), bc_i = 1 - β_i^t (in double). */
+qk_status qk_model_adamw(qk_model *m)
+{
+    if (!m) return QK_ERR_ARG;
+    const qk_model_config *c = &m->cfg;
+    size_t n = param_count(m);
+    float *p = m->w.p[0], *g = m->g.p[0], *mm = m->m.p[0], *vv = m->v.p[0];
+    for (size_t i = 0; i < n; i++)
+        if (!(g[i] - g[i] == 0.0f)) return QK_ERR_NONFINITE;
+    m->step++;
+    double b1t = 1.0, b2t = 1.0;
+    for (long t = 0; t < m->step; t++) {
+        b1t *= (double)c->beta1;
+        b2t *= (double)c->beta2;
+    }
+    float step_size = (float)((double)c->lr / (1.0 - b1t));
+    float sqrt_bc2 = (float)sqrt(1.0 - b2t);
+    float decay = 1.0f - c->lr * c->weight_decay;
+    float b1 = c->beta1, b2 = c->beta2, ob1 = 1.0f - c->beta1, ob2 = 1.0f - c->beta2;
+    for (size_t i = 0; i < n; i++) {
+        p[i] = p[i] * decay;
+        mm[i] = b1 * mm[i] + ob1 * g[i];
+        vv[i] = b2 * vv[i] + ob2 * (g[i] * g[i]);
+        float denom = sqrtf(vv[i]) / sqrt_bc2 + c->adam_eps;
+        p[i] = p[i] - step_size * (mm[i] / denom);
+    }
+    return QK_OK;
+}
+
+/* ------------------------------------------------------------------ outputs, hash */
+
+const float *qk_model_output(const qk_model *m)
+{
+    acts_t a;
+    layout_acts(&m->cfg, m->acts, &a);
+    return a.out;
+}
+
+uint64_t qk_model_param_hash(const qk_model *m)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    const unsigned char *p = (const unsigned char *)m->w.p[0];
+    size_t n = param_count(m) * sizeof(float);
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}

@@ -1,0 +1,1 @@
+typedef int test_model_placeholder;

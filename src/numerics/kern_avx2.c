@@ -136,12 +136,13 @@ static void vexpf_avx2(float *y, const float *x, int n)
 
 /* Jacobi kernels (double): defined at the end of this file. */
 static void jrot_avx2(double *x, double *y, int n, double c, double s);
-static void jstep_avx2(const double *x0, const double *x1, double *y0, double *y1, int h, double c, double s,
-                       const double *cs, const double *sn);
+static void jstep_avx2(const double *x0, const double *x1, double *y0, double *y1, int h, double a, double b,
+                       const double *as, const double *bs);
 static void jdot3_avx2(const double *x, const double *y, int n, double out[3]);
+static void jfrot_avx2(double *x, double *y, int n, double a, double b);
 
 const qk_kernels qk__kernels_avx2 = {"avx2", MR, NR, gemm_tile_avx2, sum_avx2, dot_avx2, vexpf_avx2,
-                                     jrot_avx2, jstep_avx2, jdot3_avx2};
+                                     jrot_avx2, jstep_avx2, jdot3_avx2, jfrot_avx2};
 
 /* ---------------------------------------------------------------- Jacobi (double) */
 /* As kern_scalar.c, 4 lanes: x' = fmsub(c, x, s*y) = fma(c, x, -(s*y)), y' = fmadd(c, y, s*x). */
@@ -172,33 +173,58 @@ static void jrot_avx2(double *x, double *y, int n, double c, double s)
     }
 }
 
-static void jstep_avx2(const double *x0, const double *x1, double *y0, double *y1, int h, double c, double s,
-                       const double *cs, const double *sn)
+/* The factored rotation: x' = fmadd(b, y, x), y' = fmadd(a, x, y), as kern_scalar.c. */
+static void jfrot_avx2(double *x, double *y, int n, double a, double b)
+{
+    __m256d A = _mm256_set1_pd(a), B = _mm256_set1_pd(b);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256d u0 = _mm256_loadu_pd(x + i), w0 = _mm256_loadu_pd(y + i);
+        __m256d u1 = _mm256_loadu_pd(x + i + 4), w1 = _mm256_loadu_pd(y + i + 4);
+        _mm256_storeu_pd(x + i, _mm256_fmadd_pd(B, w0, u0));
+        _mm256_storeu_pd(y + i, _mm256_fmadd_pd(A, u0, w0));
+        _mm256_storeu_pd(x + i + 4, _mm256_fmadd_pd(B, w1, u1));
+        _mm256_storeu_pd(y + i + 4, _mm256_fmadd_pd(A, u1, w1));
+    }
+    for (; i + 4 <= n; i += 4) {
+        __m256d u = _mm256_loadu_pd(x + i), w = _mm256_loadu_pd(y + i);
+        _mm256_storeu_pd(x + i, _mm256_fmadd_pd(B, w, u));
+        _mm256_storeu_pd(y + i, _mm256_fmadd_pd(A, u, w));
+    }
+    for (; i < n; i++) {
+        double u = x[i], w = y[i];
+        x[i] = fma(b, w, u);
+        y[i] = fma(a, u, w);
+    }
+}
+
+static void jstep_avx2(const double *x0, const double *x1, double *y0, double *y1, int h, double a, double b,
+                       const double *as, const double *bs)
 {
     const double *x0b = x0 + h + 2, *x1b = x1 + h + 2;
     double *y0t = y0 + 1, *y1t = y1 + 1, *y0b = y0 + h + 1, *y1b = y1 + h + 1;
-    __m256d C = _mm256_set1_pd(c), S = _mm256_set1_pd(s);
+    __m256d A = _mm256_set1_pd(a), B = _mm256_set1_pd(b);
     int o = 0;
     for (; o + 4 <= h; o += 4) {
-        __m256d a = _mm256_loadu_pd(x0 + o), b = _mm256_loadu_pd(x1 + o);
-        __m256d ab = _mm256_loadu_pd(x0b + o), bb = _mm256_loadu_pd(x1b + o);
-        __m256d r0t = JROT_X(C, a, S, b), r1t = JROT_Y(C, a, S, b);
-        __m256d r0b = JROT_X(C, ab, S, bb), r1b = JROT_Y(C, ab, S, bb);
-        __m256d co = _mm256_loadu_pd(cs + o), so = _mm256_loadu_pd(sn + o);
-        _mm256_storeu_pd(y0t + o, JROT_X(co, r0t, so, r0b));
-        _mm256_storeu_pd(y0b + o, JROT_Y(co, r0t, so, r0b));
-        _mm256_storeu_pd(y1t + o, JROT_X(co, r1t, so, r1b));
-        _mm256_storeu_pd(y1b + o, JROT_Y(co, r1t, so, r1b));
+        __m256d u = _mm256_loadu_pd(x0 + o), w = _mm256_loadu_pd(x1 + o);
+        __m256d ub = _mm256_loadu_pd(x0b + o), wb = _mm256_loadu_pd(x1b + o);
+        __m256d r0t = _mm256_fmadd_pd(B, w, u), r1t = _mm256_fmadd_pd(A, u, w);
+        __m256d r0b = _mm256_fmadd_pd(B, wb, ub), r1b = _mm256_fmadd_pd(A, ub, wb);
+        __m256d ao = _mm256_loadu_pd(as + o), bo = _mm256_loadu_pd(bs + o);
+        _mm256_storeu_pd(y0t + o, _mm256_fmadd_pd(bo, r0b, r0t));
+        _mm256_storeu_pd(y0b + o, _mm256_fmadd_pd(ao, r0t, r0b));
+        _mm256_storeu_pd(y1t + o, _mm256_fmadd_pd(bo, r1b, r1t));
+        _mm256_storeu_pd(y1b + o, _mm256_fmadd_pd(ao, r1t, r1b));
     }
     for (; o < h; o++) {
-        double a = x0[o], b = x1[o], ab = x0b[o], bb = x1b[o];
-        double r0t = fma(c, a, -(s * b)), r1t = fma(c, b, s * a);
-        double r0b = fma(c, ab, -(s * bb)), r1b = fma(c, bb, s * ab);
-        double co = cs[o], so = sn[o];
-        y0t[o] = fma(co, r0t, -(so * r0b));
-        y0b[o] = fma(co, r0b, so * r0t);
-        y1t[o] = fma(co, r1t, -(so * r1b));
-        y1b[o] = fma(co, r1b, so * r1t);
+        double u = x0[o], w = x1[o], ub = x0b[o], wb = x1b[o];
+        double r0t = fma(b, w, u), r1t = fma(a, u, w);
+        double r0b = fma(b, wb, ub), r1b = fma(a, ub, wb);
+        double ao = as[o], bo = bs[o];
+        y0t[o] = fma(bo, r0b, r0t);
+        y0b[o] = fma(ao, r0t, r0b);
+        y1t[o] = fma(bo, r1b, r1t);
+        y1b[o] = fma(ao, r1t, r1b);
     }
 }
 

@@ -122,12 +122,13 @@ static void vexpf_neon(float *y, const float *x, int n)
 
 /* Jacobi kernels (double): defined at the end of this file. */
 static void jrot_neon(double *x, double *y, int n, double c, double s);
-static void jstep_neon(const double *x0, const double *x1, double *y0, double *y1, int h, double c, double s,
-                       const double *cs, const double *sn);
+static void jstep_neon(const double *x0, const double *x1, double *y0, double *y1, int h, double a, double b,
+                       const double *as, const double *bs);
 static void jdot3_neon(const double *x, const double *y, int n, double out[3]);
+static void jfrot_neon(double *x, double *y, int n, double a, double b);
 
 const qk_kernels qk__kernels_neon = {"neon", MR, NR, gemm_tile_neon, sum_neon, dot_neon, vexpf_neon,
-                                     jrot_neon, jstep_neon, jdot3_neon};
+                                     jrot_neon, jstep_neon, jdot3_neon, jfrot_neon};
 
 /* ---------------------------------------------------------------- Jacobi (double) */
 /* As kern_scalar.c, 2 lanes: x' = -(s*y) + c*x, y' = s*x + c*y, each one fused step
@@ -154,33 +155,53 @@ static void jrot_neon(double *x, double *y, int n, double c, double s)
     }
 }
 
-static void jstep_neon(const double *x0, const double *x1, double *y0, double *y1, int h, double c, double s,
-                       const double *cs, const double *sn)
+/* The factored rotation: x' = x + b*y, y' = y + a*x, each one fused step. */
+static void jfrot_neon(double *x, double *y, int n, double a, double b)
+{
+    float64x2_t A = vdupq_n_f64(a), B = vdupq_n_f64(b);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float64x2_t u0 = vld1q_f64(x + i), w0 = vld1q_f64(y + i);
+        float64x2_t u1 = vld1q_f64(x + i + 2), w1 = vld1q_f64(y + i + 2);
+        vst1q_f64(x + i, vfmaq_f64(u0, B, w0));
+        vst1q_f64(y + i, vfmaq_f64(w0, A, u0));
+        vst1q_f64(x + i + 2, vfmaq_f64(u1, B, w1));
+        vst1q_f64(y + i + 2, vfmaq_f64(w1, A, u1));
+    }
+    for (; i < n; i++) {
+        double u = x[i], w = y[i];
+        x[i] = fma(b, w, u);
+        y[i] = fma(a, u, w);
+    }
+}
+
+static void jstep_neon(const double *x0, const double *x1, double *y0, double *y1, int h, double a, double b,
+                       const double *as, const double *bs)
 {
     const double *x0b = x0 + h + 2, *x1b = x1 + h + 2;
     double *y0t = y0 + 1, *y1t = y1 + 1, *y0b = y0 + h + 1, *y1b = y1 + h + 1;
-    float64x2_t C = vdupq_n_f64(c), S = vdupq_n_f64(s);
+    float64x2_t A = vdupq_n_f64(a), B = vdupq_n_f64(b);
     int o = 0;
     for (; o + 2 <= h; o += 2) {
-        float64x2_t a = vld1q_f64(x0 + o), b = vld1q_f64(x1 + o);
-        float64x2_t ab = vld1q_f64(x0b + o), bb = vld1q_f64(x1b + o);
-        float64x2_t r0t = JROT_X(C, a, S, b), r1t = JROT_Y(C, a, S, b);
-        float64x2_t r0b = JROT_X(C, ab, S, bb), r1b = JROT_Y(C, ab, S, bb);
-        float64x2_t co = vld1q_f64(cs + o), so = vld1q_f64(sn + o);
-        vst1q_f64(y0t + o, JROT_X(co, r0t, so, r0b));
-        vst1q_f64(y0b + o, JROT_Y(co, r0t, so, r0b));
-        vst1q_f64(y1t + o, JROT_X(co, r1t, so, r1b));
-        vst1q_f64(y1b + o, JROT_Y(co, r1t, so, r1b));
+        float64x2_t u = vld1q_f64(x0 + o), w = vld1q_f64(x1 + o);
+        float64x2_t ub = vld1q_f64(x0b + o), wb = vld1q_f64(x1b + o);
+        float64x2_t r0t = vfmaq_f64(u, B, w), r1t = vfmaq_f64(w, A, u);
+        float64x2_t r0b = vfmaq_f64(ub, B, wb), r1b = vfmaq_f64(wb, A, ub);
+        float64x2_t ao = vld1q_f64(as + o), bo = vld1q_f64(bs + o);
+        vst1q_f64(y0t + o, vfmaq_f64(r0t, bo, r0b));
+        vst1q_f64(y0b + o, vfmaq_f64(r0b, ao, r0t));
+        vst1q_f64(y1t + o, vfmaq_f64(r1t, bo, r1b));
+        vst1q_f64(y1b + o, vfmaq_f64(r1b, ao, r1t));
     }
     for (; o < h; o++) {
-        double a = x0[o], b = x1[o], ab = x0b[o], bb = x1b[o];
-        double r0t = fma(c, a, -(s * b)), r1t = fma(c, b, s * a);
-        double r0b = fma(c, ab, -(s * bb)), r1b = fma(c, bb, s * ab);
-        double co = cs[o], so = sn[o];
-        y0t[o] = fma(co, r0t, -(so * r0b));
-        y0b[o] = fma(co, r0b, so * r0t);
-        y1t[o] = fma(co, r1t, -(so * r1b));
-        y1b[o] = fma(co, r1b, so * r1t);
+        double u = x0[o], w = x1[o], ub = x0b[o], wb = x1b[o];
+        double r0t = fma(b, w, u), r1t = fma(a, u, w);
+        double r0b = fma(b, wb, ub), r1b = fma(a, ub, wb);
+        double ao = as[o], bo = bs[o];
+        y0t[o] = fma(bo, r0b, r0t);
+        y0b[o] = fma(ao, r0t, r0b);
+        y1t[o] = fma(bo, r1b, r1t);
+        y1b[o] = fma(ao, r1t, r1b);
     }
 }
 

@@ -42,13 +42,14 @@ static void vexpf_scalar(float *y, const float *x, int n)
 
 /* Jacobi kernels (double): defined at the end of this file. */
 static void jrot_scalar(double *x, double *y, int n, double c, double s);
-static void jstep_scalar(const double *x0, const double *x1, double *y0, double *y1, int h, double c,
-                         double s, const double *cs, const double *sn);
+static void jstep_scalar(const double *x0, const double *x1, double *y0, double *y1, int h, double a,
+                         double b, const double *as, const double *bs);
 static void jdot3_scalar(const double *x, const double *y, int n, double out[3]);
+static void jfrot_scalar(double *x, double *y, int n, double a, double b);
 
 const qk_kernels qk__kernels_scalar = {"scalar", MR, NR, gemm_tile_scalar,
                                        sum_scalar, dot_scalar, vexpf_scalar,
-                                       jrot_scalar, jstep_scalar, jdot3_scalar};
+                                       jrot_scalar, jstep_scalar, jdot3_scalar, jfrot_scalar};
 
 /* ---------------------------------------------------------------- Jacobi (double) */
 /* The rotation of every path: x' = fma(c, x, -(s*y)), y' = fma(c, y, s*x). */
@@ -61,20 +62,30 @@ static void jrot_scalar(double *x, double *y, int n, double c, double s)
     }
 }
 
-/* Row rotation first, then the column rotation of each result row (qk_kernels.h). */
-static void jstep_scalar(const double *x0, const double *x1, double *y0, double *y1, int h, double c,
-                         double s, const double *cs, const double *sn)
+/* The factored rotation (a, b) of a pair: x' = fma(b, y, x), y' = fma(a, x, y). */
+static void jfrot_scalar(double *x, double *y, int n, double a, double b)
+{
+    for (int i = 0; i < n; i++) {
+        double u = x[i], w = y[i];
+        x[i] = fma(b, w, u);
+        y[i] = fma(a, u, w);
+    }
+}
+
+/* Row map first, then the column map of each result row (qk_kernels.h). */
+static void jstep_scalar(const double *x0, const double *x1, double *y0, double *y1, int h, double a,
+                         double b, const double *as, const double *bs)
 {
     const double *x0b = x0 + h + 2, *x1b = x1 + h + 2;
     for (int o = 0; o < h; o++) {
-        double a = x0[o], b = x1[o], ab = x0b[o], bb = x1b[o];
-        double r0t = fma(c, a, -(s * b)), r1t = fma(c, b, s * a);
-        double r0b = fma(c, ab, -(s * bb)), r1b = fma(c, bb, s * ab);
-        double co = cs[o], so = sn[o];
-        y0[o + 1] = fma(co, r0t, -(so * r0b));
-        y0[h + 1 + o] = fma(co, r0b, so * r0t);
-        y1[o + 1] = fma(co, r1t, -(so * r1b));
-        y1[h + 1 + o] = fma(co, r1b, so * r1t);
+        double u = x0[o], w = x1[o], ub = x0b[o], wb = x1b[o];
+        double r0t = fma(b, w, u), r1t = fma(a, u, w);
+        double r0b = fma(b, wb, ub), r1b = fma(a, ub, wb);
+        double ao = as[o], bo = bs[o];
+        y0[o + 1] = fma(bo, r0b, r0t);
+        y0[h + 1 + o] = fma(ao, r0t, r0b);
+        y1[o + 1] = fma(bo, r1b, r1t);
+        y1[h + 1 + o] = fma(ao, r1t, r1b);
     }
 }
 

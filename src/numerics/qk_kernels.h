@@ -19,19 +19,22 @@ typedef struct {
     float (*sum)(const float *x, int n);                 /* SPEC §2.4 */
     float (*dot)(const float *x, const float *y, int n); /* SPEC §2.4 */
     void (*vexpf)(float *y, const float *x, int n);      /* qk_expf per element */
-    /* Jacobi rotations (qk_eigen.c), double. Every path rotates a pair (x, y) by (c, s)
-     * as x' = fma(c, x, -(s*y)), y' = fma(c, y, s*x). */
+    /* Jacobi (qk_eigen.c), double. Plane rotation of a pair (x, y) by (c, s), as every
+     * path computes it: x' = fma(c, x, -(s*y)), y' = fma(c, y, s*x). */
     void (*jrot)(double *x, double *y, int n, double c, double s); /* x, y: (n) in place */
-    /* One row pair of a two-sided Jacobi step. Rows are laid out [top h | gap 2 |
-     * bottom h]; column o of the top half pairs with column o of the bottom half.
-     * The rows x0, x1 are rotated by (c, s), then every result row's column pairs o
-     * by (cs[o], sn[o]); the result's top column o is stored at y[o+1] and its bottom
-     * column o at y[h+1+o] (the round-robin move, qk_eigen.c). y0, y1 do not overlap
-     * x0, x1. */
-    void (*jstep)(const double *x0, const double *x1, double *y0, double *y1, int h, double c, double s,
-                  const double *cs, const double *sn);
+    /* One row pair of a two-sided Jacobi step with factored ("fast") rotations: a pair
+     * (x, y) is mapped by (a, b) to x' = fma(b, y, x), y' = fma(a, x, y). Rows are laid
+     * out [top h | gap 2 | bottom h]; column o of the top half pairs with column o of
+     * the bottom half. The rows x0, x1 are mapped by (a, b), then every result row's
+     * column pairs o by (as[o], bs[o]); the result's top column o is stored at y[o+1]
+     * and its bottom column o at y[h+1+o] (the round-robin move, qk_eigen.c). y0, y1 do
+     * not overlap x0, x1. */
+    void (*jstep)(const double *x0, const double *x1, double *y0, double *y1, int h, double a, double b,
+                  const double *as, const double *bs);
     /* out = {x·x, y·y, x·y}, each with SPEC §2.4's 8 lanes (lane = fma(x_i, y_i, lane)). */
     void (*jdot3)(const double *x, const double *y, int n, double out[3]);
+    /* The factored rotation of jstep on two rows: x' = fma(b, y, x), y' = fma(a, x, y). */
+    void (*jfrot)(double *x, double *y, int n, double a, double b);
 } qk_kernels;
 
 extern const qk_kernels qk__kernels_scalar;

@@ -141,3 +141,138 @@ TEST(model_gradients_lm_two_layers_and_walk)
     c.kappa1 = 0.5f; c.kappa2 = 1.0f;
     check_gradients(&c, "walk LocAteR");
 }
+
+TEST(model_metrics_against_direct_computation)
+{
+    qk_model_config c;
+    qk_model_preset("tiny", &c);
+    c.H = 2;
+    harness h;
+    h_open(&h, &c, 3);
+    h_total(&h);
+    int d = c.d;
+    double *W = malloc(sizeof(double) * d * d);
+    for (int head = 0; head < c.H; head++) {
+        qk_model_wqk(&h.m, 0, head, W);
+        double tr = 0, frob = 0, trs2 = 0;
+        for (int i = 0; i < d; i++) {
+            tr += W[i * d + i];
+            for (int j = 0; j < d; j++) {
+                double s = 0.5 * (W[i * d + j] + W[j * d + i]);
+                frob += W[i * d + j] * W[i * d + j];
+                trs2 += s * s;
+            }
+        }
+        qk_qk_stats st;
+        qk_model_qk_stats(&h.m, 0, head, &st);
+        CHECK(fabs(st.trace - tr) < 1e-12 && fabs(st.frob2 - frob) < 1e-12 * (1 + frob), "head %d trace/frob", head);
+        CHECK(fabs(st.scale - trs2) < 1e-12 * (1 + trs2), "head %d tr(S^2) %.17g vs %.17g", head, st.scale, trs2);
+        CHECK(fabs(st.var - (trs2 / d - (tr / d) * (tr / d))) < 1e-12, "head %d variance", head);
+    }
+    free(W);
+    /* zero query/key weights: uniform causal attention, entropy = mean_i log(i+1); ρ = 1 */
+    memset(h.m.w.p[QK_P_WQ], 0, sizeof(float) * d * d);
+    memset(h.m.w.p[QK_P_WK], 0, sizeof(float) * d * d);
+    h_total(&h);
+    double want = 0;
+    for (int i = 0; i < c.T; i++) want += log(i + 1.0);
+    want /= c.T;
+    float e = qk_model_attn_entropy(&h.m, 0);
+    CHECK(fabs(e - want) < 1e-6, "uniform causal entropy %.9g, expected %.9g", e, want);
+    float rho[64];
+    qk_model_rho(&h.m, 0, rho);
+    for (int i = 0; i < c.T; i++) CHECK(rho[i] == 1.0f, "rho[%d] = %g with zero logits", i, rho[i]);
+    /* logits far above their mean push z_i above 1: ρ_i = 0 at that key */
+    h.m.w.p[QK_P_BQ][0] = 50.0f;
+    h.m.w.p[QK_P_WK][0] = 50.0f; /* k_0 ∝ x_0: a large logit spread */
+    h_total(&h);
+    qk_model_rho(&h.m, 0, rho);
+    int below = 0;
+    for (int i = 0; i < c.T; i++) below += rho[i] < 1.0f;
+    CHECK(below > 0, "rho stays 1 everywhere with a large logit spread");
+    h_close(&h);
+}
+
+TEST(model_adamw_matches_formula)
+{
+    qk_model_config c;
+    qk_model_preset("tiny", &c);
+    harness h;
+    h_open(&h, &c, 5);
+    size_t n = h.sz.params;
+    float *p0 = malloc(sizeof(float) * n);
+    for (int step = 1; step <= 3; step++) {
+        h_total(&h);
+        CHECK_OK(qk_model_backward(&h.m));
+        memcpy(p0, h.m.w.p[0], sizeof(float) * n);
+        float m0 = h.m.m.p[0][17], v0 = h.m.v.p[0][17], g = h.m.g.p[0][17];
+        CHECK_OK(qk_model_adamw(&h.m));
+        double m1 = 0.9 * m0 + 0.1 * g, v1 = 0.999 * v0 + 0.001 * (double)g * g;
+        double mh = m1 / (1 - pow(0.9, step)), vh = v1 / (1 - pow(0.999, step));
+        double want = p0[17] * (1 - 1e-2 * 0.01) - 1e-2 * mh / (sqrt(vh) + 1e-8);
+        CHECK(fabs(h.m.w.p[0][17] - want) < 1e-6 * (1 + fabs(want)), "step %d: %.9g vs %.9g", step,
+              h.m.w.p[0][17], want);
+    }
+    /* a NaN gradient stops the update */
+    h.m.g.p[0][3] = NAN;
+    memcpy(p0, h.m.w.p[0], sizeof(float) * n);
+    CHECK(qk_model_adamw(&h.m) == QK_ERR_NONFINITE, "NaN gradient accepted");
+    CHECK(!memcmp(p0, h.m.w.p[0], sizeof(float) * n), "parameters changed despite a NaN gradient");
+    free(p0);
+    h_close(&h);
+}
+
+TEST(model_training_bit_identical_across_isa)
+{
+    qk_model_config c;
+    qk_model_preset("small", &c);
+    c.kappa1 = 0.01f;
+    c.kappa2 = 0.01f;
+    c.sigma_reparam = QK_SR_QK;
+    float loss[2][4];
+    uint64_t hash[2];
+    for (int isa = 1; isa < QK_ISA_COUNT; isa++) {
+        if (!qk_isa_available((qk_isa)isa)) continue;
+        for (int pass = 0; pass < 2; pass++) {
+            qk_isa_select(pass ? (qk_isa)isa : QK_ISA_SCALAR);
+            harness h;
+            h_open(&h, &c, 11);
+            for (int s = 0; s < 4; s++) {
+                qk_model_sr_step(&h.m);
+                loss[pass][s] = (float)h_total(&h);
+                CHECK_OK(qk_model_backward(&h.m));
+                CHECK_OK(qk_model_adamw(&h.m));
+            }
+            hash[pass] = qk_model_param_hash(&h.m);
+            h_close(&h);
+        }
+        CHECK(!memcmp(loss[0], loss[1], sizeof loss[0]), "%s: losses differ from scalar", qk_isa_name((qk_isa)isa));
+        CHECK(hash[0] == hash[1], "%s: parameters differ from scalar after 4 steps", qk_isa_name((qk_isa)isa));
+    }
+}
+
+TEST(model_rejects_bad_configs)
+{
+    qk_model_config c;
+    qk_model_sizes_t sz;
+    CHECK(qk_model_preset("nonsense", &c) == QK_ERR_ARG, "unknown preset accepted");
+    qk_model_preset("paper", &c);
+    CHECK_OK(qk_model_sizes(&c, &sz));
+    c.H = 3;
+    CHECK(qk_model_sizes(&c, &sz) == QK_ERR_ARG, "d %% H != 0 accepted");
+    qk_model_preset("paper", &c);
+    c.T = QK_MAX_T + 1;
+    CHECK(qk_model_sizes(&c, &sz) == QK_ERR_CAPACITY, "T above capacity accepted");
+    qk_model_preset("paper", &c);
+    c.lr = NAN;
+    CHECK(qk_model_sizes(&c, &sz) == QK_ERR_ARG, "NaN learning rate accepted");
+    qk_model_preset("tiny", &c);
+    harness h;
+    h_open(&h, &c, 1);
+    h.tok[3] = c.V;
+    CHECK(qk_model_forward(&h.m, h.tok, NULL) == QK_ERR_ARG, "token id out of range accepted");
+    h.tok[3] = 0;
+    h.m.w.p[QK_P_WOUT][0] = INFINITY;
+    CHECK(qk_model_forward(&h.m, h.tok, NULL) == QK_ERR_NONFINITE, "infinite weight gave a finite loss");
+    h_close(&h);
+}

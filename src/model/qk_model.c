@@ -959,3 +959,92 @@ qk_status qk_model_preset(const char *name, qk_model_config *c)
     }
     return QK_ERR_ARG;
 }
+
+/* ------------------------------------------------------------------ metrics (SPEC §1.1) */
+
+float qk_model_attn_entropy(const qk_model *m, int layer)
+{
+    const qk_model_config *c = &m->cfg;
+    acts_t a;
+    layout_acts(c, m->acts, &a);
+    int B = c->B, T = c->T, H = c->H, causal = c->kind == QK_MODEL_LM;
+    const float *att = at(a.att, layer, (size_t)B * H * T * T);
+    double total = 0.0; /* a mean of B·H·T row entropies; order fixed */
+    for (int bh = 0; bh < B * H; bh++)
+        for (int i = 0; i < T; i++) {
+            const float *p = att + ((size_t)bh * T + i) * T;
+            int n = causal ? i + 1 : T;
+            double e = 0.0;
+            for (int j = 0; j < n; j++)
+                if (p[j] > 0.0f) e -= (double)p[j] * qk_log((double)p[j]);
+            total += e;
+        }
+    return (float)(total / ((double)B * H * T));
+}
+
+/* z_i = ω_i/T - Σ_j ω_j/T² + 1/T for the last query's logits ω (already /λ);
+ * ρ_i = fraction of (sequence, head) pairs with z_i in [0, 1]. */
+void qk_model_rho(const qk_model *m, int layer, float *rho)
+{
+    const qk_model_config *c = &m->cfg;
+    acts_t a;
+    layout_acts(c, m->acts, &a);
+    int B = c->B, T = c->T, H = c->H;
+    const float *last = at(a.last, layer, (size_t)B * H * T);
+    for (int i = 0; i < T; i++) rho[i] = 0.0f;
+    for (int bh = 0; bh < B * H; bh++) {
+        const float *w = last + (size_t)bh * T;
+        double s = 0.0;
+        for (int j = 0; j < T; j++) s += w[j];
+        for (int i = 0; i < T; i++) {
+            double z = (double)w[i] / T - s / ((double)T * T) + 1.0 / T;
+            if (z >= 0.0 && z <= 1.0) rho[i] += 1.0f;
+        }
+    }
+    for (int i = 0; i < T; i++) rho[i] = rho[i] / (float)(B * H);
+}
+
+void qk_model_wqk(const qk_model *m, int layer, int head, double *out)
+{
+    const qk_model_config *c = &m->cfg;
+    int d = c->d, dh = d / c->H;
+    const float *wq = weight_of(m, layer, QK_LIN_Q) + (size_t)head * dh * d;
+    const float *wk = weight_of(m, layer, QK_LIN_K) + (size_t)head * dh * d;
+    /* W_QK = W_Q,hᵀ W_K,h: (d, d), in double, k in increasing order */
+    for (int i = 0; i < d; i++)
+        for (int j = 0; j < d; j++) {
+            double s = 0.0;
+            for (int k = 0; k < dh; k++) s = fma((double)wq[(size_t)k * d + i], (double)wk[(size_t)k * d + j], s);
+            out[(size_t)i * d + j] = s;
+        }
+}
+
+void qk_model_qk_stats(const qk_model *m, int layer, int head, qk_qk_stats *st)
+{
+    const qk_model_config *c = &m->cfg;
+    int d = c->d, dh = d / c->H;
+    const float *wq = weight_of(m, layer, QK_LIN_Q) + (size_t)head * dh * d;
+    const float *wk = weight_of(m, layer, QK_LIN_K) + (size_t)head * dh * d;
+    /* traces from dh×dh Gram matrices: tr W = <W_Q, W_K>; ‖W‖_F² = tr(M_Q M_K);
+     * tr(S²) = (‖W‖_F² + tr(W²))/2 with tr(W²) = ‖W_Q W_Kᵀ‖_F²... computed below. */
+    double tr = 0.0, frob = 0.0, trw2 = 0.0;
+    for (size_t i = 0; i < (size_t)dh * d; i++) tr = fma((double)wq[i], (double)wk[i], tr);
+    for (int a = 0; a < dh; a++)
+        for (int b = 0; b < dh; b++) {
+            double mq = 0.0, mk = 0.0, x = 0.0, y = 0.0;
+            for (int k = 0; k < d; k++) {
+                mq = fma((double)wq[(size_t)a * d + k], (double)wq[(size_t)b * d + k], mq);
+                mk = fma((double)wk[(size_t)a * d + k], (double)wk[(size_t)b * d + k], mk);
+                x = fma((double)wk[(size_t)a * d + k], (double)wq[(size_t)b * d + k], x); /* (W_K W_Qᵀ)_ab */
+                y = fma((double)wk[(size_t)b * d + k], (double)wq[(size_t)a * d + k], y); /* (W_K W_Qᵀ)_ba */
+            }
+            frob = fma(mq, mk, frob);
+            trw2 = fma(x, y, trw2); /* tr(W²) = tr((W_K W_Qᵀ)²) */
+        }
+    double trs2 = 0.5 * (frob + trw2);
+    st->trace = tr;
+    st->frob2 = frob;
+    st->mean = tr / d;
+    st->scale = trs2;
+    st->var = ((double)d * trs2 - tr * tr) / ((double)d * d);
+}

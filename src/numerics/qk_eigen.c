@@ -131,31 +131,50 @@ static int jacobi_angle(double app, double aqq, double apq, double tol, double *
 }
 
 /* ---------------------------------------------------------------- the eigensolver */
-/* State of one solve. The matrix B (scaled A, padded to m = 2h) is stored by rows
- * through brow (position -> physical row; two spare rows after the m positions). A
- * row's columns are laid out [top positions 0..h-1 | gap 2 | bottom positions
- * h..m-1], so the pairs of a step, (k, h+k), are column o = k of both halves: the
- * rotations of a step vectorise without gathers. Between steps every position moves
- * one seat round the round-robin circle (next_pos): the kernel stores each rotated
- * row shifted by one column (top right, bottom left) into a spare row, and
- * jac_fixup moves the three columns that wrap round. After m-1 steps (one sweep)
- * every position is back in place, and every pair has met exactly once. */
+/* Cyclic two-sided Jacobi, round-robin order, with factored ("fast") rotations
+ * (Rutishauser; Anda & Park 1994): the scaled matrix is kept as B = D·Bh·D and the
+ * eigenvector matrix as V = Vh·D, D = diag(d) > 0. A Jacobi rotation J (c, s, t = s/c)
+ * of the pair (p, q) then becomes Bh' = M^T Bh M, Vh' = Vh M with
+ *     M = [[1, alpha], [beta, 1]],  alpha = t·d_p/d_q,  beta = -t·d_q/d_p,
+ *     d_p' = c·d_p,  d_q' = c·d_q,
+ * one fma per element instead of a multiply and an fma. |t| <= 1 gives c >= 2^-1/2,
+ * and D is folded back into Bh and Vh whenever a factor drops below 2^-16, so the
+ * entries of Bh stay below 2^32·n·max|B|. The stopping test is invariant under D.
+ *
+ * Storage: Bh (padded to m = 2h) by rows through brow (position -> physical row; two
+ * spare rows after the m positions) and bcol (position -> physical column). In the
+ * aligned layout a row is [top positions 0..h-1 | gap 2 | bottom positions h..m-1],
+ * so the pairs of a step, (k, h+k), are column k of both halves and a dense step
+ * vectorises without gathers: the kernel writes each transformed row pair, shifted by
+ * one column (top right, bottom left), into the spare rows, which is the round-robin
+ * move (next_pos), and jac_fixup moves the three columns that wrap round. A step in
+ * which few pairs rotate is done in place instead (sparse): the rotated rows through
+ * the kernel, the rotated columns element by element, and the move only in the maps;
+ * the next dense step first realigns. Both apply, per element, the row map of its row
+ * pair and then the column map of its column pair, so they give the same numbers.
+ * After m-1 steps (one sweep) every position is back in place and every pair has met
+ * once. */
+#define QK__EIG_SCALE_EXP 900 /* max|b_ij| in [2^900, 2^901) */
+#define QK__EIG_DMIN 0x1p-16
+
 typedef struct {
-    int n, m, h;
+    int n, m, h, aligned;
     size_t ld, ldv;
-    double *b, *v;              /* (m+2, ld); rows of V^T: (m, ldv) or NULL */
-    double *cs, *sn, *tt, *dg;  /* (h), (h), (h), (m) in the caller's workspace */
-    int brow[QK_EIG_MAX_N + 6]; /* [m], [m+1]: the spare rows */
+    double *b, *v;                  /* Bh (m+2, ld); rows of Vh^T (m, ldv) or NULL */
+    double *pa, *pb, *pc, *np, *nq; /* per pair (h): alpha, beta, c (0: not rotated), new diagonal */
+    double *d, *dt;                 /* per position (m): d; scratch */
+    int brow[QK_EIG_MAX_N + 6];     /* [m], [m+1]: the spare rows */
+    int bcol[QK_EIG_MAX_N + 6];
     int vrow[QK_EIG_MAX_N + 6];
     int tmp[QK_EIG_MAX_N + 6];
-    unsigned char rot[QK_EIG_MAX_N / 2 + 4];
+    int rl[QK_EIG_MAX_N / 2 + 4];   /* the pairs that rotate in this step */
 } jac;
 
 size_t qk_eig_stack_bytes(void) { return sizeof(jac); }
 
 static inline int colof(int p, int h) { return p < h ? p : p + 2; }
-static inline double *brow_ptr(jac *J, int p) { return J->b + (size_t)J->brow[p] * J->ld; }
-static inline double bel(jac *J, int p, int q) { return brow_ptr(J, p)[colof(q, J->h)]; }
+static inline double *jrow(jac *J, int phys) { return J->b + (size_t)phys * J->ld; }
+static inline double *jel(jac *J, int p, int q) { return jrow(J, J->brow[p]) + J->bcol[q]; }
 
 /* The round-robin move (circle method, position 0 fixed): the seats 1, 2, .., h-1,
  * m-1, m-2, .., h form a circle and every position moves one seat along it. */
@@ -177,48 +196,81 @@ static inline void jac_fixup(double *y, int h)
     y[2 * h + 1] = y[h];
 }
 
+static void jac_dims(int n, int *m, size_t *ld, size_t *ldv)
+{
+    *m = n + (n & 1) < 4 ? 4 : n + (n & 1);
+    *ld = round4(*m + 2);
+    *ldv = round4(n);
+}
+
 size_t qk_eigh_work_len(int n, int want_vectors)
 {
     if (n < 1) return 0;
-    int m = n + (n & 1);
-    if (m < 4) m = 4;
-    size_t ld = round4(m + 2), ldv = round4(n);
-    return (size_t)(m + 2) * ld + (want_vectors ? (size_t)m * ldv : 0) + (size_t)3 * (m / 2) + (size_t)m;
+    int m;
+    size_t ld, ldv;
+    jac_dims(n, &m, &ld, &ldv);
+    return (size_t)(m + 2) * ld + (want_vectors ? (size_t)m * ldv : 0) + (size_t)5 * (m / 2) + (size_t)2 * m;
 }
 
-/* One step: the h rotations of the pairs (k, h+k), applied to B (and V), then the move. */
-static int jac_step(jac *J, double tol, const qk_kernels *K, qk_eig_info *info)
+/* The rotation of pair k = (k, h+k) from Bh and D (jacobi_angle's test and angle, in
+ * factored form); returns 1 if it rotates. */
+static int jac_angle(jac *J, int k, double tol)
+{
+    const int P = k, Q = J->h + k;
+    double app = *jel(J, P, P), aqq = *jel(J, Q, Q), apq = *jel(J, P, Q), aa = dabs(apq);
+    J->pa[k] = J->pb[k] = J->pc[k] = 0.0;
+    if (!(aa >= DBL_MIN) || !(aa > tol * sqrt(dabs(app)) * sqrt(dabs(aqq)))) return 0;
+    double r = J->d[Q] / J->d[P];
+    double dd = fma(r, aqq, -(app / r)); /* (a_qq - a_pp)/(d_p d_q) */
+    double t;
+    if (dabs(dd) > 0x1p500 * aa) {
+        t = apq / dd;
+    } else {
+        double theta = 0.5 * dd / apq;
+        double w = 1.0 / (dabs(theta) + sqrt(fma(theta, theta, 1.0)));
+        t = theta < 0.0 ? -w : w;
+    }
+    double u = fma(t, t, 1.0); /* 1/c^2 */
+    double al = t / r, be = -(t * r);
+    J->pa[k] = al;
+    J->pb[k] = be;
+    J->pc[k] = 1.0 / sqrt(u);
+    J->np[k] = fma(be, apq, app) * u; /* (a_pp - t a_pq)/d_p'^2 */
+    J->nq[k] = fma(al, apq, aqq) * u; /* (a_qq + t a_pq)/d_q'^2 */
+    return 1;
+}
+
+/* Realigned copy of Bh (only before a dense step that follows sparse ones). */
+static void jac_realign(jac *J)
+{
+    const int m = J->m, h = J->h;
+    for (int p = 0; p < m; p++) {
+        const double *src = jrow(J, J->brow[p]);
+        double *dst = jrow(J, J->brow[m]);
+        for (int q = 0; q < m; q++) dst[colof(q, h)] = src[J->bcol[q]];
+        dst[h] = dst[h + 1] = 0.0;
+        J->brow[m] = J->brow[p];
+        J->brow[p] = (int)((dst - J->b) / (ptrdiff_t)J->ld);
+    }
+    for (int q = 0; q < m; q++) J->bcol[q] = colof(q, h);
+    J->aligned = 1;
+}
+
+static void jac_dense(jac *J, const qk_kernels *K)
 {
     const int h = J->h, m = J->m;
-    int nrot = 0;
-    for (int k = 0; k < h; k++) {
-        double c = 1.0, s = 0.0, t = 0.0;
-        J->rot[k] = (unsigned char)jacobi_angle(bel(J, k, k), bel(J, h + k, h + k), bel(J, k, h + k), tol, &c, &s, &t);
-        J->cs[k] = J->rot[k] ? c : 1.0;
-        J->sn[k] = J->rot[k] ? s : 0.0;
-        J->tt[k] = J->rot[k] ? t : 0.0;
-        nrot += J->rot[k];
-    }
+    if (!J->aligned) jac_realign(J);
     int sp0 = J->brow[m], sp1 = J->brow[m + 1];
     for (int k = 0; k < h; k++) {
         const int P = k, Q = h + k, P2 = next_pos(P, h), Q2 = next_pos(Q, h);
         const int r0 = J->brow[P], r1 = J->brow[Q];
-        const double *x0 = J->b + (size_t)r0 * J->ld, *x1 = J->b + (size_t)r1 * J->ld;
-        double *y0 = J->b + (size_t)sp0 * J->ld, *y1 = J->b + (size_t)sp1 * J->ld;
-        if (nrot) {
-            K->jstep(x0, x1, y0, y1, h, J->cs[k], J->sn[k], J->cs, J->sn);
-        } else { /* nothing rotates: only the move */
-            memcpy(y0 + 1, x0, sizeof(double) * h);
-            memcpy(y0 + h + 1, x0 + h + 2, sizeof(double) * h);
-            memcpy(y1 + 1, x1, sizeof(double) * h);
-            memcpy(y1 + h + 1, x1 + h + 2, sizeof(double) * h);
-        }
+        double *y0 = jrow(J, sp0), *y1 = jrow(J, sp1);
+        K->jstep(jrow(J, r0), jrow(J, r1), y0, y1, h, J->pa[k], J->pb[k], J->pa, J->pb);
         jac_fixup(y0, h);
         jac_fixup(y1, h);
-        if (J->rot[k]) { /* the pair's own 2x2 block: the exact Jacobi update */
-            double app = x0[colof(P, h)], aqq = x1[colof(Q, h)], apq = x0[colof(Q, h)], t = J->tt[k];
-            y0[colof(P2, h)] = fma(-t, apq, app);
-            y1[colof(Q2, h)] = fma(t, apq, aqq);
+        if (J->pc[k] != 0.0) { /* the pair's own 2x2 block: the exact Jacobi update */
+            y0[colof(P2, h)] = J->np[k];
+            y1[colof(Q2, h)] = J->nq[k];
             y0[colof(Q2, h)] = 0.0;
             y1[colof(P2, h)] = 0.0;
         }
@@ -227,34 +279,105 @@ static int jac_step(jac *J, double tol, const qk_kernels *K, qk_eig_info *info)
         sp0 = r0;
         sp1 = r1;
     }
-    memcpy(J->brow, J->tmp, sizeof(int) * m);
+    memcpy(J->brow, J->tmp, sizeof(int) * (size_t)m);
     J->brow[m] = sp0;
     J->brow[m + 1] = sp1;
-    if (J->v) {
-        for (int k = 0; k < h; k++)
-            if (J->rot[k])
-                K->jrot(J->v + (size_t)J->vrow[k] * J->ldv, J->v + (size_t)J->vrow[h + k] * J->ldv, J->n, J->cs[k],
-                        J->sn[k]);
-        for (int p = 0; p < m; p++) J->tmp[next_pos(p, h)] = J->vrow[p];
-        memcpy(J->vrow, J->tmp, sizeof(int) * m);
-    }
-    if (info) {
-        info->rotations += nrot;
-        if (nrot) info->flops += 6.0 * m * m + 6.0 * J->n * (J->v ? nrot : 0);
-    }
-    return nrot;
 }
 
-/* 1 if no pair (in either triangle) passes the rotation test of jacobi_angle. */
+static void jac_sparse(jac *J, const qk_kernels *K, int nr)
+{
+    const int h = J->h, m = J->m;
+    for (int i = 0; i < nr; i++) { /* rows (whole physical rows; the gap holds finite junk) */
+        int k = J->rl[i];
+        K->jfrot(jrow(J, J->brow[k]), jrow(J, J->brow[h + k]), m + 2, J->pa[k], J->pb[k]);
+    }
+    for (int p = 0; p < m && nr > 0; p++) { /* then columns */
+        double *r = jrow(J, J->brow[p]);
+        for (int i = 0; i < nr; i++) {
+            int k = J->rl[i], cp = J->bcol[k], cq = J->bcol[h + k];
+            double x = r[cp], y = r[cq];
+            r[cp] = fma(J->pb[k], y, x);
+            r[cq] = fma(J->pa[k], x, y);
+        }
+    }
+    for (int i = 0; i < nr; i++) {
+        int k = J->rl[i];
+        *jel(J, k, k) = J->np[k];
+        *jel(J, h + k, h + k) = J->nq[k];
+        *jel(J, k, h + k) = 0.0;
+        *jel(J, h + k, k) = 0.0;
+    }
+    for (int p = 0; p < m; p++) J->tmp[next_pos(p, h)] = J->brow[p];
+    memcpy(J->brow, J->tmp, sizeof(int) * (size_t)m);
+    for (int p = 0; p < m; p++) J->tmp[next_pos(p, h)] = J->bcol[p];
+    memcpy(J->bcol, J->tmp, sizeof(int) * (size_t)m);
+    J->aligned = 0;
+}
+
+/* Folds D into Bh and Vh: b_pq <- (d_p·b_pq)·d_q, v_p <- d_p·v_p, d <- 1. */
+static void jac_renorm(jac *J)
+{
+    for (int p = 0; p < J->m; p++) {
+        double *r = jrow(J, J->brow[p]), dp = J->d[p];
+        if (dp == 1.0 && !J->aligned) {
+            for (int q = 0; q < J->m; q++) r[J->bcol[q]] = r[J->bcol[q]] * J->d[q];
+        } else {
+            for (int q = 0; q < J->m; q++) r[J->bcol[q]] = (dp * r[J->bcol[q]]) * J->d[q];
+        }
+        if (J->v && dp != 1.0) {
+            double *vr = J->v + (size_t)J->vrow[p] * J->ldv;
+            for (int j = 0; j < J->n; j++) vr[j] = dp * vr[j];
+        }
+    }
+    for (int p = 0; p < J->m; p++) J->d[p] = 1.0;
+}
+
+/* One step: the rotations of the pairs (k, h+k), then the move. Returns how many rotated. */
+static int jac_step(jac *J, double tol, const qk_kernels *K, qk_eig_info *info)
+{
+    const int h = J->h, m = J->m;
+    int nr = 0;
+    for (int k = 0; k < h; k++)
+        if (jac_angle(J, k, tol)) J->rl[nr++] = k;
+    if (nr * 16 > m) jac_dense(J, K);
+    else jac_sparse(J, K, nr);
+    double dmin = 1.0;
+    for (int i = 0; i < nr; i++) {
+        int k = J->rl[i];
+        if (J->v)
+            K->jfrot(J->v + (size_t)J->vrow[k] * J->ldv, J->v + (size_t)J->vrow[h + k] * J->ldv, J->n, J->pa[k],
+                     J->pb[k]);
+        J->d[k] *= J->pc[k];
+        J->d[h + k] *= J->pc[k];
+        if (J->d[k] < dmin) dmin = J->d[k];
+        if (J->d[h + k] < dmin) dmin = J->d[h + k];
+    }
+    if (J->v) {
+        for (int p = 0; p < m; p++) J->tmp[next_pos(p, h)] = J->vrow[p];
+        memcpy(J->vrow, J->tmp, sizeof(int) * (size_t)m);
+    }
+    for (int p = 0; p < m; p++) J->dt[next_pos(p, h)] = J->d[p];
+    memcpy(J->d, J->dt, sizeof(double) * (size_t)m);
+    if (dmin < QK__EIG_DMIN) jac_renorm(J);
+    if (info) {
+        info->rotations += nr;
+        if (nr * 16 > m) info->flops += 4.0 * m * m;
+        else info->flops += 4.0 * nr * (m + 2) + 4.0 * nr * m;
+        if (J->v) info->flops += 4.0 * J->n * nr;
+    }
+    return nr;
+}
+
+/* 1 if no pair (in either triangle) passes the rotation test of jac_angle. */
 static int jac_converged(jac *J, double tol)
 {
-    for (int p = 0; p < J->m; p++) J->dg[p] = sqrt(dabs(bel(J, p, p)));
+    for (int p = 0; p < J->m; p++) J->dt[p] = sqrt(dabs(*jel(J, p, p)));
     for (int p = 0; p < J->m; p++) {
-        const double *r = brow_ptr(J, p);
-        double dp = tol * J->dg[p];
+        const double *r = jrow(J, J->brow[p]);
+        double dp = tol * J->dt[p];
         for (int q = 0; q < J->m; q++) {
-            double aa = dabs(r[colof(q, J->h)]);
-            if (q != p && aa >= DBL_MIN && aa > dp * J->dg[q]) return 0;
+            double aa = dabs(r[J->bcol[q]]);
+            if (q != p && aa >= DBL_MIN && aa > dp * J->dt[q]) return 0;
         }
     }
     return 1;
@@ -304,28 +427,34 @@ qk_status qk_eigh(int n, const double *a, int lda, double *w, double *v, int ldv
 
     jac J; /* the index arrays; the numbers live in work */
     J.n = n;
-    J.m = n + (n & 1) < 4 ? 4 : n + (n & 1);
+    jac_dims(n, &J.m, &J.ld, &J.ldv);
     J.h = J.m / 2;
-    J.ld = round4(J.m + 2);
-    J.ldv = round4(n);
+    J.aligned = 1;
     J.b = work;
     J.v = v ? J.b + (size_t)(J.m + 2) * J.ld : NULL;
-    J.cs = (v ? J.v + (size_t)J.m * J.ldv : J.b + (size_t)(J.m + 2) * J.ld);
-    J.sn = J.cs + J.h;
-    J.tt = J.sn + J.h;
-    J.dg = J.tt + J.h;
+    J.pa = v ? J.v + (size_t)J.m * J.ldv : J.b + (size_t)(J.m + 2) * J.ld;
+    J.pb = J.pa + J.h;
+    J.pc = J.pb + J.h;
+    J.np = J.pc + J.h;
+    J.nq = J.np + J.h;
+    J.d = J.nq + J.h;
+    J.dt = J.d + J.m;
 
-    /* B = A·2^sc with max|b_ij| in [2^1000, 2^1001); padding rows and columns 0 */
-    const int sc = amax > 0.0 ? 1000 - exponent_of(amax) : 0;
+    /* Bh = A·2^sc with max|b_ij| in [2^900, 2^901) (exact); padding rows and columns 0 */
+    const int sc = amax > 0.0 ? QK__EIG_SCALE_EXP - exponent_of(amax) : 0;
     memset(J.b, 0, sizeof(double) * (size_t)(J.m + 2) * J.ld);
     for (int p = 0; p < J.m + 2; p++) J.brow[p] = p;
+    for (int p = 0; p < J.m; p++) {
+        J.bcol[p] = colof(p, J.h);
+        J.vrow[p] = p;
+        J.d[p] = 1.0;
+    }
     for (int p = 0; p < n; p++)
-        for (int q = 0; q < n; q++) J.b[(size_t)p * J.ld + colof(q, J.h)] = scale2(a[(size_t)p * lda + q], sc);
+        for (int q = 0; q < n; q++) J.b[(size_t)p * J.ld + J.bcol[q]] = scale2(a[(size_t)p * lda + q], sc);
     if (J.v) {
         memset(J.v, 0, sizeof(double) * (size_t)J.m * J.ldv);
         for (int p = 0; p < n; p++) J.v[(size_t)p * J.ldv + p] = 1.0;
     }
-    for (int p = 0; p < J.m; p++) J.vrow[p] = p;
 
     qk_status st = QK_OK;
     int sweeps = 0;
@@ -338,13 +467,14 @@ qk_status qk_eigh(int n, const double *a, int lda, double *w, double *v, int ldv
         if (nrot == 0) break;
     }
     if (info) info->sweeps = sweeps;
+    jac_renorm(&J);
 
     /* positions are in their original places after whole sweeps */
-    for (int p = 0; p < n; p++) J.dg[p] = bel(&J, p, p);
+    for (int p = 0; p < n; p++) J.dt[p] = *jel(&J, p, p);
     int *order = J.tmp;
-    sort_index(order, J.dg, n, 0);
+    sort_index(order, J.dt, n, 0);
     for (int i = 0; i < n; i++) {
-        w[i] = scale2(J.dg[order[i]], -sc);
+        w[i] = scale2(J.dt[order[i]], -sc);
         if (!is_finite(w[i]) && st == QK_OK) st = QK_ERR_NONFINITE;
     }
     if (v) {

@@ -134,6 +134,11 @@ void qk_model_qk_stats(const qk_model *m, int layer, int head, qk_qk_stats *st);
 /* W_QK of head h in layer l into out (d, d), double. */
 void qk_model_wqk(const qk_model *m, int layer, int head, double *out);
 
+/* --------------------------------------------------------------- data */
+/* One random walk of SPEC §1.3 into x (n, d): x_1 ~ N(0, Σ), x_{t+1} = x_t + N(0, Σ),
+ * Σ = I when R is NULL, else Σ = RᵀR/d sampled as Rᵀz/sqrt(d). R: (d, d). */
+void qk_walk_sample(qk_rng *r, float *x, int n, int d, const float *R);
+
 /* --------------------------------------------------------------- presets */
 /* "tiny", "small", "paper", "paper-d32", "walk": fills cfg; QK_ERR_ARG if unknown. */
 qk_status qk_model_preset(const char *name, qk_model_config *cfg);

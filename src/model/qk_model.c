@@ -1048,3 +1048,26 @@ void qk_model_qk_stats(const qk_model *m, int layer, int head, qk_qk_stats *st)
     st->scale = trs2;
     st->var = ((double)d * trs2 - tr * tr) / ((double)d * d);
 }
+
+/* ------------------------------------------------------------------ random walks */
+
+void qk_walk_sample(qk_rng *r, float *x, int n, int d, const float *R)
+{
+    double z[QK_MAX_D], step[QK_MAX_D];
+    double inv = R ? 1.0 / sqrt((double)d) : 1.0;
+    for (int t = 0; t < n; t++) {
+        for (int i = 0; i < d; i++) z[i] = qk_rng_normal(r);
+        for (int j = 0; j < d; j++) {
+            double s = z[j];
+            if (R) { /* (Rᵀ z)_j = Σ_i R_ij z_i */
+                s = 0.0;
+                for (int i = 0; i < d; i++) s = fma((double)R[(size_t)i * d + j], z[i], s);
+            }
+            step[j] = s * inv;
+        }
+        for (int j = 0; j < d; j++) {
+            double prev = t ? (double)x[(size_t)(t - 1) * d + j] : 0.0;
+            x[(size_t)t * d + j] = (float)(prev + step[j]);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+/* cmd_dump.c — `qkspec dump`: one forward and backward pass of a configuration,
+ * written as .npy files so that another implementation (tools/check_model_torch.py)
+ * can rebuild the model and compare every number. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "cli.h"
+#include "qk_npy.h"
+
+static int dump_tensor(const char *dir, const char *prefix, const char *name, const float *data, int ndim,
+                       const int *dims)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s%s.npy", dir, prefix, name);
+    if (qk_npy_write(path, "<f4", data, ndim, dims) != 0) {
+        fprintf(stderr, "qkspec dump: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int qk_cmd_dump(int argc, char **argv)
+{
+    qk_model_config c;
+    qk_model_preset("tiny", &c);
+    unsigned long long seed = 1;
+    const char *out = NULL;
+    for (int i = 0; i < argc;) {
+        int r = cli_model_option("dump", argc, argv, &i, &c, &seed);
+        if (r < 0) return 2;
+        if (r > 0) continue;
+        if (!strcmp(argv[i], "--out") && i + 1 < argc) { out = argv[i + 1]; i += 2; continue; }
+        fprintf(stderr, "qkspec dump: unknown option '%s'\nusage: qkspec dump [model options] --out DIR\n", argv[i]);
+        cli_model_usage(stderr);
+        return 2;
+    }
+    if (!out) { fprintf(stderr, "qkspec dump: --out DIR is required\n"); return 2; }
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "qkspec dump: cannot create %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    static qk_model m;
+    qk_model_sizes_t sz;
+    if (cli_model_open("dump", &c, &m, &sz)) return 2;
+    qk_model_init(&m, seed);
+    /* data from the seed: tokens uniform in [0, V), or random walks with Σ = I */
+    qk_rng r;
+    qk_rng_seed(&r, seed + 1);
+    static int tokens[(QK_MAX_T + 1) * 1024];
+    static float walk[(QK_MAX_T + 1) * 64 * 64];
+    int n_tok = c.B * (c.T + 1);
+    if (c.kind == QK_MODEL_LM ? n_tok > (int)(sizeof tokens / sizeof tokens[0])
+                              : (size_t)n_tok * c.d > sizeof walk / sizeof walk[0]) {
+        fprintf(stderr, "qkspec dump: batch too large for dump (reduce --batch)\n");
+        return 2;
+    }
+    if (c.kind == QK_MODEL_LM)
+        for (int i = 0; i < n_tok; i++) tokens[i] = (int)(qk_rng_u64(&r) % (uint64_t)c.V);
+    else
+        for (int b = 0; b < c.B; b++) qk_walk_sample(&r, walk + (size_t)b * (c.T + 1) * c.d, c.T + 1, c.d, NULL);
+    qk_model_sr_step(&m);
+    qk_status s = qk_model_forward(&m, tokens, walk);
+    if (s == QK_OK) s = qk_model_backward(&m);
+    if (s != QK_OK) { fprintf(stderr, "qkspec dump: %s\n", qk_status_str(s)); return 1; }
+
+    char path[1024];
+    snprintf(path, sizeof path, "%s/config.json", out);
+    FILE *f = fopen(path, "w");
+    if (!f) { fprintf(stderr, "qkspec dump: cannot write %s: %s\n", path, strerror(errno)); return 1; }
+    cli_config_json(f, &c, seed);
+    fclose(f);
+    int rc = 0;
+    if (c.kind == QK_MODEL_LM) {
+        int dims[2] = {c.B, c.T + 1};
+        snprintf(path, sizeof path, "%s/tokens.npy", out);
+        rc |= qk_npy_write(path, "<i4", tokens, 2, dims);
+        int ld[3] = {c.B, c.T, c.V};
+        rc |= dump_tensor(out, "", "logits", qk_model_output(&m), 3, ld);
+    } else {
+        int dims[3] = {c.B, c.T + 1, c.d};
+        rc |= dump_tensor(out, "", "walk", walk, 3, dims);
+        int pd[2] = {c.B, c.d};
+        rc |= dump_tensor(out, "", "pred", qk_model_output(&m), 2, pd);
+    }
+    int one = 1;
+    rc |= dump_tensor(out, "", "loss", &m.loss, 1, &one);
+    rc |= dump_tensor(out, "", "reg", &m.reg, 1, &one);
+    for (int t = 0; t < QK_NPARAM; t++) {
+        if (!sz.t[t].size) continue;
+        rc |= dump_tensor(out, "", sz.t[t].name, m.w.p[t], sz.t[t].ndim, sz.t[t].dims);
+        rc |= dump_tensor(out, "grad_", sz.t[t].name, m.g.p[t], sz.t[t].ndim, sz.t[t].dims);
+    }
+    if (c.sigma_reparam) {
+        int md = c.dff > c.d ? c.dff : c.d, dims[3] = {c.L, QK_NLIN, md};
+        rc |= dump_tensor(out, "", "sr_u", m.state, 3, dims);
+        rc |= dump_tensor(out, "", "sr_v", m.state + (size_t)c.L * QK_NLIN * md, 3, dims);
+    }
+    if (rc) { fprintf(stderr, "qkspec dump: writing %s failed\n", out); return 1; }
+    printf("dump: %s model, %zu parameters, loss %.9g, LocAteR %.9g -> %s\n", c.kind == QK_MODEL_LM ? "lm" : "walk",
+           sz.params, (double)m.loss, (double)m.reg, out);
+    return 0;
+}

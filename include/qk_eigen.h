@@ -41,9 +41,10 @@ typedef struct {
 /* ---------------------------------------------------------------- symmetric eigensolver */
 /* Cyclic two-sided Jacobi with the round-robin pair order (n padded to an even m >= 4
  * with zero rows; each sweep visits every pair once in m-1 steps of m/2 disjoint
- * rotations). Before the iteration the matrix is scaled by a power of two so that
- * max|a_ij| lies in [2^1000, 2^1001): exact, and no intermediate overflows or
- * underflows for any finite input. A pair is rotated when
+ * rotations, applied in factored form: one fma per element). Before the iteration
+ * the matrix is scaled by a power of two so that max|a_ij| lies in [2^500, 2^501):
+ * exact, and no intermediate overflows for any finite input, while entries down to
+ * 2^-1500·max|a_ij| keep full precision. A pair is rotated when
  *     |a_pq| >= 2^-1022 (in the scaled matrix)  and  |a_pq| > tol·sqrt(|a_pp|)·sqrt(|a_qq|);
  * with a zero diagonal entry the threshold is 0, so a_pq is rotated away (the
  * rotation makes it exactly 0 and moves the diagonal off zero), never left in place

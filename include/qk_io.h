@@ -19,8 +19,8 @@
 #include "qk.h"
 
 #define QK_VEC_VERSION 1
-#define QK_VEC_MAX_TENSORS 12
-#define QK_VEC_MAX_PARAMS 8
+#define QK_VEC_MAX_TENSORS 96
+#define QK_VEC_MAX_PARAMS 16
 #define QK_VEC_MAX_DIMS 4
 #define QK_VEC_NAME 48
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "qk_io.h"
+#include "qk_model.h"
 
 static unsigned char arena_buf[256u << 20];
 static qk_arena arena = {arena_buf, sizeof arena_buf, 0};
@@ -242,6 +243,81 @@ static void gen_rng(const char *dir)
     fclose(out);
 }
 
+/* ---------------------------------------------------------------- model (issue 4) */
+static void model_case(const char *name, qk_model_config cfg, long long seed, int steps)
+{
+    qk_vcase c;
+    begin(&c, steps ? "model_train" : "model_step", "%s", name);
+    long long v[] = {cfg.kind, cfg.V, cfg.d, cfg.H, cfg.dff, cfg.L, cfg.T, cfg.B, cfg.ln, cfg.sigma_reparam, seed};
+    static const char *const keys[] = {"kind", "V", "d", "H", "dff", "L", "T", "B", "ln", "sr", "seed"};
+    for (int i = 0; i < 11; i++) param(&c, keys[i], v[i]);
+    if (steps) param(&c, "steps", steps);
+    float *h = add(&c, "hyper", 0, QK_DT_F32, 8, 0)->data;
+    h[0] = cfg.ln_eps; h[1] = cfg.kappa1; h[2] = cfg.kappa2; h[3] = cfg.lr;
+    h[4] = cfg.beta1; h[5] = cfg.beta2; h[6] = cfg.adam_eps; h[7] = cfg.weight_decay;
+    int ns = steps ? steps : 1, lm = cfg.kind == QK_MODEL_LM;
+    size_t per = (size_t)cfg.B * (cfg.T + 1) * (lm ? 1 : (size_t)cfg.d);
+    float *data = add(&c, "data", 0, QK_DT_F32, (int)(per * ns), 0)->data;
+    for (int s = 0; s < ns; s++) {
+        if (lm)
+            for (size_t i = 0; i < per; i++) data[per * s + i] = (float)(qk_rng_u64(&rng) % (uint64_t)cfg.V);
+        else
+            for (int b = 0; b < cfg.B; b++)
+                qk_walk_sample(&rng, data + per * s + (size_t)b * (cfg.T + 1) * cfg.d, cfg.T + 1, cfg.d, NULL);
+    }
+    qk_model_sizes_t sz;
+    if (qk_model_sizes(&cfg, &sz) != QK_OK) { fprintf(stderr, "gen_vectors: bad model config %s\n", name); exit(1); }
+    const char *prefixes[2] = {"p_", steps ? "final_" : "g_"};
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            add(&c, "loss", 1, QK_DT_F32, ns, 0);
+            add(&c, "reg", 1, QK_DT_F32, ns, 0);
+            if (!steps) add(&c, "out", 1, QK_DT_F32, lm ? cfg.B * cfg.T : cfg.B, lm ? cfg.V : cfg.d);
+        }
+        for (int t = 0; t < QK_NPARAM; t++) {
+            if (!sz.t[t].size) continue;
+            char tn[QK_VEC_NAME];
+            snprintf(tn, sizeof tn, "%s%s", prefixes[pass], sz.t[t].name);
+            if (!qk_vcase_add(&c, &arena, tn, 1, QK_DT_F32, sz.t[t].ndim, sz.t[t].dims)) {
+                fprintf(stderr, "gen_vectors: out of memory\n");
+                exit(1);
+            }
+        }
+    }
+    if (steps) add(&c, "hash", 1, QK_DT_U64, 1, 0);
+    finish(&c);
+}
+
+static void gen_model(const char *dir)
+{
+    out = open_file(dir, "model.qkv");
+    qk_model_config c;
+    qk_model_preset("tiny", &c);
+    model_case("step_tiny_pre", c, 1, 0);
+    c.ln = QK_LN_POST; c.H = 1; c.kappa1 = 1.0f; c.kappa2 = 0.1f;
+    model_case("step_tiny_post_h1_locater", c, 2, 0);
+    qk_model_preset("tiny", &c);
+    c.ln = QK_LN_NONE; c.sigma_reparam = QK_SR_ALL; c.L = 2;
+    model_case("step_tiny_none_l2_sigmareparam", c, 3, 0);
+    qk_model_preset("small", &c);
+    model_case("step_small_pre", c, 4, 0);
+    qk_model_preset("walk", &c);
+    c.B = 4; c.T = 10; c.d = 8; c.dff = 8; c.kappa1 = 0.1f; c.kappa2 = 0.1f;
+    model_case("step_walk_locater", c, 5, 0);
+    qk_model_preset("tiny", &c);
+    model_case("train_tiny_20", c, 6, 20);
+    c.kappa1 = 1.0f; c.kappa2 = 0.1f;
+    model_case("train_tiny_20_locater", c, 6, 20);
+    qk_model_preset("small", &c);
+    model_case("train_small_20", c, 7, 20);
+    c.kappa1 = 100.0f; c.kappa2 = 0.01f; /* the paper's κ1 */
+    model_case("train_small_20_locater", c, 7, 20);
+    qk_model_preset("small", &c);
+    c.sigma_reparam = QK_SR_QK;
+    model_case("train_small_20_sigmareparam", c, 7, 20);
+    fclose(out);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) { fprintf(stderr, "usage: gen_vectors DIR\n"); return 2; }
@@ -253,5 +329,6 @@ int main(int argc, char **argv)
     gen_softmax(argv[1]);
     gen_layernorm(argv[1]);
     gen_rng(argv[1]);
+    gen_model(argv[1]);
     return 0;
 }

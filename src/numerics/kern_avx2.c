@@ -140,9 +140,12 @@ static void jstep_avx2(const double *x0, const double *x1, double *y0, double *y
                        const double *as, const double *bs);
 static void jdot3_avx2(const double *x, const double *y, int n, double out[3]);
 static void jfrot_avx2(double *x, double *y, int n, double a, double b);
+static void jangle_avx2(int h, double tol, const double *g, double *o);
+static void jfcols_avx2(double *r, int nr, const int *cp, const int *cq, const double *a, const double *b);
 
 const qk_kernels qk__kernels_avx2 = {"avx2", MR, NR, gemm_tile_avx2, sum_avx2, dot_avx2, vexpf_avx2,
-                                     jrot_avx2, jstep_avx2, jdot3_avx2, jfrot_avx2};
+                                     jrot_avx2, jstep_avx2, jdot3_avx2, jfrot_avx2,
+                                     jangle_avx2, jfcols_avx2};
 
 /* ---------------------------------------------------------------- Jacobi (double) */
 /* As kern_scalar.c, 4 lanes: x' = fmsub(c, x, s*y) = fma(c, x, -(s*y)), y' = fmadd(c, y, s*x). */
@@ -258,6 +261,75 @@ static void jdot3_avx2(const double *x, const double *y, int n, double out[3])
     out[0] = qk__combine8d(a);
     out[1] = qk__combine8d(b);
     out[2] = qk__combine8d(g);
+}
+
+/* The angles, 4 pairs per register: both branches are computed and blended, so each
+ * lane does the IEEE operations of kern_scalar.c's branch it takes. */
+static void jangle_avx2(int h, double tol, const double *g, double *o)
+{
+    const __m256d sgn = _mm256_set1_pd(-0.0), zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+    const __m256d half = _mm256_set1_pd(0.5), tiny = _mm256_set1_pd(0x1p-1022), big = _mm256_set1_pd(0x1p500);
+    const __m256d T = _mm256_set1_pd(tol);
+    int k = 0;
+    for (; k + 4 <= h; k += 4) {
+        __m256d app = _mm256_loadu_pd(g + k), aqq = _mm256_loadu_pd(g + h + k), apq = _mm256_loadu_pd(g + 2 * h + k);
+        __m256d dp = _mm256_loadu_pd(g + 3 * h + k), dq = _mm256_loadu_pd(g + 4 * h + k);
+        __m256d aa = _mm256_andnot_pd(sgn, apq);
+        __m256d thr = _mm256_mul_pd(_mm256_mul_pd(T, _mm256_sqrt_pd(_mm256_andnot_pd(sgn, app))),
+                                    _mm256_sqrt_pd(_mm256_andnot_pd(sgn, aqq)));
+        __m256d rot = _mm256_and_pd(_mm256_cmp_pd(aa, tiny, _CMP_GE_OQ), _mm256_cmp_pd(aa, thr, _CMP_GT_OQ));
+        if (_mm256_movemask_pd(rot) == 0) {
+            for (int j = 0; j < 5; j++) _mm256_storeu_pd(o + j * h + k, zero);
+            continue;
+        }
+        __m256d r = _mm256_div_pd(dq, dp);
+        __m256d dd = _mm256_fmadd_pd(r, aqq, _mm256_xor_pd(sgn, _mm256_div_pd(app, r)));
+        __m256d t1 = _mm256_div_pd(apq, dd);
+        __m256d theta = _mm256_div_pd(_mm256_mul_pd(half, dd), apq);
+        __m256d w = _mm256_div_pd(one, _mm256_add_pd(_mm256_andnot_pd(sgn, theta),
+                                                     _mm256_sqrt_pd(_mm256_fmadd_pd(theta, theta, one))));
+        __m256d t2 = _mm256_blendv_pd(w, _mm256_xor_pd(sgn, w), _mm256_cmp_pd(theta, zero, _CMP_LT_OQ));
+        __m256d t = _mm256_blendv_pd(t2, t1, _mm256_cmp_pd(_mm256_andnot_pd(sgn, dd), _mm256_mul_pd(big, aa), _CMP_GT_OQ));
+        __m256d u = _mm256_fmadd_pd(t, t, one);
+        __m256d al = _mm256_div_pd(t, r), be = _mm256_xor_pd(sgn, _mm256_mul_pd(t, r));
+        __m256d c = _mm256_div_pd(one, _mm256_sqrt_pd(u));
+        __m256d np = _mm256_mul_pd(_mm256_fmadd_pd(be, apq, app), u), nq = _mm256_mul_pd(_mm256_fmadd_pd(al, apq, aqq), u);
+        _mm256_storeu_pd(o + k, _mm256_and_pd(rot, al));
+        _mm256_storeu_pd(o + h + k, _mm256_and_pd(rot, be));
+        _mm256_storeu_pd(o + 2 * h + k, _mm256_and_pd(rot, c));
+        _mm256_storeu_pd(o + 3 * h + k, _mm256_and_pd(rot, np));
+        _mm256_storeu_pd(o + 4 * h + k, _mm256_and_pd(rot, nq));
+    }
+    for (; k < h; k++) {
+        double app = g[k], aqq = g[h + k], apq = g[2 * h + k], dp = g[3 * h + k], dq = g[4 * h + k];
+        double aa = fabs(apq), t;
+        o[k] = o[h + k] = o[2 * h + k] = o[3 * h + k] = o[4 * h + k] = 0.0;
+        if (!(aa >= 0x1p-1022) || !(aa > tol * sqrt(fabs(app)) * sqrt(fabs(aqq)))) continue;
+        double r = dq / dp, dd = fma(r, aqq, -(app / r));
+        if (fabs(dd) > 0x1p500 * aa) {
+            t = apq / dd;
+        } else {
+            double theta = 0.5 * dd / apq;
+            double w = 1.0 / (fabs(theta) + sqrt(fma(theta, theta, 1.0)));
+            t = theta < 0.0 ? -w : w;
+        }
+        double u = fma(t, t, 1.0), al = t / r, be = -(t * r);
+        o[k] = al;
+        o[h + k] = be;
+        o[2 * h + k] = 1.0 / sqrt(u);
+        o[3 * h + k] = fma(be, apq, app) * u;
+        o[4 * h + k] = fma(al, apq, aqq) * u;
+    }
+}
+
+/* Scalar, but with the fma instruction inline (this file is compiled with -mfma). */
+static void jfcols_avx2(double *r, int nr, const int *cp, const int *cq, const double *a, const double *b)
+{
+    for (int i = 0; i < nr; i++) {
+        double x = r[cp[i]], y = r[cq[i]];
+        r[cp[i]] = fma(b[i], y, x);
+        r[cq[i]] = fma(a[i], x, y);
+    }
 }
 #else
 typedef int qk__empty_unit_qk_have_avx2; /* ISO C: no empty translation unit */

@@ -126,9 +126,12 @@ static void jstep_neon(const double *x0, const double *x1, double *y0, double *y
                        const double *as, const double *bs);
 static void jdot3_neon(const double *x, const double *y, int n, double out[3]);
 static void jfrot_neon(double *x, double *y, int n, double a, double b);
+static void jangle_neon(int h, double tol, const double *g, double *o);
+static void jfcols_neon(double *r, int nr, const int *cp, const int *cq, const double *a, const double *b);
 
 const qk_kernels qk__kernels_neon = {"neon", MR, NR, gemm_tile_neon, sum_neon, dot_neon, vexpf_neon,
-                                     jrot_neon, jstep_neon, jdot3_neon, jfrot_neon};
+                                     jrot_neon, jstep_neon, jdot3_neon, jfrot_neon,
+                                     jangle_neon, jfcols_neon};
 
 /* ---------------------------------------------------------------- Jacobi (double) */
 /* As kern_scalar.c, 2 lanes: x' = -(s*y) + c*x, y' = s*x + c*y, each one fused step
@@ -232,6 +235,70 @@ static void jdot3_neon(const double *x, const double *y, int n, double out[3])
     out[0] = qk__combine8d(la);
     out[1] = qk__combine8d(lb);
     out[2] = qk__combine8d(lg);
+}
+
+/* The angles, 2 pairs per register: both branches computed and selected per lane. */
+static void jangle_neon(int h, double tol, const double *g, double *o)
+{
+    const float64x2_t zero = vdupq_n_f64(0.0), one = vdupq_n_f64(1.0), half = vdupq_n_f64(0.5);
+    const float64x2_t tiny = vdupq_n_f64(0x1p-1022), big = vdupq_n_f64(0x1p500), T = vdupq_n_f64(tol);
+    int k = 0;
+    for (; k + 2 <= h; k += 2) {
+        float64x2_t app = vld1q_f64(g + k), aqq = vld1q_f64(g + h + k), apq = vld1q_f64(g + 2 * h + k);
+        float64x2_t dp = vld1q_f64(g + 3 * h + k), dq = vld1q_f64(g + 4 * h + k);
+        float64x2_t aa = vabsq_f64(apq);
+        float64x2_t thr = vmulq_f64(vmulq_f64(T, vsqrtq_f64(vabsq_f64(app))), vsqrtq_f64(vabsq_f64(aqq)));
+        uint64x2_t rot = vandq_u64(vcgeq_f64(aa, tiny), vcgtq_f64(aa, thr));
+        if ((vgetq_lane_u64(rot, 0) | vgetq_lane_u64(rot, 1)) == 0) {
+            for (int j = 0; j < 5; j++) vst1q_f64(o + j * h + k, zero);
+            continue;
+        }
+        float64x2_t r = vdivq_f64(dq, dp);
+        float64x2_t dd = vfmaq_f64(vnegq_f64(vdivq_f64(app, r)), r, aqq);
+        float64x2_t t1 = vdivq_f64(apq, dd);
+        float64x2_t theta = vdivq_f64(vmulq_f64(half, dd), apq);
+        float64x2_t w = vdivq_f64(one, vaddq_f64(vabsq_f64(theta), vsqrtq_f64(vfmaq_f64(one, theta, theta))));
+        float64x2_t t2 = vbslq_f64(vcltq_f64(theta, zero), vnegq_f64(w), w);
+        float64x2_t t = vbslq_f64(vcgtq_f64(vabsq_f64(dd), vmulq_f64(big, aa)), t1, t2);
+        float64x2_t u = vfmaq_f64(one, t, t);
+        float64x2_t al = vdivq_f64(t, r), be = vnegq_f64(vmulq_f64(t, r));
+        float64x2_t c = vdivq_f64(one, vsqrtq_f64(u));
+        float64x2_t np = vmulq_f64(vfmaq_f64(app, be, apq), u), nq = vmulq_f64(vfmaq_f64(aqq, al, apq), u);
+        vst1q_f64(o + k, vbslq_f64(rot, al, zero));
+        vst1q_f64(o + h + k, vbslq_f64(rot, be, zero));
+        vst1q_f64(o + 2 * h + k, vbslq_f64(rot, c, zero));
+        vst1q_f64(o + 3 * h + k, vbslq_f64(rot, np, zero));
+        vst1q_f64(o + 4 * h + k, vbslq_f64(rot, nq, zero));
+    }
+    for (; k < h; k++) {
+        double app = g[k], aqq = g[h + k], apq = g[2 * h + k], dp = g[3 * h + k], dq = g[4 * h + k];
+        double aa = fabs(apq), t;
+        o[k] = o[h + k] = o[2 * h + k] = o[3 * h + k] = o[4 * h + k] = 0.0;
+        if (!(aa >= 0x1p-1022) || !(aa > tol * sqrt(fabs(app)) * sqrt(fabs(aqq)))) continue;
+        double r = dq / dp, dd = fma(r, aqq, -(app / r));
+        if (fabs(dd) > 0x1p500 * aa) {
+            t = apq / dd;
+        } else {
+            double theta = 0.5 * dd / apq;
+            double w = 1.0 / (fabs(theta) + sqrt(fma(theta, theta, 1.0)));
+            t = theta < 0.0 ? -w : w;
+        }
+        double u = fma(t, t, 1.0), al = t / r, be = -(t * r);
+        o[k] = al;
+        o[h + k] = be;
+        o[2 * h + k] = 1.0 / sqrt(u);
+        o[3 * h + k] = fma(be, apq, app) * u;
+        o[4 * h + k] = fma(al, apq, aqq) * u;
+    }
+}
+
+static void jfcols_neon(double *r, int nr, const int *cp, const int *cq, const double *a, const double *b)
+{
+    for (int i = 0; i < nr; i++) {
+        double x = r[cp[i]], y = r[cq[i]];
+        r[cp[i]] = fma(b[i], y, x);
+        r[cq[i]] = fma(a[i], x, y);
+    }
 }
 #else
 typedef int qk__empty_unit_qk_have_neon; /* ISO C: no empty translation unit */

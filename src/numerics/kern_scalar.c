@@ -46,10 +46,13 @@ static void jstep_scalar(const double *x0, const double *x1, double *y0, double 
                          double b, const double *as, const double *bs);
 static void jdot3_scalar(const double *x, const double *y, int n, double out[3]);
 static void jfrot_scalar(double *x, double *y, int n, double a, double b);
+static void jangle_scalar(int h, double tol, const double *g, double *o);
+static void jfcols_scalar(double *r, int nr, const int *cp, const int *cq, const double *a, const double *b);
 
 const qk_kernels qk__kernels_scalar = {"scalar", MR, NR, gemm_tile_scalar,
                                        sum_scalar, dot_scalar, vexpf_scalar,
-                                       jrot_scalar, jstep_scalar, jdot3_scalar, jfrot_scalar};
+                                       jrot_scalar, jstep_scalar, jdot3_scalar, jfrot_scalar,
+                                       jangle_scalar, jfcols_scalar};
 
 /* ---------------------------------------------------------------- Jacobi (double) */
 /* The rotation of every path: x' = fma(c, x, -(s*y)), y' = fma(c, y, s*x). */
@@ -100,4 +103,38 @@ static void jdot3_scalar(const double *x, const double *y, int n, double out[3])
     out[0] = qk__combine8d(a);
     out[1] = qk__combine8d(b);
     out[2] = qk__combine8d(g);
+}
+
+/* The reference of the angle computation (qk_kernels.h); |x| written as a comparison. */
+static void jangle_scalar(int h, double tol, const double *g, double *o)
+{
+    for (int k = 0; k < h; k++) {
+        double app = g[k], aqq = g[h + k], apq = g[2 * h + k], dp = g[3 * h + k], dq = g[4 * h + k];
+        double aa = apq < 0.0 ? -apq : apq, t;
+        o[k] = o[h + k] = o[2 * h + k] = o[3 * h + k] = o[4 * h + k] = 0.0;
+        if (!(aa >= 0x1p-1022) || !(aa > tol * sqrt(app < 0.0 ? -app : app) * sqrt(aqq < 0.0 ? -aqq : aqq))) continue;
+        double r = dq / dp, dd = fma(r, aqq, -(app / r));
+        if ((dd < 0.0 ? -dd : dd) > 0x1p500 * aa) {
+            t = apq / dd;
+        } else {
+            double theta = 0.5 * dd / apq;
+            double w = 1.0 / ((theta < 0.0 ? -theta : theta) + sqrt(fma(theta, theta, 1.0)));
+            t = theta < 0.0 ? -w : w;
+        }
+        double u = fma(t, t, 1.0), al = t / r, be = -(t * r);
+        o[k] = al;
+        o[h + k] = be;
+        o[2 * h + k] = 1.0 / sqrt(u);
+        o[3 * h + k] = fma(be, apq, app) * u;
+        o[4 * h + k] = fma(al, apq, aqq) * u;
+    }
+}
+
+static void jfcols_scalar(double *r, int nr, const int *cp, const int *cq, const double *a, const double *b)
+{
+    for (int i = 0; i < nr; i++) {
+        double x = r[cp[i]], y = r[cq[i]];
+        r[cp[i]] = fma(b[i], y, x);
+        r[cq[i]] = fma(a[i], x, y);
+    }
 }

@@ -138,8 +138,9 @@ static int jacobi_angle(double app, double aqq, double apq, double tol, double *
  *     M = [[1, alpha], [beta, 1]],  alpha = t·d_p/d_q,  beta = -t·d_q/d_p,
  *     d_p' = c·d_p,  d_q' = c·d_q,
  * one fma per element instead of a multiply and an fma. |t| <= 1 gives c >= 2^-1/2,
- * and D is folded back into Bh and Vh whenever a factor drops below 2^-16, so the
- * entries of Bh stay below 2^32·n·max|B|. The stopping test is invariant under D.
+ * and D is folded back into Bh and Vh whenever a factor drops below 2^-200, so the
+ * entries of Bh stay below 2^400·n·max|B| <= 2^911 (B is scaled to max|b| < 2^501).
+ * The stopping test is invariant under D.
  *
  * Storage: Bh (padded to m = 2h) by rows through brow (position -> physical row; two
  * spare rows after the m positions) and bcol (position -> physical column). In the
@@ -154,20 +155,22 @@ static int jacobi_angle(double app, double aqq, double apq, double tol, double *
  * pair and then the column map of its column pair, so they give the same numbers.
  * After m-1 steps (one sweep) every position is back in place and every pair has met
  * once. */
-#define QK__EIG_SCALE_EXP 900 /* max|b_ij| in [2^900, 2^901) */
-#define QK__EIG_DMIN 0x1p-16
+#define QK__EIG_SCALE_EXP 500 /* max|b_ij| in [2^500, 2^501) */
+#define QK__EIG_DMIN 0x1p-200
 
 typedef struct {
     int n, m, h, aligned;
     size_t ld, ldv;
     double *b, *v;                  /* Bh (m+2, ld); rows of Vh^T (m, ldv) or NULL */
     double *pa, *pb, *pc, *np, *nq; /* per pair (h): alpha, beta, c (0: not rotated), new diagonal */
+    double *g, *ra, *rb;            /* per pair: angle inputs (5, h); alpha, beta of rl (h each) */
     double *d, *dt;                 /* per position (m): d; scratch */
     int brow[QK_EIG_MAX_N + 6];     /* [m], [m+1]: the spare rows */
     int bcol[QK_EIG_MAX_N + 6];
     int vrow[QK_EIG_MAX_N + 6];
     int tmp[QK_EIG_MAX_N + 6];
     int rl[QK_EIG_MAX_N / 2 + 4];   /* the pairs that rotate in this step */
+    int rcp[QK_EIG_MAX_N / 2 + 4], rcq[QK_EIG_MAX_N / 2 + 4]; /* their columns (sparse step) */
 } jac;
 
 size_t qk_eig_stack_bytes(void) { return sizeof(jac); }
@@ -209,35 +212,30 @@ size_t qk_eigh_work_len(int n, int want_vectors)
     int m;
     size_t ld, ldv;
     jac_dims(n, &m, &ld, &ldv);
-    return (size_t)(m + 2) * ld + (want_vectors ? (size_t)m * ldv : 0) + (size_t)5 * (m / 2) + (size_t)2 * m;
+    return (size_t)(m + 2) * ld + (want_vectors ? (size_t)m * ldv : 0) + (size_t)12 * (m / 2) + (size_t)2 * m;
 }
 
-/* The rotation of pair k = (k, h+k) from Bh and D (jacobi_angle's test and angle, in
- * factored form); returns 1 if it rotates. */
-static int jac_angle(jac *J, int k, double tol)
+/* The rotations of the step's pairs (k, h+k) from Bh and D: the kernel's jangle
+ * (qk_kernels.h) is jacobi_angle's test and angle in factored form: with r = d_q/d_p,
+ * theta = (r·a_qq - a_pp/r)/(2 a_pq) is the angle of the true 2x2, alpha = t/r,
+ * beta = -t·r, c = (1 + t²)^-1/2, and the new diagonal
+ * (a_pp - t a_pq)/d_p'^2 = (a_pp + beta·a_pq)(1 + t²), (a_qq + t a_pq)/d_q'^2 likewise.
+ * Returns the number of rotating pairs, listed in rl. */
+static int jac_angles(jac *J, double tol, const qk_kernels *K)
 {
-    const int P = k, Q = J->h + k;
-    double app = *jel(J, P, P), aqq = *jel(J, Q, Q), apq = *jel(J, P, Q), aa = dabs(apq);
-    J->pa[k] = J->pb[k] = J->pc[k] = 0.0;
-    if (!(aa >= DBL_MIN) || !(aa > tol * sqrt(dabs(app)) * sqrt(dabs(aqq)))) return 0;
-    double r = J->d[Q] / J->d[P];
-    double dd = fma(r, aqq, -(app / r)); /* (a_qq - a_pp)/(d_p d_q) */
-    double t;
-    if (dabs(dd) > 0x1p500 * aa) {
-        t = apq / dd;
-    } else {
-        double theta = 0.5 * dd / apq;
-        double w = 1.0 / (dabs(theta) + sqrt(fma(theta, theta, 1.0)));
-        t = theta < 0.0 ? -w : w;
+    const int h = J->h;
+    for (int k = 0; k < h; k++) {
+        J->g[k] = *jel(J, k, k);
+        J->g[h + k] = *jel(J, h + k, h + k);
+        J->g[2 * h + k] = *jel(J, k, h + k);
+        J->g[3 * h + k] = J->d[k];
+        J->g[4 * h + k] = J->d[h + k];
     }
-    double u = fma(t, t, 1.0); /* 1/c^2 */
-    double al = t / r, be = -(t * r);
-    J->pa[k] = al;
-    J->pb[k] = be;
-    J->pc[k] = 1.0 / sqrt(u);
-    J->np[k] = fma(be, apq, app) * u; /* (a_pp - t a_pq)/d_p'^2 */
-    J->nq[k] = fma(al, apq, aqq) * u; /* (a_qq + t a_pq)/d_q'^2 */
-    return 1;
+    K->jangle(h, tol, J->g, J->pa); /* pa, pb, pc, np, nq are consecutive */
+    int nr = 0;
+    for (int k = 0; k < h; k++)
+        if (J->pc[k] != 0.0) J->rl[nr++] = k;
+    return nr;
 }
 
 /* Realigned copy of Bh (only before a dense step that follows sparse ones). */
@@ -291,15 +289,14 @@ static void jac_sparse(jac *J, const qk_kernels *K, int nr)
         int k = J->rl[i];
         K->jfrot(jrow(J, J->brow[k]), jrow(J, J->brow[h + k]), m + 2, J->pa[k], J->pb[k]);
     }
-    for (int p = 0; p < m && nr > 0; p++) { /* then columns */
-        double *r = jrow(J, J->brow[p]);
-        for (int i = 0; i < nr; i++) {
-            int k = J->rl[i], cp = J->bcol[k], cq = J->bcol[h + k];
-            double x = r[cp], y = r[cq];
-            r[cp] = fma(J->pb[k], y, x);
-            r[cq] = fma(J->pa[k], x, y);
-        }
+    for (int i = 0; i < nr; i++) { /* then columns */
+        int k = J->rl[i];
+        J->rcp[i] = J->bcol[k];
+        J->rcq[i] = J->bcol[h + k];
+        J->ra[i] = J->pa[k];
+        J->rb[i] = J->pb[k];
     }
+    for (int p = 0; p < m && nr > 0; p++) K->jfcols(jrow(J, J->brow[p]), nr, J->rcp, J->rcq, J->ra, J->rb);
     for (int i = 0; i < nr; i++) {
         int k = J->rl[i];
         *jel(J, k, k) = J->np[k];
@@ -336,9 +333,7 @@ static void jac_renorm(jac *J)
 static int jac_step(jac *J, double tol, const qk_kernels *K, qk_eig_info *info)
 {
     const int h = J->h, m = J->m;
-    int nr = 0;
-    for (int k = 0; k < h; k++)
-        if (jac_angle(J, k, tol)) J->rl[nr++] = k;
+    int nr = jac_angles(J, tol, K);
     if (nr * 16 > m) jac_dense(J, K);
     else jac_sparse(J, K, nr);
     double dmin = 1.0;
@@ -437,10 +432,13 @@ qk_status qk_eigh(int n, const double *a, int lda, double *w, double *v, int ldv
     J.pc = J.pb + J.h;
     J.np = J.pc + J.h;
     J.nq = J.np + J.h;
-    J.d = J.nq + J.h;
+    J.g = J.nq + J.h;
+    J.ra = J.g + 5 * J.h;
+    J.rb = J.ra + J.h;
+    J.d = J.rb + J.h;
     J.dt = J.d + J.m;
 
-    /* Bh = A·2^sc with max|b_ij| in [2^900, 2^901) (exact); padding rows and columns 0 */
+    /* Bh = A·2^sc with max|b_ij| in [2^500, 2^501) (exact); padding rows and columns 0 */
     const int sc = amax > 0.0 ? QK__EIG_SCALE_EXP - exponent_of(amax) : 0;
     memset(J.b, 0, sizeof(double) * (size_t)(J.m + 2) * J.ld);
     for (int p = 0; p < J.m + 2; p++) J.brow[p] = p;

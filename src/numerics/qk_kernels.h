@@ -35,6 +35,17 @@ typedef struct {
     void (*jdot3)(const double *x, const double *y, int n, double out[3]);
     /* The factored rotation of jstep on two rows: x' = fma(b, y, x), y' = fma(a, x, y). */
     void (*jfrot)(double *x, double *y, int n, double a, double b);
+    /* The factored rotations of h pairs (qk_eigen.c), g = rows app, aqq, apq, dp, dq
+     * (5, h), o = rows pa, pb, pc, np, nq (5, h). With A = |apq|, a pair rotates iff
+     * A >= 2^-1022 and A > (tol·sqrt|app|)·sqrt|aqq|; then
+     *   r = dq/dp, dd = fma(r, aqq, -(app/r)), theta = (0.5·dd)/apq,
+     *   t = |dd| > 2^500·A ? apq/dd : (theta < 0 ? -w : w), w = 1/(|theta| + sqrt(fma(theta, theta, 1))),
+     *   u = fma(t, t, 1), pa = t/r, pb = -(t·r), pc = 1/sqrt(u),
+     *   np = fma(pb, apq, app)·u, nq = fma(pa, apq, aqq)·u;
+     * otherwise all five are +0. */
+    void (*jangle)(int h, double tol, const double *g, double *o);
+    /* For i < nr: x = r[cp[i]], y = r[cq[i]]; r[cp[i]] = fma(b[i], y, x), r[cq[i]] = fma(a[i], x, y). */
+    void (*jfcols)(double *r, int nr, const int *cp, const int *cq, const double *a, const double *b);
 } qk_kernels;
 
 extern const qk_kernels qk__kernels_scalar;

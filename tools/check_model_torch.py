@@ -1,0 +1,567 @@
+#!/usr/bin/python3
+"""check_model_torch.py — independence check of the model (SPEC §1.2, §3) with PyTorch.
+
+    /usr/bin/python3 tools/check_model_torch.py DIR [DIR ...]     check `qkspec dump` outputs
+    /usr/bin/python3 tools/check_model_torch.py --all [--qkspec build/qkspec] [--keep]
+    /usr/bin/python3 tools/check_model_torch.py --selftest [--qkspec build/qkspec]
+    options: -v / --verbose (print every tensor also for agreeing configurations)
+
+Rebuilds the transformer of SPEC §1.2 (the language model, or the random-walk "theory"
+model) in float64 PyTorch from the parameters a `qkspec dump` wrote (config.json,
+NAME.npy, tokens.npy / walk.npy, sr_u.npy / sr_v.npy), recomputes the data loss, the
+LocAteR penalty, the logits (or walk predictions) and, with torch.autograd, the gradient
+of loss + LocAteR with respect to every parameter tensor, and compares them with the
+values the C model dumped (loss.npy, reg.npy, logits.npy / pred.npy, grad_NAME.npy).
+Nothing is taken from the C code's derived values: positions are recomputed, σ is
+recomputed from the dumped power-iteration vectors u and v, Ŵ from γ, σ and W.
+
+The reference follows SPEC §1.1/§1.2:
+  LM:   x0 = wte[tok]·sqrt(d) + pos,  pos[t, i] = sin((t+2) f_i), pos[t, d/2+i] =
+        cos((t+2) f_i), f_i = exp(-i ln(10000)/(d/2-1)) (fairseq layout; odd d: last
+        channel 0); per layer (pre-LN) h = LN1(x); x1 = x + attn(h); x2 = x1 +
+        ffn(LN2(x1)); final LNf; (post-LN) x1 = LN1(x + attn(x)), x2 = LN2(x1 +
+        ffn(x1)), no final LN; (none) no LN at all. attn: q/k/v = h Wᵀ + b, head h uses
+        rows h·dh..(h+1)·dh, softmax(q kᵀ/sqrt(dh)) with a causal mask, heads
+        concatenated, then wo, bo. ffn = W2 relu(W1 x + b1) + b2. logits = x Woutᵀ
+        (no bias); loss = mean cross-entropy of tokens[:, 1:] given tokens[:, :T].
+  walk: x0 = walk[:, :T, :] (no embedding, positions or final LN), attention NOT
+        causal; prediction = output at position T-1; loss = mean over B·d of
+        (pred - walk[:, T, :])².
+  LocAteR R = Σ_layers Σ_heads κ1 ‖W_Q,hᵀ W_K,h‖_F² + κ2 (tr(W_Q,hᵀ W_K,h) - 1)², on
+        the weights the forward uses (Ŵ under σReparam); gradients of loss + R.
+  σReparam: Ŵ = (γ/σ) W, σ = vᵀ W u with the dumped u, v as constants (differentiated
+        through W only); γ = sr_gamma[l, lin], lin in the order q, k, v, o, fc1, fc2;
+        mode "qk" wraps q and k only, "all" all six.
+
+Tolerances (float32 C against float64 reference)
+------------------------------------------------
+u = 2^-24 ≈ 6e-8 is float32's unit roundoff. Every number the C model produces is the
+end of a chain of float32 operations: FMA chains of length K for each product (error
+≤ γ_K ≈ K·u relative to Σ|a_k b_k| in the worst case, ≈ sqrt(K)·u for the usual
+independent roundings), 8-lane reductions, exp/log within 1 ulp, LayerNorm and softmax
+(a few u each). The longest inner dimension in the checked configurations is the
+B·T = 640 rows summed by the weight gradients of the walk preset (64..128 elsewhere),
+and a gradient is the product of ~3·L + 4 such stages (each O(1)-conditioned at
+initialisation), so the expected norm-wise relative error of a gradient tensor is
+~1e-6 (observed: 1e-7 .. 1e-6), and even the worst-case bound γ_640 ≈ 4e-5 per stage
+stays below the tolerance for a couple of stages. The float64 reference errs by ~1e-15,
+i.e. it is exact here. Any real defect (a missing term, a wrong sign or factor, a wrong
+head slice, 1/sqrt(d) instead of 1/sqrt(dh), a wrong LN placement) changes gradients by
+1e-3 .. 1, far above the tolerances:
+
+  tensor kind            norm-wise  ‖c − r‖/‖r‖     elementwise |c_i − r_i| ≤
+  loss, LocAteR          rel ≤ 1e-5                  (scalars; 0 must be exactly 0)
+  logits, predictions    ≤ 1e-5                      1e-4·|r_i| + 1e-5·max|r|
+  gradients              ≤ 1e-4                      1e-3·|r_i| + 1e-4·max|r|
+
+The norm-wise bound is the main criterion (it is what the float32 error analysis gives
+with margin ~100 over the typical error). The elementwise bound catches a single wrong
+entry that a norm would dilute; its floor (a fraction of the tensor's largest entry)
+is needed because an entry that is a sum of cancelling terms carries an absolute, not
+relative, error of the order of u·(size of the terms) ≤ u·K·max|r|. A tensor whose
+reference is exactly zero (e.g. σReparam's γ of an unwrapped layer, the LN parameters
+of an unused final LN) must be exactly zero in the dump.
+
+Output: per configuration one line `ok|FAIL NAME  worst grad rel ... (tensor)`; with
+-v, or on a failure, a table per tensor: achieved norm-wise relative error, its
+tolerance, the worst elementwise ratio |c−r|/allowed and the index of that entry. The
+last line is exactly `check_model_torch: N configurations agree, M disagree`; exit 1
+if M > 0, 2 on a usage error.
+
+--all runs `qkspec dump` for a matrix of configurations (tiny with every --ln, H = 1
+and 2, LocAteR off/on, σReparam off/qk/all; --layers 2; the small preset; the walk
+preset with and without LocAteR and σReparam) into a temporary directory and checks
+each. --selftest checks one dump, then perturbs one element of every dumped gradient
+tensor in turn (in memory; by 10× its elementwise tolerance, in the entry of largest
+magnitude) and of the loss and logits, and exits 0 only if every perturbation is
+reported as a disagreement and the unperturbed dump agrees.
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+torch.set_num_threads(1)
+DT = torch.float64
+
+TOL_SCALAR = 1e-5
+TOL_OUT_NORM, TOL_OUT_REL, TOL_OUT_FLOOR = 1e-5, 1e-4, 1e-5
+TOL_GRAD_NORM, TOL_GRAD_REL, TOL_GRAD_FLOOR = 1e-4, 1e-3, 1e-4
+
+LIN_NAMES = ["q", "k", "v", "o", "fc1", "fc2"]
+LIN_PARAM = ["wq", "wk", "wv", "wo", "w1", "w2"]
+
+
+# ----------------------------------------------------------------------------- loading
+class Dump:
+    """A dump directory read into memory (numpy arrays, float32 as written)."""
+
+    def __init__(self, path):
+        self.path = path
+        with open(os.path.join(path, "config.json")) as f:
+            self.cfg = json.load(f)
+        self.arrays = {}
+        for fn in sorted(os.listdir(path)):
+            if fn.endswith(".npy"):
+                self.arrays[fn[:-4]] = np.load(os.path.join(path, fn))
+
+    def get(self, name):
+        if name not in self.arrays:
+            raise KeyError("%s: %s.npy missing" % (self.path, name))
+        return self.arrays[name]
+
+
+def expected_params(cfg):
+    """Names of the parameter tensors the configuration uses (as the dump names them)."""
+    lm = cfg["model"] == "lm"
+    names = []
+    if lm:
+        names += ["wte", "wout"]
+    if cfg["ln"] == "pre" and lm:
+        names += ["lnf_g", "lnf_b"]
+    if cfg["ln"] != "none":
+        names += ["ln1_g", "ln1_b", "ln2_g", "ln2_b"]
+    names += ["wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo", "w1", "b1", "w2", "b2"]
+    if cfg["sigma_reparam"] != "off":
+        names += ["sr_gamma"]
+    return names
+
+
+# ----------------------------------------------------------------------------- reference
+def positions(T, d):
+    """fairseq sinusoidal positions, float64, computed here from the definition."""
+    half = d // 2
+    pos = np.zeros((T, d))
+    step = math.log(10000.0) / (half - 1) if half > 1 else 0.0
+    for t in range(T):
+        for i in range(half):
+            a = (t + 2) * math.exp(-step * i)
+            pos[t, i] = math.sin(a)
+            pos[t, half + i] = math.cos(a)
+    return torch.tensor(pos, dtype=DT)
+
+
+def layer_norm(x, g, b, eps):
+    mean = x.mean(dim=-1, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * g + b
+
+
+def reference(dump):
+    """float64 forward + autograd backward. Returns dict of scalar/tensor results."""
+    cfg = dump.cfg
+    lm = cfg["model"] == "lm"
+    d, H, L, T, B = cfg["d"], cfg["heads"], cfg["layers"], cfg["seq"], cfg["batch"]
+    dh = d // H
+    ln, eps = cfg["ln"], float(cfg["ln_eps"])
+    k1, k2 = float(cfg["kappa1"]), float(cfg["kappa2"])
+    sr = cfg["sigma_reparam"]
+    P = {}
+    for name in expected_params(cfg):
+        P[name] = torch.tensor(dump.get(name).astype(np.float64), dtype=DT, requires_grad=True)
+    if sr != "off":
+        md = max(d, cfg["dff"])
+        sr_u = torch.tensor(dump.get("sr_u").astype(np.float64), dtype=DT)
+        sr_v = torch.tensor(dump.get("sr_v").astype(np.float64), dtype=DT)
+        assert sr_u.shape == (L, 6, md) and sr_v.shape == (L, 6, md), "sr_u/sr_v shape"
+
+    def wrapped(lin):
+        return sr == "all" or (sr == "qk" and lin in (0, 1))
+
+    def weight(l, lin):
+        W = P[LIN_PARAM[lin]][l]
+        if not wrapped(lin):
+            return W
+        out, inn = W.shape
+        u = sr_u[l, lin, :inn]
+        v = sr_v[l, lin, :out]
+        sigma = v @ (W @ u)
+        return (P["sr_gamma"][l, lin] / sigma) * W
+
+    if lm:
+        tok = torch.tensor(dump.get("tokens").astype(np.int64))
+        assert tok.shape == (B, T + 1), "tokens shape"
+        emb = P["wte"].index_select(0, tok[:, :T].reshape(-1)).reshape(B, T, d)
+        x = emb * math.sqrt(d) + positions(T, d)
+    else:
+        walk = torch.tensor(dump.get("walk").astype(np.float64), dtype=DT)
+        assert walk.shape == (B, T + 1, d), "walk shape"
+        x = walk[:, :T, :]
+    mask = torch.ones(T, T, dtype=torch.bool).tril() if lm else None
+
+    reg = torch.zeros((), dtype=DT)
+    kacts = []
+    for l in range(L):
+        Wq, Wk, Wv, Wo, W1, W2 = (weight(l, i) for i in range(6))
+        # LocAteR on the weights used, per head, via the explicit d×d W_QK
+        for h in range(H):
+            wqh, wkh = Wq[h * dh:(h + 1) * dh, :], Wk[h * dh:(h + 1) * dh, :]
+            wqk = wqh.t() @ wkh
+            reg = reg + k1 * (wqk * wqk).sum() + k2 * (torch.trace(wqk) - 1.0) ** 2
+        hin = layer_norm(x, P["ln1_g"][l], P["ln1_b"][l], eps) if ln == "pre" else x
+        q = hin @ Wq.t() + P["bq"][l]
+        k = hin @ Wk.t() + P["bk"][l]
+        k.retain_grad()  # dL/dk: the scale of the terms grad_bk sums (see check_arrays)
+        kacts.append(k)
+        v = hin @ Wv.t() + P["bv"][l]
+        q = q.reshape(B, T, H, dh).transpose(1, 2)
+        k = k.reshape(B, T, H, dh).transpose(1, 2)
+        v = v.reshape(B, T, H, dh).transpose(1, 2)
+        s = q @ k.transpose(-1, -2) / math.sqrt(dh)
+        if mask is not None:
+            s = s.masked_fill(~mask, float("-inf"))
+        a = torch.softmax(s, dim=-1)
+        o = (a @ v).transpose(1, 2).reshape(B, T, d)
+        r1 = x + (o @ Wo.t() + P["bo"][l])
+        x1 = layer_norm(r1, P["ln1_g"][l], P["ln1_b"][l], eps) if ln == "post" else r1
+        h2 = layer_norm(x1, P["ln2_g"][l], P["ln2_b"][l], eps) if ln == "pre" else x1
+        f = torch.relu(h2 @ W1.t() + P["b1"][l]) @ W2.t() + P["b2"][l]
+        r2 = x1 + f
+        x = layer_norm(r2, P["ln2_g"][l], P["ln2_b"][l], eps) if ln == "post" else r2
+
+    if lm:
+        if ln == "pre":
+            x = layer_norm(x, P["lnf_g"], P["lnf_b"], eps)
+        out = x @ P["wout"].t()
+        loss = torch.nn.functional.cross_entropy(out.reshape(B * T, -1), tok[:, 1:].reshape(-1))
+    else:
+        out = x[:, T - 1, :]
+        loss = ((out - walk[:, T, :]) ** 2).mean()
+    (loss + reg).backward()
+    res = {"loss": loss.item(), "reg": reg.item(), "out": out.detach().numpy()}
+    for name, t in P.items():
+        res["grad_" + name] = t.grad.numpy() if t.grad is not None else np.zeros(tuple(t.shape))
+    # Σ_rows |dL/dk| per layer and channel: grad_bk = Σ_rows dL/dk is exactly 0 (softmax is
+    # invariant to a per-row shift of the logits, and q·b_k is one), so only the size of
+    # the terms bounds the float32 result.
+    res["bk_terms"] = np.stack([k.grad.abs().sum(dim=(0, 1)).numpy() for k in kacts])
+    return res
+
+
+# ----------------------------------------------------------------------------- comparison
+class Row:
+    def __init__(self, name, norm_rel, norm_tol, elem_ratio, elem_idx, ok, note=""):
+        self.name, self.norm_rel, self.norm_tol = name, norm_rel, norm_tol
+        self.elem_ratio, self.elem_idx, self.ok, self.note = elem_ratio, elem_idx, ok, note
+
+
+def compare_tensor(name, c, r, norm_tol, rel, floor):
+    c = np.asarray(c, dtype=np.float64)
+    r = np.asarray(r, dtype=np.float64)
+    if c.shape != r.shape:
+        return Row(name, float("inf"), norm_tol, float("inf"), None, False,
+                   "shape %s, expected %s" % (c.shape, r.shape))
+    if not np.all(np.isfinite(c)):
+        return Row(name, float("inf"), norm_tol, float("inf"), None, False, "non-finite values")
+    rn = np.linalg.norm(r)
+    dn = np.linalg.norm(c - r)
+    if rn == 0.0:
+        ok = dn == 0.0
+        return Row(name, 0.0 if ok else float("inf"), norm_tol, 0.0 if ok else float("inf"), None, ok,
+                   "reference is exactly 0" + ("" if ok else "; dump is not"))
+    norm_rel = dn / rn
+    allowed = rel * np.abs(r) + floor * np.max(np.abs(r))
+    ratio = np.abs(c - r) / allowed
+    j = int(np.argmax(ratio))
+    idx = np.unravel_index(j, r.shape)
+    elem = float(ratio.flat[j])
+    ok = norm_rel <= norm_tol and elem <= 1.0
+    note = "" if elem <= 1.0 else "entry %s: C %.9g, reference %.9g" % (
+        tuple(int(i) for i in idx), c.flat[j], r.flat[j])
+    return Row(name, norm_rel, norm_tol, elem, tuple(int(i) for i in idx), ok, note)
+
+
+def compare_zero(name, c, terms, tol):
+    """A gradient that is exactly zero in exact arithmetic, a float32 sum of terms whose
+    absolute values sum to `terms`: require |c_j| <= tol·terms_j (and ‖c‖ <= tol·‖terms‖).
+    Reported "norm rel" is ‖c‖/‖terms‖."""
+    c = np.asarray(c, dtype=np.float64)
+    terms = np.asarray(terms, dtype=np.float64)
+    if c.shape != terms.shape:
+        return Row(name, float("inf"), tol, float("inf"), None, False,
+                   "shape %s, expected %s" % (c.shape, terms.shape))
+    if not np.all(np.isfinite(c)):
+        return Row(name, float("inf"), tol, float("inf"), None, False, "non-finite values")
+    tn = np.linalg.norm(terms)
+    norm_rel = np.linalg.norm(c) / tn if tn > 0 else (0.0 if not c.any() else float("inf"))
+    allowed = tol * terms
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(allowed > 0, np.abs(c) / np.where(allowed > 0, allowed, 1.0),
+                         np.where(c == 0, 0.0, np.inf))
+    j = int(np.argmax(ratio))
+    elem = float(ratio.flat[j])
+    idx = tuple(int(i) for i in np.unravel_index(j, c.shape))
+    ok = norm_rel <= tol and elem <= 1.0
+    return Row(name, norm_rel, tol, elem, idx, ok, "exactly 0 in exact arithmetic; entry %s: C %.9g, "
+               "Σ|terms| %.9g" % (idx, c.flat[j], terms.flat[j]))
+
+
+def compare_scalar(name, c, r, tol):
+    c, r = float(np.asarray(c).reshape(-1)[0]), float(r)
+    if r == 0.0:
+        ok = c == 0.0
+        err = 0.0 if ok else float("inf")
+    else:
+        err = abs(c - r) / abs(r)
+        ok = err <= tol and math.isfinite(c)
+    return Row(name, err, tol, err / tol if math.isfinite(err) else float("inf"), None, ok,
+               "C %.9g, reference %.17g" % (c, r))
+
+
+def check_arrays(dump, ref):
+    """All comparisons of one dump (dump.arrays may have been altered in memory)."""
+    cfg = dump.cfg
+    rows = [compare_scalar("loss", dump.get("loss"), ref["loss"], TOL_SCALAR),
+            compare_scalar("reg (LocAteR)", dump.get("reg"), ref["reg"], TOL_SCALAR)]
+    outname = "logits" if cfg["model"] == "lm" else "pred"
+    rows.append(compare_tensor(outname, dump.get(outname), ref["out"], TOL_OUT_NORM, TOL_OUT_REL, TOL_OUT_FLOOR))
+    for name in expected_params(cfg):
+        g = "grad_" + name
+        if g not in dump.arrays:
+            rows.append(Row(g, float("inf"), TOL_GRAD_NORM, float("inf"), None, False, "missing from the dump"))
+            continue
+        if name == "bk":
+            rows.append(compare_zero(g, dump.arrays[g], ref["bk_terms"], TOL_GRAD_FLOOR))
+        else:
+            rows.append(compare_tensor(g, dump.arrays[g], ref[g], TOL_GRAD_NORM, TOL_GRAD_REL, TOL_GRAD_FLOOR))
+    extra = sorted(n for n in dump.arrays if n.startswith("grad_") and n[5:] not in expected_params(cfg))
+    for g in extra:  # a dumped gradient the reference has no parameter for
+        rows.append(Row(g, float("inf"), TOL_GRAD_NORM, float("inf"), None, False, "unexpected tensor in the dump"))
+    return rows
+
+
+def describe(cfg):
+    s = "%s d=%d H=%d L=%d dff=%d T=%d B=%d" % (cfg["model"], cfg["d"], cfg["heads"], cfg["layers"], cfg["dff"],
+                                               cfg["seq"], cfg["batch"])
+    if cfg["model"] == "lm":
+        s += " V=%d" % cfg["vocab"]
+    s += " ln=%s k1=%g k2=%g sr=%s" % (cfg["ln"], cfg["kappa1"], cfg["kappa2"], cfg["sigma_reparam"])
+    return s
+
+
+def print_rows(rows, indent="    "):
+    print("%s%-16s %12s %9s %14s  %s" % (indent, "tensor", "norm rel", "tol", "elem err/tol", ""))
+    for r in rows:
+        print("%s%-16s %12.3e %9.0e %14.3g  %s%s" % (indent, r.name, r.norm_rel, r.norm_tol, r.elem_ratio,
+                                                    "ok" if r.ok else "DISAGREE", (" (" + r.note + ")") if
+                                                    (r.note and not r.ok) else ""))
+
+
+def summarize(label, dump, rows, verbose):
+    ok = all(r.ok for r in rows)
+    grads = [r for r in rows if r.name.startswith("grad_")]
+    worst = max(grads, key=lambda r: r.norm_rel / r.norm_tol)
+    outr = rows[2]
+    print("%-4s %-34s loss rel %.1e, reg rel %.1e, %s rel %.1e, worst grad rel %.2e (%s, tol %.0e)" % (
+        "ok" if ok else "FAIL", label, rows[0].norm_rel, rows[1].norm_rel, outr.name, outr.norm_rel,
+        worst.norm_rel, worst.name[5:], worst.norm_tol))
+    if verbose or not ok:
+        print("     config: " + describe(dump.cfg))
+        print_rows(rows)
+    return ok
+
+
+def check_dir(path, label=None, verbose=False):
+    try:
+        dump = Dump(path)
+        ref = reference(dump)
+        rows = check_arrays(dump, ref)
+    except (KeyError, AssertionError, OSError, ValueError) as e:
+        print("FAIL %-34s %s" % (label or path, e))
+        return False
+    return summarize(label or path, dump, rows, verbose)
+
+
+# ----------------------------------------------------------------------------- --all
+def config_matrix():
+    """(label, qkspec dump arguments) of the configurations --all checks."""
+    cfgs = []
+    seed = 10
+    for ln in ("pre", "post", "none"):
+        for H in (1, 2):
+            for loc in (False, True):
+                for sr in ("off", "qk", "all"):
+                    seed += 1
+                    args = ["--preset", "tiny", "--ln", ln, "--heads", str(H), "--sigma-reparam", sr]
+                    if loc:
+                        args += ["--kappa1", "1", "--kappa2", "0.1"]
+                    label = "tiny ln=%s H=%d%s sr=%s" % (ln, H, " LocAteR" if loc else "", sr)
+                    cfgs.append((label, args + ["--seed", str(seed)]))
+    for ln in ("pre", "post", "none"):
+        seed += 1
+        cfgs.append(("tiny L=2 ln=%s" % ln, ["--preset", "tiny", "--layers", "2", "--ln", ln, "--seed", str(seed)]))
+    cfgs.append(("tiny L=2 pre LocAteR sr=all", ["--preset", "tiny", "--layers", "2", "--kappa1", "1", "--kappa2",
+                                                 "0.1", "--sigma-reparam", "all", "--seed", "41"]))
+    cfgs.append(("tiny L=3 post H=4 d=16 LocAteR sr=qk",
+                 ["--preset", "tiny", "--layers", "3", "--ln", "post", "--d", "16", "--dff", "24", "--heads", "4",
+                  "--kappa1", "0.5", "--kappa2", "1", "--sigma-reparam", "qk", "--seed", "42"]))
+    cfgs.append(("small", ["--preset", "small", "--seed", "43"]))
+    cfgs.append(("small LocAteR sr=all", ["--preset", "small", "--kappa1", "1", "--kappa2", "0.1",
+                                          "--sigma-reparam", "all", "--seed", "44"]))
+    cfgs.append(("walk", ["--preset", "walk", "--seed", "45"]))
+    cfgs.append(("walk LocAteR", ["--preset", "walk", "--kappa1", "1", "--kappa2", "0.1", "--seed", "46"]))
+    cfgs.append(("walk H=2 LocAteR sr=qk", ["--preset", "walk", "--heads", "2", "--kappa1", "100", "--kappa2",
+                                            "0.01", "--sigma-reparam", "qk", "--seed", "47"]))
+    cfgs.append(("walk L=2 sr=all", ["--preset", "walk", "--layers", "2", "--sigma-reparam", "all",
+                                     "--seed", "48"]))
+    return cfgs
+
+
+def run_dump(qkspec, args, out):
+    cmd = [qkspec, "dump"] + args + ["--out", out]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    if p.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stdout.strip()))
+    return cmd
+
+
+def default_qkspec():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.join(os.path.dirname(here), "build", "qkspec")
+
+
+def run_all(qkspec, verbose, keep):
+    tmp = tempfile.mkdtemp(prefix="check_model_torch.")
+    good = bad = 0
+    t0 = time.time()
+    try:
+        for i, (label, args) in enumerate(config_matrix()):
+            out = os.path.join(tmp, "c%02d" % i)
+            try:
+                run_dump(qkspec, args, out)
+            except RuntimeError as e:
+                print("FAIL %-34s %s" % (label, e))
+                bad += 1
+                continue
+            if check_dir(out, label, verbose):
+                good += 1
+            else:
+                print("     reproduce: %s dump %s --out DIR" % (qkspec, " ".join(args)))
+                bad += 1
+    finally:
+        if keep:
+            print("dumps kept in " + tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("(%.1f s; tolerances: loss/reg rel %.0e; output norm rel %.0e, elem %.0e|r|+%.0e max|r|; "
+          "gradient norm rel %.0e, elem %.0e|r|+%.0e max|r|)" % (
+              time.time() - t0, TOL_SCALAR, TOL_OUT_NORM, TOL_OUT_REL, TOL_OUT_FLOOR, TOL_GRAD_NORM,
+              TOL_GRAD_REL, TOL_GRAD_FLOOR))
+    return good, bad
+
+
+# ----------------------------------------------------------------------------- --selftest
+def selftest(qkspec):
+    """Perturb dumped values in memory and require every perturbation to be caught."""
+    tmp = tempfile.mkdtemp(prefix="check_model_torch.selftest.")
+    failures = 0
+    try:
+        cases = [("tiny LocAteR sr=all", ["--preset", "tiny", "--kappa1", "1", "--kappa2", "0.1",
+                                          "--sigma-reparam", "all", "--seed", "5"]),
+                 ("walk LocAteR", ["--preset", "walk", "--kappa1", "1", "--kappa2", "0.1", "--seed", "6"])]
+        for label, args in cases:
+            out = os.path.join(tmp, label.split()[0])
+            run_dump(qkspec, args, out)
+            dump = Dump(out)
+            ref = reference(dump)
+            rows = check_arrays(dump, ref)
+            if not all(r.ok for r in rows):
+                print("selftest: the unperturbed dump %s does not agree" % label)
+                print_rows(rows)
+                failures += 1
+                continue
+            targets = ["grad_" + n for n in expected_params(dump.cfg)]
+            targets += ["logits" if dump.cfg["model"] == "lm" else "pred", "loss", "reg"]
+            caught = 0
+            for name in targets:
+                orig = dump.arrays[name]
+                a = orig.astype(np.float32).copy()
+                r = np.abs(np.asarray(ref[name] if name.startswith("grad_") else
+                                      (ref["out"] if name in ("logits", "pred") else ref[name]), dtype=np.float64))
+                r = r.reshape(a.shape) if r.size == a.size else r
+                j = int(np.argmax(r)) if r.size > 1 else 0
+                if name in ("loss", "reg"):
+                    delta = 10 * TOL_SCALAR * max(abs(float(a.flat[0])), 1e-30)
+                elif name in ("logits", "pred"):
+                    delta = 10 * (TOL_OUT_REL * r.flat[j] + TOL_OUT_FLOOR * r.max())
+                else:
+                    delta = 10 * (TOL_GRAD_REL * r.flat[j] + TOL_GRAD_FLOOR * r.max())
+                if delta == 0.0:
+                    delta = 1e-3
+                a.flat[j] = np.float32(float(a.flat[j]) + delta)
+                dump.arrays[name] = a
+                rows = check_arrays(dump, ref)
+                dump.arrays[name] = orig
+                bad = [x.name for x in rows if not x.ok]
+                if bad == [name if name != "reg" else "reg (LocAteR)"]:
+                    caught += 1
+                else:
+                    failures += 1
+                    print("selftest: %s: perturbing %s[%d] by %.3g was %s" % (
+                        label, name, j, delta, "not detected" if not bad else "reported as " + ", ".join(bad)))
+            print("selftest: %s: %d of %d perturbations detected (one element of each gradient tensor, "
+                  "the output, loss and reg)" % (label, caught, len(targets)))
+        # a wrong tensor shape and a missing gradient must be reported too
+        dump = Dump(os.path.join(tmp, "tiny"))
+        ref = reference(dump)
+        dump.arrays["grad_wq"] = dump.arrays["grad_wq"][..., :-1]
+        if all(r.ok for r in check_arrays(dump, ref)):
+            print("selftest: a truncated grad_wq was not detected")
+            failures += 1
+        del dump.arrays["grad_wq"]
+        if all(r.ok for r in check_arrays(dump, ref)):
+            print("selftest: a missing grad_wq was not detected")
+            failures += 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("check_model_torch selftest: %s" % ("ok" if failures == 0 else "%d FAILURES" % failures))
+    return failures == 0
+
+
+# ----------------------------------------------------------------------------- main
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dirs", nargs="*", help="dump directories written by `qkspec dump --out DIR`")
+    ap.add_argument("--all", action="store_true", help="dump and check the configuration matrix")
+    ap.add_argument("--selftest", action="store_true", help="prove that disagreements are reported")
+    ap.add_argument("--qkspec", default=default_qkspec(), help="path of the qkspec binary (default build/qkspec)")
+    ap.add_argument("--keep", action="store_true", help="with --all: keep the dump directories")
+    ap.add_argument("-v", "--verbose", action="store_true", help="per-tensor table for every configuration")
+    args = ap.parse_args()
+    if not args.dirs and not args.all and not args.selftest:
+        ap.print_usage(sys.stderr)
+        return 2
+    if (args.all or args.selftest) and not os.access(args.qkspec, os.X_OK):
+        print("check_model_torch: %s is not an executable (build with ninja, or pass --qkspec)" % args.qkspec,
+              file=sys.stderr)
+        return 2
+    if args.selftest:
+        if not selftest(args.qkspec):
+            return 1
+        if not args.all and not args.dirs:
+            return 0
+    good = bad = 0
+    for d in args.dirs:
+        if check_dir(d, d, args.verbose):
+            good += 1
+        else:
+            bad += 1
+    if args.all:
+        g, b = run_all(args.qkspec, args.verbose, args.keep)
+        good += g
+        bad += b
+    print("check_model_torch: %d configurations agree, %d disagree" % (good, bad))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

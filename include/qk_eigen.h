@@ -71,8 +71,11 @@ qk_status qk_symmetrize(int n, double *a, int lda);
 /* ---------------------------------------------------------------- SVD */
 /* One-sided (Hestenes) Jacobi on the rows of a (rows <= cols) or of a^T, row-cyclic
  * order, after scaling max|a_ij| into [2^500, 2^501) so that no sum of squares
- * overflows. Rows p, q are rotated when |g_p·g_q| > tol·‖g_p‖·‖g_q‖ (default tol
- * QK_SVD_TOL·sqrt(max(rows, cols))); the dot products follow SPEC §2.4 (8 lanes, fma).
+ * overflows. Rows p, q (length L = max(rows, cols)) are rotated when
+ * |g_p·g_q| > tol·‖g_p‖·‖g_q‖; the dot products follow SPEC §2.4 (8 lanes, fma), and
+ * the default tol, max(QK_SVD_TOL·sqrt(L), 2(ceil(L/8) + 3)·2^-53), lies above their
+ * rounding error, so that a pair just rotated passes the test (no endless rotating of
+ * noise in rank-deficient matrices).
  * Thin SVD, k = min(rows, cols):  a = U·diag(s)·Vt.
  *   s:  (k) singular values, descending (ties in index order).
  *   u:  (rows, k), ldu >= k, or NULL: column i is the left singular vector of s[i].

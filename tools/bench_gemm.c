@@ -4,8 +4,10 @@
  *   build/bench_gemm [--samples N] [--min-ms MS] [--no-numpy] [--numpy-script PATH]
  *
  * A benchmark, not a test: numbers depend on the machine and its load. Every
- * timing is the best of N samples (default 9); a sample repeats the call until it
- * lasts at least --min-ms milliseconds (default 20). GFLOP/s = 2·M·N·K / time.
+ * figure is the best of N samples (default 9); a sample repeats the call until it
+ * lasts at least --min-ms milliseconds (default 20). Samples are taken in N rounds
+ * over all measurements (peaks included), so each figure's samples spread over the
+ * whole run. GFLOP/s = 2·M·N·K / time.
  *
  * Peaks are measured here, not taken from a data sheet:
  *   avx2   _mm256_fmadd_ps on 8..14 independent accumulators (best count wins),
@@ -15,9 +17,7 @@
  *          built without -mfma) compiles it: a call into libm;
  *   fma-ss the scalar vfmadd instruction on 8 independent chains (hardware bound
  *          of scalar code that could inline the FMA).
- * Each peak is measured before and after the products and the larger value kept
- * (the machine may be shared). The scalar path is reported against the fmaf()
- * peak, AVX2 against the avx2 peak.
+ * The scalar path is reported against the fmaf() peak, AVX2 against the avx2 peak.
  *
  * Along the way each ISA path's product is compared bit for bit with the scalar
  * path (SPEC §2.3); a mismatch is reported and makes the exit status 1. */
@@ -117,46 +117,47 @@ __attribute__((noinline)) static double fmaf_peak(long iters)
     return 2.0 * 8 * (double)iters;
 }
 
-/* best GFLOP/s of fn over g_samples samples of >= g_min_s seconds each */
-static double peak_of(double (*fn)(long))
+/* iterations for one sample of fn to last >= g_min_s */
+static long calibrate_peak(double (*fn)(long))
 {
     long iters = 1000;
-    for (;;) { /* calibrate */
+    for (;;) {
         double t0 = now_s();
         fn(iters);
         double dt = now_s() - t0;
-        if (dt >= g_min_s || iters > (1L << 40)) break;
+        if (dt >= g_min_s || iters > (1L << 40)) return iters;
         iters = dt > 1e-4 ? (long)(iters * (g_min_s * 1.2 / dt)) + 1 : iters * 8;
     }
-    double best = 0;
-    for (int s = 0; s < g_samples; s++) {
-        double t0 = now_s();
-        double flops = fn(iters);
-        double g = flops / (now_s() - t0) * 1e-9;
-        if (g > best) best = g;
-    }
-    return best;
 }
 
-static double peak_avx = 0, peak_ss = 0, peak_fmaf = 0;
-static int best_nacc = 0;
+/* one sample: GFLOP/s of fn(iters), kept in *best when higher */
+static void peak_sample(double (*fn)(long), long iters, double *best)
+{
+    double t0 = now_s();
+    double flops = fn(iters);
+    double g = flops / (now_s() - t0) * 1e-9;
+    if (g > *best) *best = g;
+}
 
-static void measure_peaks(void)
+#define NPEAK 6
+static const char *const peak_names[NPEAK] = {"8", "10", "12", "14", "fma-ss", "fmaf"};
+static double (*const peak_fns[NPEAK])(long) = {
+#if HAVE_X86_PEAK
+    avx_peak_8, avx_peak_10, avx_peak_12, avx_peak_14, ss_peak,
+#else
+    0, 0, 0, 0, 0,
+#endif
+    fmaf_peak};
+static long peak_iters[NPEAK];
+static double peak_best[NPEAK];
+
+static int have_avx2_fma(void)
 {
 #if HAVE_X86_PEAK
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        static double (*const fns[])(long) = {avx_peak_8, avx_peak_10, avx_peak_12, avx_peak_14};
-        static const int naccs[] = {8, 10, 12, 14};
-        for (int i = 0; i < 4; i++) {
-            double g = peak_of(fns[i]);
-            if (g > peak_avx) { peak_avx = g; best_nacc = naccs[i]; }
-        }
-        double g = peak_of(ss_peak);
-        if (g > peak_ss) peak_ss = g;
-    }
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
 #endif
-    double g = peak_of(fmaf_peak);
-    if (g > peak_fmaf) peak_fmaf = g;
 }
 
 /* ------------------------------------------------------------------ qk_matmul */
@@ -175,28 +176,29 @@ static void fill(float *x, size_t n, qk_rng *r)
     for (size_t i = 0; i < n; i++) x[i] = 2.0f * qk_rng_uniformf(r) - 1.0f;
 }
 
-/* best GFLOP/s of C = op(A)·op(B), all n x n */
-static double time_matmul(int n, int flags, float *a, float *b, float *c)
+/* repetitions of C = op(A)·op(B) (all n x n) for one sample to last >= g_min_s */
+static long calibrate_matmul(int n, int flags, float *a, float *b, float *c)
 {
     qk_mat A = qk_mat_view(a, n, n, n), B = qk_mat_view(b, n, n, n), C = qk_mat_view(c, n, n, n);
-    double flops = 2.0 * n * n * (double)n;
     if (qk_matmul(&C, &A, &B, flags) != QK_OK) return -1; /* warm-up */
     long reps = 1;
     for (;;) {
         double t0 = now_s();
         for (long r = 0; r < reps; r++) qk_matmul(&C, &A, &B, flags);
         double dt = now_s() - t0;
-        if (dt >= g_min_s) break;
+        if (dt >= g_min_s) return reps;
         reps = dt > 1e-4 ? (long)(reps * (g_min_s * 1.2 / dt)) + 1 : reps * 8;
     }
-    double best = 0;
-    for (int s = 0; s < g_samples; s++) {
-        double t0 = now_s();
-        for (long r = 0; r < reps; r++) qk_matmul(&C, &A, &B, flags);
-        double g = flops * (double)reps / (now_s() - t0) * 1e-9;
-        if (g > best) best = g;
-    }
-    return best;
+}
+
+/* one sample: GFLOP/s of reps products, kept in *best when higher */
+static void matmul_sample(int n, int flags, long reps, float *a, float *b, float *c, double *best)
+{
+    qk_mat A = qk_mat_view(a, n, n, n), B = qk_mat_view(b, n, n, n), C = qk_mat_view(c, n, n, n);
+    double t0 = now_s();
+    for (long r = 0; r < reps; r++) qk_matmul(&C, &A, &B, flags);
+    double g = 2.0 * n * n * (double)n * (double)reps / (now_s() - t0) * 1e-9;
+    if (g > *best) *best = g;
 }
 
 /* ------------------------------------------------------------------ cases */
@@ -335,10 +337,6 @@ int main(int argc, char **argv)
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
 
-    /* peaks: measured before and after the products, the larger one kept */
-    measure_peaks();
-
-    /* qk_matmul per ISA path */
     int maxn = 512;
     float *a = alloc_f((size_t)maxn * maxn), *b = alloc_f((size_t)maxn * maxn);
     float *c = alloc_f((size_t)maxn * maxn), *ref = alloc_f((size_t)maxn * maxn);
@@ -351,40 +349,61 @@ int main(int argc, char **argv)
     int nisa = 0;
     for (int i = 0; i < QK_ISA_COUNT; i++)
         if (qk_isa_available((qk_isa)i)) isas[nisa++] = (qk_isa)i;
-    double g[QK_ISA_COUNT][NCASES];
+    static double g[QK_ISA_COUNT][NCASES];
+    static long reps[QK_ISA_COUNT][NCASES];
     int identical[QK_ISA_COUNT];
     int mismatch = 0;
+
+    /* bit comparison with the scalar path, and calibration of every measurement */
+    int peak_on[NPEAK];
+    for (int p = 0; p < NPEAK; p++) {
+        peak_on[p] = p == NPEAK - 1 || have_avx2_fma();
+        if (peak_on[p]) peak_iters[p] = calibrate_peak(peak_fns[p]);
+    }
     for (int s = 0; s < nisa; s++) {
         identical[s] = 1;
-        if (qk_isa_select(isas[s]) != QK_OK) return 2;
         for (int k = 0; k < NCASES; k++) {
             int n = cases[k].n;
-            g[s][k] = time_matmul(n, cases[k].flags, a, b, c);
-            /* bit comparison with the scalar path on the same inputs */
             qk_mat A = qk_mat_view(a, n, n, n), B = qk_mat_view(b, n, n, n);
             qk_mat C = qk_mat_view(c, n, n, n), R = qk_mat_view(ref, n, n, n);
-            qk_matmul(&C, &A, &B, cases[k].flags);
             qk_isa_select(QK_ISA_SCALAR);
             qk_matmul(&R, &A, &B, cases[k].flags);
-            qk_isa_select(isas[s]);
+            if (qk_isa_select(isas[s]) != QK_OK) return 2;
+            qk_matmul(&C, &A, &B, cases[k].flags);
             if (memcmp(c, ref, sizeof(float) * (size_t)n * n) != 0) {
                 identical[s] = 0;
                 mismatch = 1;
             }
+            reps[s][k] = calibrate_matmul(n, cases[k].flags, a, b, c);
         }
     }
-    measure_peaks();
+    /* samples in rounds, so that each measurement's samples spread over the whole run
+     * and the best one is likely to fall in a quiet moment of a shared machine */
+    for (int round = 0; round < g_samples; round++) {
+        for (int p = 0; p < NPEAK; p++)
+            if (peak_on[p]) peak_sample(peak_fns[p], peak_iters[p], &peak_best[p]);
+        for (int s = 0; s < nisa; s++) {
+            qk_isa_select(isas[s]);
+            for (int k = 0; k < NCASES; k++)
+                if (reps[s][k] > 0) matmul_sample(cases[k].n, cases[k].flags, reps[s][k], a, b, c, &g[s][k]);
+        }
+    }
+    double peak_avx = 0, peak_ss = peak_best[4], peak_fmaf = peak_best[5];
+    const char *best_avx = "-";
+    for (int p = 0; p < 4; p++)
+        if (peak_best[p] > peak_avx) { peak_avx = peak_best[p]; best_avx = peak_names[p]; }
+
     if (use_numpy) run_numpy(script);
 
     /* report */
     printf("$ %s\n\n", cmdline);
     printf("CPU: %s, 1 thread; compiler: gcc %s\n", cpu, __VERSION__);
-    printf("best of %d samples of >= %g ms; GFLOP/s = 2·n³/time; QK_GEMM_MC/KC/NC = %d/%d/%d, "
+    printf("best of %d interleaved samples of >= %g ms; GFLOP/s = 2·n³/time; QK_GEMM_MC/KC/NC = %d/%d/%d, "
            "qk_gemm_stack_bytes() = %zu\n",
            g_samples, g_min_s * 1e3, QK_GEMM_MC, QK_GEMM_KC, QK_GEMM_NC, qk_gemm_stack_bytes());
-    printf("measured FP32 peak: avx2 %.1f GFLOP/s (_mm256_fmadd_ps, %d accumulators), "
-           "scalar fmaf() %.2f GFLOP/s (libm call), scalar vfmadd %.1f GFLOP/s\n",
-           peak_avx, best_nacc, peak_fmaf, peak_ss);
+    printf("measured FP32 peak: avx2 %.1f GFLOP/s (_mm256_fmadd_ps, best of 8/10/12/14 "
+           "accumulators: %s), scalar fmaf() %.2f GFLOP/s (libm call), scalar vfmadd %.1f GFLOP/s\n",
+           peak_avx, best_avx, peak_fmaf, peak_ss);
     if (use_numpy)
         printf("NumPy: %s%s%s\n", g_np_version[0] ? g_np_version : "", g_np_version[0] ? ", " : "",
                g_np_blas);

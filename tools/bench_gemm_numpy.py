@@ -10,7 +10,8 @@ Output, one item a line (parsed by bench_gemm.c):
     gflops KEY VALUE          KEY = nn64 nn128 nn512 nt512 tn512
 
 Same cases and timing rule as bench_gemm.c: best of --samples samples, each
-repeating the product until it lasts --min-ms milliseconds; GFLOP/s = 2 n^3 / t.
+repeating the product until it lasts --min-ms milliseconds, taken in rounds over
+all cases; GFLOP/s = 2 n^3 / t.
 Debian builds NumPy against the generic libblas.so.3, so numpy.show_config()
 names "blas"; which library that is (reference BLAS or OpenBLAS) is decided by
 the alternatives system, so it is read from the process's mapped libraries.
@@ -36,7 +37,7 @@ def loaded_blas():
     except OSError:
         pass
     desc = ", ".join(libs) if libs else "unknown (no BLAS library mapped)"
-    for path in libs:
+    for path in sorted(libs, key=lambda p: "libopenblas" not in p):
         if "openblas" not in path:
             continue
         try:
@@ -56,31 +57,36 @@ def loaded_blas():
     return desc
 
 
-def bench(np, n, op, samples, min_s):
-    rng = np.random.default_rng(20240611)
-    a = (rng.random((n, n), dtype=np.float32) * 2 - 1)
-    b = (rng.random((n, n), dtype=np.float32) * 2 - 1)
-    c = np.empty((n, n), dtype=np.float32)
-    x = a.T if op[0] == "t" else a
-    y = b.T if op[1] == "t" else b
-    np.matmul(x, y, out=c)  # warm-up
-    reps = 1
-    while True:
+class Case:
+    """One product op(A)·op(B) of n x n float32 matrices, timed like bench_gemm.c."""
+
+    def __init__(self, np, op, n, min_s):
+        rng = np.random.default_rng(20240611)
+        a = rng.random((n, n), dtype=np.float32) * 2 - 1
+        b = rng.random((n, n), dtype=np.float32) * 2 - 1
+        self.np, self.n, self.key = np, n, "%s%d" % (op, n)
+        self.c = np.empty((n, n), dtype=np.float32)
+        self.x = a.T if op[0] == "t" else a
+        self.y = b.T if op[1] == "t" else b
+        self.run(1)  # warm-up
+        self.reps = 1
+        while True:  # calibrate: one sample lasts >= min_s
+            dt = self.run(self.reps)
+            if dt >= min_s:
+                break
+            self.reps = int(self.reps * min_s * 1.2 / dt) + 1 if dt > 1e-4 else self.reps * 8
+        self.best = 0.0
+
+    def run(self, reps):
+        np, x, y, c = self.np, self.x, self.y, self.c
         t0 = time.perf_counter()
         for _ in range(reps):
             np.matmul(x, y, out=c)
-        dt = time.perf_counter() - t0
-        if dt >= min_s:
-            break
-        reps = int(reps * min_s * 1.2 / dt) + 1 if dt > 1e-4 else reps * 8
-    best = 0.0
-    for _ in range(samples):
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            np.matmul(x, y, out=c)
-        dt = time.perf_counter() - t0
-        best = max(best, 2.0 * n * n * n * reps / dt * 1e-9)
-    return best
+        return time.perf_counter() - t0
+
+    def sample(self):
+        g = 2.0 * self.n ** 3 * self.reps / self.run(self.reps) * 1e-9
+        self.best = max(self.best, g)
 
 
 def main():
@@ -95,11 +101,14 @@ def main():
         return 1
     print("numpy %s" % np.__version__)
     sys.stdout.flush()
-    cases = [("nn", 64), ("nn", 128), ("nn", 512), ("nt", 512), ("tn", 512)]
-    results = [(op, n, bench(np, n, op, args.samples, args.min_ms * 1e-3)) for op, n in cases]
+    cases = [Case(np, op, n, args.min_ms * 1e-3)
+             for op, n in [("nn", 64), ("nn", 128), ("nn", 512), ("nt", 512), ("tn", 512)]]
+    for _ in range(args.samples):  # rounds over all cases, as in bench_gemm.c
+        for case in cases:
+            case.sample()
     print("blas %s" % loaded_blas())  # after the products: the library is mapped by now
-    for op, n, g in results:
-        print("gflops %s%d %.3f" % (op, n, g))
+    for case in cases:
+        print("gflops %s %.3f" % (case.key, case.best))
     return 0
 
 

@@ -37,33 +37,42 @@ Tolerances (float32 C against float64 reference)
 ------------------------------------------------
 u = 2^-24 ≈ 6e-8 is float32's unit roundoff. Every number the C model produces is the
 end of a chain of float32 operations: FMA chains of length K for each product (error
-≤ γ_K ≈ K·u relative to Σ|a_k b_k| in the worst case, ≈ sqrt(K)·u for the usual
+≤ γ_K ≈ K·u relative to Σ_k |a_k b_k| in the worst case, ≈ sqrt(K)·u for the usual
 independent roundings), 8-lane reductions, exp/log within 1 ulp, LayerNorm and softmax
 (a few u each). The longest inner dimension in the checked configurations is the
-B·T = 640 rows summed by the weight gradients of the walk preset (64..128 elsewhere),
-and a gradient is the product of ~3·L + 4 such stages (each O(1)-conditioned at
-initialisation), so the expected norm-wise relative error of a gradient tensor is
-~1e-6 (observed: 1e-7 .. 1e-6), and even the worst-case bound γ_640 ≈ 4e-5 per stage
-stays below the tolerance for a couple of stages. The float64 reference errs by ~1e-15,
-i.e. it is exact here. Any real defect (a missing term, a wrong sign or factor, a wrong
-head slice, 1/sqrt(d) instead of 1/sqrt(dh), a wrong LN placement) changes gradients by
-1e-3 .. 1, far above the tolerances:
+B·T = 640 rows summed by the weight gradients of the walk preset (≤ 128 elsewhere),
+and a gradient is the product of ~3·L + 4 such stages, each O(1)-conditioned at
+initialisation, so the expected norm-wise relative error of a gradient tensor is
+~sqrt(640)·u·(a few) ≈ 1e-6; even the worst-case γ_640 ≈ 4e-5 of one stage is below the
+gradient tolerance. The float64 reference errs by ~1e-15 and counts as exact. A real
+defect (a missing term, a wrong sign or factor, a wrong head slice, 1/sqrt(d) instead of
+1/sqrt(dh), a wrong LN placement) changes results by 1e-3 .. 1, far above:
 
-  tensor kind            norm-wise  ‖c − r‖/‖r‖     elementwise |c_i − r_i| ≤
-  loss, LocAteR          rel ≤ 1e-5                  (scalars; 0 must be exactly 0)
-  logits, predictions    ≤ 1e-5                      1e-4·|r_i| + 1e-5·max|r|
-  gradients              ≤ 1e-4                      1e-3·|r_i| + 1e-4·max|r|
+  quantity               norm-wise ‖c − r‖/‖r‖    elementwise |c_i − r_i| ≤
+  loss, LocAteR          rel ≤ 1e-5               (scalars; a 0 must be exactly 0)
+  logits, predictions    ≤ 1e-5                   1e-4·|r_i| + 1e-5·max|r|
+  gradients              ≤ 1e-4                   1e-3·|r_i| + 1e-4·max|r|
 
-The norm-wise bound is the main criterion (it is what the float32 error analysis gives
-with margin ~100 over the typical error). The elementwise bound catches a single wrong
-entry that a norm would dilute; its floor (a fraction of the tensor's largest entry)
-is needed because an entry that is a sum of cancelling terms carries an absolute, not
-relative, error of the order of u·(size of the terms) ≤ u·K·max|r|. A tensor whose
-reference is exactly zero (e.g. σReparam's γ of an unwrapped layer, the LN parameters
-of an unused final LN) must be exactly zero in the dump.
+The norm-wise bound is the main criterion. The elementwise bound catches a single wrong
+entry that a norm would dilute; its floor (a fraction of the tensor's largest entry) is
+needed because an entry that is a sum of cancelling terms carries an absolute error of
+order u·(size of the terms), not u·|entry|.
 
-Output: per configuration one line `ok|FAIL NAME  worst grad rel ... (tensor)`; with
--v, or on a failure, a table per tensor: achieved norm-wise relative error, its
+Two gradients are sums with cancellation by construction; for them the size of the
+terms, Σ|terms| (computed in float64 here), replaces |r| as the scale (norm-wise
+‖c − r‖ ≤ 1e-4·‖Σ|terms|‖, elementwise |c_i − r_i| ≤ 1e-3·|r_i| + 1e-4·Σ|terms|_i):
+  grad_bk = Σ_rows dL/dk is exactly 0 in exact arithmetic (softmax is invariant to the
+      per-query shift q·b_k); float32 leaves ~1e-9, float64 ~1e-19. Terms: |dL/dk|.
+  grad_sr_gamma = <G, W>/σ (G = dL/dŴ) cancels by ~100x at initialisation. Terms:
+      Σ|G∘W|/σ. (γ of a layer σReparam does not wrap must be exactly 0.)
+
+Observed over the --all matrix with seed offsets 0, 1000, .., 5000 (282 dumps): worst
+gradient norm-wise error 6.2e-6 (walk, 2 layers), typically 2e-7 .. 1e-6 for the LM;
+worst elementwise error/tolerance 0.06; loss ≤ 4e-7, logits/predictions ≤ 3e-7.
+
+Output: per configuration one line: `ok` or `FAIL`, its name, the relative errors of the
+loss, LocAteR and output, the worst gradient norm-wise error (tensor, tolerance) and the
+worst elementwise error/tolerance (tensor); with -v, or on a failure, a table per tensor: achieved norm-wise relative error, its
 tolerance, the worst elementwise ratio |c−r|/allowed and the index of that entry. The
 last line is exactly `check_model_torch: N configurations agree, M disagree`; exit 1
 if M > 0, 2 on a usage error.
@@ -72,9 +81,15 @@ if M > 0, 2 on a usage error.
 and 2, LocAteR off/on, σReparam off/qk/all; --layers 2; the small preset; the walk
 preset with and without LocAteR and σReparam) into a temporary directory and checks
 each. --selftest checks one dump, then perturbs one element of every dumped gradient
-tensor in turn (in memory; by 10× its elementwise tolerance, in the entry of largest
-magnitude) and of the loss and logits, and exits 0 only if every perturbation is
-reported as a disagreement and the unperturbed dump agrees.
+tensor in turn (in memory; by 10× its elementwise tolerance, in the entry with the
+widest allowance), the output, the loss and the LocAteR value, then one weight (wq, by
+1%), truncates and removes a gradient, and exits 0 only if every change is reported as
+a disagreement (of exactly the changed tensor, for the value perturbations) and the
+unperturbed dumps agree. --seed-offset N shifts every seed of --all.
+
+Limitation: with LayerNorm and d = 2 the check fails by design, not because of a bug:
+LN over two channels maps every row to ±(1, −1)·γ + β, its Jacobian is ~eps/var, and
+every gradient upstream of it is pure cancellation (errors ~1e-4 relative). Use d ≥ 4.
 """
 import argparse
 import json
@@ -125,7 +140,9 @@ def expected_params(cfg):
     names = []
     if lm:
         names += ["wte", "wout"]
-    if cfg["ln"] == "pre" and lm:
+    if cfg["ln"] == "pre":
+        # the walk model has no final LN, but qkspec allocates lnf for any pre-LN config;
+        # the reference leaves it unused, so its gradient must be exactly 0
         names += ["lnf_g", "lnf_b"]
     if cfg["ln"] != "none":
         names += ["ln1_g", "ln1_b", "ln2_g", "ln2_b"]
@@ -184,7 +201,10 @@ def reference(dump):
         u = sr_u[l, lin, :inn]
         v = sr_v[l, lin, :out]
         sigma = v @ (W @ u)
-        return (P["sr_gamma"][l, lin] / sigma) * W
+        What = (P["sr_gamma"][l, lin] / sigma) * W
+        What.retain_grad()  # G = dL/dŴ: the terms of grad_sr_gamma = <G, W>/σ
+        sr_terms.append((l, lin, What, W, sigma))
+        return What
 
     if lm:
         tok = torch.tensor(dump.get("tokens").astype(np.int64))
@@ -198,7 +218,7 @@ def reference(dump):
     mask = torch.ones(T, T, dtype=torch.bool).tril() if lm else None
 
     reg = torch.zeros((), dtype=DT)
-    kacts = []
+    kacts, sr_terms = [], []
     for l in range(L):
         Wq, Wk, Wv, Wo, W1, W2 = (weight(l, i) for i in range(6))
         # LocAteR on the weights used, per head, via the explicit d×d W_QK
@@ -242,7 +262,15 @@ def reference(dump):
     # Σ_rows |dL/dk| per layer and channel: grad_bk = Σ_rows dL/dk is exactly 0 (softmax is
     # invariant to a per-row shift of the logits, and q·b_k is one), so only the size of
     # the terms bounds the float32 result.
-    res["bk_terms"] = np.stack([k.grad.abs().sum(dim=(0, 1)).numpy() for k in kacts])
+    res["grad_bk"] = np.zeros((L, d))
+    res["terms_grad_bk"] = np.stack([k.grad.abs().sum(dim=(0, 1)).numpy() for k in kacts])
+    # grad_sr_gamma[l, lin] = <G, W>/σ sums terms of both signs (cancellation by 100x is
+    # common at initialisation); its float32 error scales with Σ|G∘W|/σ, not with the value.
+    if sr != "off":
+        t = np.zeros((L, 6))
+        for l, lin, What, W, sigma in sr_terms:
+            t[l, lin] = ((What.grad * W).abs().sum() / sigma.abs()).item()
+        res["terms_grad_sr_gamma"] = t
     return res
 
 
@@ -253,7 +281,12 @@ class Row:
         self.elem_ratio, self.elem_idx, self.ok, self.note = elem_ratio, elem_idx, ok, note
 
 
-def compare_tensor(name, c, r, norm_tol, rel, floor):
+def compare_tensor(name, c, r, norm_tol, rel, floor, terms=None):
+    """Norm-wise ‖c − r‖/‖r‖ <= norm_tol and elementwise |c_i − r_i| <= rel·|r_i| +
+    floor·max|r|. With `terms` (Σ of the absolute values of the terms each entry sums,
+    for entries computed with cancellation), ‖terms‖ replaces ‖r‖ and terms_i replaces
+    max|r| in the floor. Where the allowance is 0 (reference exactly 0 with no terms),
+    the dump must hold exactly 0."""
     c = np.asarray(c, dtype=np.float64)
     r = np.asarray(r, dtype=np.float64)
     if c.shape != r.shape:
@@ -261,47 +294,26 @@ def compare_tensor(name, c, r, norm_tol, rel, floor):
                    "shape %s, expected %s" % (c.shape, r.shape))
     if not np.all(np.isfinite(c)):
         return Row(name, float("inf"), norm_tol, float("inf"), None, False, "non-finite values")
-    rn = np.linalg.norm(r)
+    if terms is None:
+        scale = np.linalg.norm(r)
+        allowed = rel * np.abs(r) + floor * np.max(np.abs(r))
+    else:
+        terms = np.asarray(terms, dtype=np.float64)
+        scale = np.linalg.norm(terms)
+        allowed = rel * np.abs(r) + floor * terms
+    diff = np.abs(c - r)
     dn = np.linalg.norm(c - r)
-    if rn == 0.0:
-        ok = dn == 0.0
-        return Row(name, 0.0 if ok else float("inf"), norm_tol, 0.0 if ok else float("inf"), None, ok,
-                   "reference is exactly 0" + ("" if ok else "; dump is not"))
-    norm_rel = dn / rn
-    allowed = rel * np.abs(r) + floor * np.max(np.abs(r))
-    ratio = np.abs(c - r) / allowed
+    norm_rel = dn / scale if scale > 0 else (0.0 if dn == 0 else float("inf"))
+    ratio = np.where(allowed > 0, diff / np.where(allowed > 0, allowed, 1.0), np.where(diff == 0, 0.0, np.inf))
     j = int(np.argmax(ratio))
-    idx = np.unravel_index(j, r.shape)
+    idx = tuple(int(i) for i in np.unravel_index(j, r.shape))
     elem = float(ratio.flat[j])
     ok = norm_rel <= norm_tol and elem <= 1.0
-    note = "" if elem <= 1.0 else "entry %s: C %.9g, reference %.9g" % (
-        tuple(int(i) for i in idx), c.flat[j], r.flat[j])
-    return Row(name, norm_rel, norm_tol, elem, tuple(int(i) for i in idx), ok, note)
-
-
-def compare_zero(name, c, terms, tol):
-    """A gradient that is exactly zero in exact arithmetic, a float32 sum of terms whose
-    absolute values sum to `terms`: require |c_j| <= tol·terms_j (and ‖c‖ <= tol·‖terms‖).
-    Reported "norm rel" is ‖c‖/‖terms‖."""
-    c = np.asarray(c, dtype=np.float64)
-    terms = np.asarray(terms, dtype=np.float64)
-    if c.shape != terms.shape:
-        return Row(name, float("inf"), tol, float("inf"), None, False,
-                   "shape %s, expected %s" % (c.shape, terms.shape))
-    if not np.all(np.isfinite(c)):
-        return Row(name, float("inf"), tol, float("inf"), None, False, "non-finite values")
-    tn = np.linalg.norm(terms)
-    norm_rel = np.linalg.norm(c) / tn if tn > 0 else (0.0 if not c.any() else float("inf"))
-    allowed = tol * terms
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(allowed > 0, np.abs(c) / np.where(allowed > 0, allowed, 1.0),
-                         np.where(c == 0, 0.0, np.inf))
-    j = int(np.argmax(ratio))
-    elem = float(ratio.flat[j])
-    idx = tuple(int(i) for i in np.unravel_index(j, c.shape))
-    ok = norm_rel <= tol and elem <= 1.0
-    return Row(name, norm_rel, tol, elem, idx, ok, "exactly 0 in exact arithmetic; entry %s: C %.9g, "
-               "Σ|terms| %.9g" % (idx, c.flat[j], terms.flat[j]))
+    note = "" if elem <= 1.0 else "entry %s: C %.9g, reference %.9g%s" % (
+        idx, c.flat[j], r.flat[j], "" if terms is None else ", Σ|terms| %.3g" % terms.flat[j])
+    if terms is not None:
+        note = ("relative to Σ|terms|; " + note).rstrip("; ")
+    return Row(name, norm_rel, norm_tol, elem, idx, ok, note)
 
 
 def compare_scalar(name, c, r, tol):
@@ -328,10 +340,8 @@ def check_arrays(dump, ref):
         if g not in dump.arrays:
             rows.append(Row(g, float("inf"), TOL_GRAD_NORM, float("inf"), None, False, "missing from the dump"))
             continue
-        if name == "bk":
-            rows.append(compare_zero(g, dump.arrays[g], ref["bk_terms"], TOL_GRAD_FLOOR))
-        else:
-            rows.append(compare_tensor(g, dump.arrays[g], ref[g], TOL_GRAD_NORM, TOL_GRAD_REL, TOL_GRAD_FLOOR))
+        rows.append(compare_tensor(g, dump.arrays[g], ref[g], TOL_GRAD_NORM, TOL_GRAD_REL, TOL_GRAD_FLOOR,
+                                   ref.get("terms_" + g)))
     extra = sorted(n for n in dump.arrays if n.startswith("grad_") and n[5:] not in expected_params(cfg))
     for g in extra:  # a dumped gradient the reference has no parameter for
         rows.append(Row(g, float("inf"), TOL_GRAD_NORM, float("inf"), None, False, "unexpected tensor in the dump"))
@@ -350,9 +360,10 @@ def describe(cfg):
 def print_rows(rows, indent="    "):
     print("%s%-16s %12s %9s %14s  %s" % (indent, "tensor", "norm rel", "tol", "elem err/tol", ""))
     for r in rows:
+        note = r.note if not r.ok else ("relative to Σ|terms|" if r.note.startswith("relative") else "")
         print("%s%-16s %12.3e %9.0e %14.3g  %s%s" % (indent, r.name, r.norm_rel, r.norm_tol, r.elem_ratio,
-                                                    "ok" if r.ok else "DISAGREE", (" (" + r.note + ")") if
-                                                    (r.note and not r.ok) else ""))
+                                                    "ok" if r.ok else "DISAGREE", (" (" + note + ")") if note
+                                                    else ""))
 
 
 def summarize(label, dump, rows, verbose):
@@ -360,9 +371,10 @@ def summarize(label, dump, rows, verbose):
     grads = [r for r in rows if r.name.startswith("grad_")]
     worst = max(grads, key=lambda r: r.norm_rel / r.norm_tol)
     outr = rows[2]
-    print("%-4s %-34s loss rel %.1e, reg rel %.1e, %s rel %.1e, worst grad rel %.2e (%s, tol %.0e)" % (
+    worst_e = max(rows, key=lambda r: r.elem_ratio)
+    print("%-4s %-36s loss %.1e, reg %.1e, %s %.1e, worst grad %.2e (%s, tol %.0e), worst elem/tol %.2g (%s)" % (
         "ok" if ok else "FAIL", label, rows[0].norm_rel, rows[1].norm_rel, outr.name, outr.norm_rel,
-        worst.norm_rel, worst.name[5:], worst.norm_tol))
+        worst.norm_rel, worst.name[5:], worst.norm_tol, worst_e.elem_ratio, worst_e.name))
     if verbose or not ok:
         print("     config: " + describe(dump.cfg))
         print_rows(rows)
@@ -375,16 +387,16 @@ def check_dir(path, label=None, verbose=False):
         ref = reference(dump)
         rows = check_arrays(dump, ref)
     except (KeyError, AssertionError, OSError, ValueError) as e:
-        print("FAIL %-34s %s" % (label or path, e))
+        print("FAIL %-36s %s" % (label or path, e))
         return False
     return summarize(label or path, dump, rows, verbose)
 
 
 # ----------------------------------------------------------------------------- --all
-def config_matrix():
+def config_matrix(seed_offset=0):
     """(label, qkspec dump arguments) of the configurations --all checks."""
     cfgs = []
-    seed = 10
+    seed = 10 + seed_offset
     for ln in ("pre", "post", "none"):
         for H in (1, 2):
             for loc in (False, True):
@@ -399,25 +411,28 @@ def config_matrix():
         seed += 1
         cfgs.append(("tiny L=2 ln=%s" % ln, ["--preset", "tiny", "--layers", "2", "--ln", ln, "--seed", str(seed)]))
     cfgs.append(("tiny L=2 pre LocAteR sr=all", ["--preset", "tiny", "--layers", "2", "--kappa1", "1", "--kappa2",
-                                                 "0.1", "--sigma-reparam", "all", "--seed", "41"]))
+                                                 "0.1", "--sigma-reparam", "all", "--seed", str(41 + seed_offset)]))
     cfgs.append(("tiny L=3 post H=4 d=16 LocAteR sr=qk",
                  ["--preset", "tiny", "--layers", "3", "--ln", "post", "--d", "16", "--dff", "24", "--heads", "4",
-                  "--kappa1", "0.5", "--kappa2", "1", "--sigma-reparam", "qk", "--seed", "42"]))
-    cfgs.append(("small", ["--preset", "small", "--seed", "43"]))
+                  "--kappa1", "0.5", "--kappa2", "1", "--sigma-reparam", "qk", "--seed", str(42 + seed_offset)]))
+    cfgs.append(("small", ["--preset", "small", "--seed", str(43 + seed_offset)]))
     cfgs.append(("small LocAteR sr=all", ["--preset", "small", "--kappa1", "1", "--kappa2", "0.1",
-                                          "--sigma-reparam", "all", "--seed", "44"]))
-    cfgs.append(("walk", ["--preset", "walk", "--seed", "45"]))
-    cfgs.append(("walk LocAteR", ["--preset", "walk", "--kappa1", "1", "--kappa2", "0.1", "--seed", "46"]))
+                                          "--sigma-reparam", "all", "--seed", str(44 + seed_offset)]))
+    cfgs.append(("walk", ["--preset", "walk", "--seed", str(45 + seed_offset)]))
+    cfgs.append(("walk LocAteR", ["--preset", "walk", "--kappa1", "1", "--kappa2", "0.1", "--seed", str(46 + seed_offset)]))
     cfgs.append(("walk H=2 LocAteR sr=qk", ["--preset", "walk", "--heads", "2", "--kappa1", "100", "--kappa2",
-                                            "0.01", "--sigma-reparam", "qk", "--seed", "47"]))
+                                            "0.01", "--sigma-reparam", "qk", "--seed", str(47 + seed_offset)]))
     cfgs.append(("walk L=2 sr=all", ["--preset", "walk", "--layers", "2", "--sigma-reparam", "all",
-                                     "--seed", "48"]))
+                                     "--seed", str(48 + seed_offset)]))
     return cfgs
 
 
 def run_dump(qkspec, args, out):
     cmd = [qkspec, "dump"] + args + ["--out", out]
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    except OSError as e:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), e))
     if p.returncode != 0:
         raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stdout.strip()))
     return cmd
@@ -428,17 +443,17 @@ def default_qkspec():
     return os.path.join(os.path.dirname(here), "build", "qkspec")
 
 
-def run_all(qkspec, verbose, keep):
+def run_all(qkspec, verbose, keep, seed_offset=0):
     tmp = tempfile.mkdtemp(prefix="check_model_torch.")
     good = bad = 0
     t0 = time.time()
     try:
-        for i, (label, args) in enumerate(config_matrix()):
+        for i, (label, args) in enumerate(config_matrix(seed_offset)):
             out = os.path.join(tmp, "c%02d" % i)
             try:
                 run_dump(qkspec, args, out)
             except RuntimeError as e:
-                print("FAIL %-34s %s" % (label, e))
+                print("FAIL %-36s %s" % (label, e))
                 bad += 1
                 continue
             if check_dir(out, label, verbose):
@@ -484,16 +499,18 @@ def selftest(qkspec):
             for name in targets:
                 orig = dump.arrays[name]
                 a = orig.astype(np.float32).copy()
-                r = np.abs(np.asarray(ref[name] if name.startswith("grad_") else
-                                      (ref["out"] if name in ("logits", "pred") else ref[name]), dtype=np.float64))
-                r = r.reshape(a.shape) if r.size == a.size else r
-                j = int(np.argmax(r)) if r.size > 1 else 0
                 if name in ("loss", "reg"):
-                    delta = 10 * TOL_SCALAR * max(abs(float(a.flat[0])), 1e-30)
-                elif name in ("logits", "pred"):
-                    delta = 10 * (TOL_OUT_REL * r.flat[j] + TOL_OUT_FLOOR * r.max())
+                    j, delta = 0, 10 * TOL_SCALAR * abs(float(a.flat[0]))
                 else:
-                    delta = 10 * (TOL_GRAD_REL * r.flat[j] + TOL_GRAD_FLOOR * r.max())
+                    r = np.abs(ref["out"] if name in ("logits", "pred") else ref[name]).reshape(-1)
+                    if name in ("logits", "pred"):
+                        allowed = TOL_OUT_REL * r + TOL_OUT_FLOOR * r.max()
+                    elif "terms_" + name in ref:
+                        allowed = TOL_GRAD_REL * r + TOL_GRAD_FLOOR * ref["terms_" + name].reshape(-1)
+                    else:
+                        allowed = TOL_GRAD_REL * r + TOL_GRAD_FLOOR * r.max()
+                    j = int(np.argmax(allowed))  # the entry with the widest allowance
+                    delta = 10 * allowed[j]
                 if delta == 0.0:
                     delta = 1e-3
                 a.flat[j] = np.float32(float(a.flat[j]) + delta)
@@ -509,9 +526,18 @@ def selftest(qkspec):
                         label, name, j, delta, "not detected" if not bad else "reported as " + ", ".join(bad)))
             print("selftest: %s: %d of %d perturbations detected (one element of each gradient tensor, "
                   "the output, loss and reg)" % (label, caught, len(targets)))
-        # a wrong tensor shape and a missing gradient must be reported too
+        # the reference must depend on the dumped parameters: change one weight by 1%
         dump = Dump(os.path.join(tmp, "tiny"))
         ref = reference(dump)
+        wq = dump.arrays["wq"]
+        j = int(np.argmax(np.abs(wq)))
+        dump.arrays["wq"] = wq.copy()
+        dump.arrays["wq"].flat[j] *= np.float32(1.01)
+        if all(r.ok for r in check_arrays(dump, reference(dump))):
+            print("selftest: changing wq by 1%% in one entry was not detected")
+            failures += 1
+        dump.arrays["wq"] = wq
+        # a wrong tensor shape and a missing gradient must be reported too
         dump.arrays["grad_wq"] = dump.arrays["grad_wq"][..., :-1]
         if all(r.ok for r in check_arrays(dump, ref)):
             print("selftest: a truncated grad_wq was not detected")
@@ -535,6 +561,7 @@ def main():
     ap.add_argument("--selftest", action="store_true", help="prove that disagreements are reported")
     ap.add_argument("--qkspec", default=default_qkspec(), help="path of the qkspec binary (default build/qkspec)")
     ap.add_argument("--keep", action="store_true", help="with --all: keep the dump directories")
+    ap.add_argument("--seed-offset", type=int, default=0, help="with --all: add this to every seed (default 0)")
     ap.add_argument("-v", "--verbose", action="store_true", help="per-tensor table for every configuration")
     args = ap.parse_args()
     if not args.dirs and not args.all and not args.selftest:
@@ -556,7 +583,7 @@ def main():
         else:
             bad += 1
     if args.all:
-        g, b = run_all(args.qkspec, args.verbose, args.keep)
+        g, b = run_all(args.qkspec, args.verbose, args.keep, args.seed_offset)
         good += g
         bad += b
     print("check_model_torch: %d configurations agree, %d disagree" % (good, bad))

@@ -76,7 +76,7 @@ times less than any tolerance, so they are treated as exact.
 
 Extension
 ---------
-If tools/check_vectors_eigen.py exists it is imported and its dict CHECKS = {op: fn}
+If tools/check_vectors_eigen.py or tools/check_vectors_model.py exists it is imported and its dict CHECKS = {op: fn}
 is merged into CHECKS here. A check is fn(case) -> (ok: bool, detail: str), where case
 is a dict with keys 'name', 'op', 'params' (str -> int), 'inputs' and 'outputs' (str ->
 numpy array of dtype float32/float64/uint64 with the declared shape), plus 'path' and
@@ -936,28 +936,33 @@ TOLERANCES = {
 }
 
 
+EXTENSIONS = ("check_vectors_eigen", "check_vectors_model")
+
+
 def _load_extension(errors):
+    """Imports each tools/check_vectors_*.py of EXTENSIONS that exists and merges its
+    CHECKS (and TOLERANCES). A broken extension is an error, never a silent skip."""
     here = os.path.dirname(os.path.abspath(__file__))
-    if not os.path.exists(os.path.join(here, "check_vectors_eigen.py")):
-        return None
     sys.modules.setdefault("check_vectors", sys.modules[__name__])
     if here not in sys.path:
         sys.path.insert(0, here)
-    try:
-        mod = importlib.import_module("check_vectors_eigen")
-        extra = getattr(mod, "CHECKS")
-        if not isinstance(extra, dict):
-            raise TypeError("CHECKS is not a dict")
-    except Exception as e:   # a broken extension is an error, not a silent skip
-        errors.append("tools/check_vectors_eigen.py: cannot be used: %s: %s" % (type(e).__name__, e))
-        return None
-    for op, fn in extra.items():
-        if op in CHECKS and CHECKS[op] is not fn:
-            errors.append("tools/check_vectors_eigen.py: op '%s' already has a check here" % op)
+    for name in EXTENSIONS:
+        if name in sys.modules or not os.path.exists(os.path.join(here, name + ".py")):
             continue
-        CHECKS[op] = fn
-        TOLERANCES.setdefault(op, getattr(mod, "TOLERANCES", {}).get(op, "(check_vectors_eigen)"))
-    return mod
+        try:
+            mod = importlib.import_module(name)
+            extra = getattr(mod, "CHECKS")
+            if not isinstance(extra, dict):
+                raise TypeError("CHECKS is not a dict")
+        except Exception as e:
+            errors.append("tools/%s.py: cannot be used: %s: %s" % (name, type(e).__name__, e))
+            continue
+        for op, fn in extra.items():
+            if op in CHECKS and CHECKS[op] is not fn:
+                errors.append("tools/%s.py: op '%s' already has a check here" % (name, op))
+                continue
+            CHECKS[op] = fn
+            TOLERANCES.setdefault(op, getattr(mod, "TOLERANCES", {}).get(op, "(%s)" % name))
 
 
 def check_case(case):

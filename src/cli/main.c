@@ -12,6 +12,7 @@
 #endif
 int qk_cmd_eig(int argc, char **argv, int svd); /* cmd_eig.c */
 int qk_cmd_dump(int argc, char **argv);          /* cmd_dump.c */
+int qk_cmd_simulate(int argc, char **argv);      /* cmd_simulate.c */
 
 static unsigned char g_arena[QK_CLI_ARENA_BYTES];
 
@@ -24,6 +25,7 @@ static void usage(FILE *f)
             "  verify [DIR|FILE..]  check golden vectors bit for bit (default DIR: vectors)\n"
             "  eig [FILE|-] [--vectors] [--symmetrize]   eigenvalues of a symmetric matrix\n"
             "  svd [FILE|-]         singular values, descending\n"
+            "  simulate [options]   eigenspectrum simulation: rho vs both closed forms (SPEC 1.3)\n"
             "  dump [model options] --out DIR   one forward+backward step as .npy files\n"
             "  help                 this text\n"
             "The environment variable QKSPEC_ISA also selects the ISA path.\n");
@@ -149,6 +151,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[k];
     if (!strcmp(cmd, "info")) return cmd_info();
     if (!strcmp(cmd, "verify")) return cmd_verify(argc - k - 1, argv + k + 1);
+    if (!strcmp(cmd, "simulate")) return qk_cmd_simulate(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "dump")) return qk_cmd_dump(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "eig")) return qk_cmd_eig(argc - k - 1, argv + k + 1, 0);
     if (!strcmp(cmd, "svd")) return qk_cmd_eig(argc - k - 1, argv + k + 1, 1);

@@ -181,8 +181,8 @@ static void jfrot_neon(double *x, double *y, int n, double a, double b)
 static void jstep_neon(const double *x0, const double *x1, double *y0, double *y1, int h, double a, double b,
                        const double *as, const double *bs)
 {
-    const double *x0b = x0 + h + 2, *x1b = x1 + h + 2;
-    double *y0t = y0 + 1, *y1t = y1 + 1, *y0b = y0 + h + 1, *y1b = y1 + h + 1;
+    const double *x0b = x0 + h + 8, *x1b = x1 + h + 8;
+    double *y0t = y0 + 4, *y1t = y1 + 4, *y0b = y0 + h + 4, *y1b = y1 + h + 4;
     float64x2_t A = vdupq_n_f64(a), B = vdupq_n_f64(b);
     int o = 0;
     for (; o + 2 <= h; o += 2) {

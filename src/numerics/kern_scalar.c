@@ -79,16 +79,17 @@ static void jfrot_scalar(double *x, double *y, int n, double a, double b)
 static void jstep_scalar(const double *x0, const double *x1, double *y0, double *y1, int h, double a,
                          double b, const double *as, const double *bs)
 {
-    const double *x0b = x0 + h + 2, *x1b = x1 + h + 2;
+    const double *x0b = x0 + h + 8, *x1b = x1 + h + 8;
+    double *y0t = y0 + 4, *y1t = y1 + 4, *y0b = y0 + h + 4, *y1b = y1 + h + 4;
     for (int o = 0; o < h; o++) {
         double u = x0[o], w = x1[o], ub = x0b[o], wb = x1b[o];
         double r0t = fma(b, w, u), r1t = fma(a, u, w);
         double r0b = fma(b, wb, ub), r1b = fma(a, ub, wb);
         double ao = as[o], bo = bs[o];
-        y0[o + 1] = fma(bo, r0b, r0t);
-        y0[h + 1 + o] = fma(ao, r0t, r0b);
-        y1[o + 1] = fma(bo, r1b, r1t);
-        y1[h + 1 + o] = fma(ao, r1t, r1b);
+        y0t[o] = fma(bo, r0b, r0t);
+        y0b[o] = fma(ao, r0t, r0b);
+        y1t[o] = fma(bo, r1b, r1t);
+        y1b[o] = fma(ao, r1t, r1b);
     }
 }
 

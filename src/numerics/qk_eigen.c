@@ -142,45 +142,55 @@ static int jacobi_angle(double app, double aqq, double apq, double tol, double *
  * entries of Bh stay below 2^400·n·max|B| <= 2^911 (B is scaled to max|b| < 2^501).
  * The stopping test is invariant under D.
  *
- * Storage: Bh (padded to m = 2h) by rows through brow (position -> physical row; two
- * spare rows after the m positions) and bcol (position -> physical column). In the
- * aligned layout a row is [top positions 0..h-1 | gap 2 | bottom positions h..m-1],
- * so the pairs of a step, (k, h+k), are column k of both halves and a dense step
- * vectorises without gathers: the kernel writes each transformed row pair, shifted by
- * one column (top right, bottom left), into the spare rows, which is the round-robin
- * move (next_pos), and jac_fixup moves the three columns that wrap round. A step in
- * which few pairs rotate is done in place instead (sparse): the rotated rows through
- * the kernel, the rotated columns element by element, and the move only in the maps;
- * the next dense step first realigns. Both apply, per element, the row map of its row
- * pair and then the column map of its column pair, so they give the same numbers.
- * After m-1 steps (one sweep) every position is back in place and every pair has met
- * once. */
+ * Order: m = n padded with zero rows to a multiple of 8 (>= 8), h = m/2 pairs per
+ * step, positions p; the pairs of a step are (k, h+k). Between steps every position
+ * moves one seat round the circle 1, 2, .., h-1, m-1, m-2, .., h (position 0 fixed;
+ * next_pos): after m-1 steps (a sweep) each pair has met once and every position is
+ * back in place. Luk & Park (1989) show this order equivalent to the cyclic-by-rows
+ * one, so it converges as that does.
+ *
+ * Storage: Bh by rows through brow (position -> physical row; two spare rows after
+ * the m positions) and bcol (position -> physical column). In the aligned layout a
+ * row is [top seats 0..h-1 | gap 8 | bottom seats 0..h-1] (position h+s is bottom seat
+ * s) and within each half seat s sits at column colh(s) = 4·(s mod L) + s div L,
+ * L = h/4: four interleaved streams in which the next seat is 4 columns on. So the
+ * pairs of a step are the same column c of both halves (vertical SIMD, no gathers),
+ * and the move is an aligned shift by one vector: the kernel stores each transformed
+ * row pair into the spare rows with the top half 4 columns right and the bottom half
+ * 4 columns left, and jac_fixup places the 9 seats that change stream or half. A step
+ * in which few pairs rotate is done in place instead (sparse): the rotated rows
+ * through the kernel, the rotated columns element by element, and the move only in
+ * the maps; the next dense step first realigns. Both apply, per element, the map of
+ * its row pair and then that of its column pair, so they give the same numbers. */
 #define QK__EIG_SCALE_EXP 500 /* max|b_ij| in [2^500, 2^501) */
 #define QK__EIG_DMIN 0x1p-200
 
 typedef struct {
-    int n, m, h, aligned;
+    int n, m, h, L, aligned;
     size_t ld, ldv;
     double *b, *v;                  /* Bh (m+2, ld); rows of Vh^T (m, ldv) or NULL */
-    double *pa, *pb, *pc, *np, *nq; /* per pair (h): alpha, beta, c (0: not rotated), new diagonal */
-    double *g, *ra, *rb;            /* per pair: angle inputs (5, h); alpha, beta of rl (h each) */
+    /* per pair, indexed by the column c of its seat (seat sc[c]), h each: */
+    double *pa, *pb, *pc, *np, *nq; /* alpha, beta, c (0: not rotated), new diagonal */
+    double *g, *ra, *rb;            /* angle inputs (5, h); alpha, beta of the listed pairs */
     double *d, *dt;                 /* per position (m): d; scratch */
-    int brow[QK_EIG_MAX_N + 6];     /* [m], [m+1]: the spare rows */
-    int bcol[QK_EIG_MAX_N + 6];
-    int vrow[QK_EIG_MAX_N + 6];
-    int tmp[QK_EIG_MAX_N + 6];
-    int rl[QK_EIG_MAX_N / 2 + 4];   /* the pairs that rotate in this step */
-    int rcp[QK_EIG_MAX_N / 2 + 4], rcq[QK_EIG_MAX_N / 2 + 4]; /* their columns (sparse step) */
+    int brow[QK_EIG_MAX_N + 10];    /* [m], [m+1]: the spare rows */
+    int bcol[QK_EIG_MAX_N + 10];
+    int vrow[QK_EIG_MAX_N + 10];
+    int nxt[QK_EIG_MAX_N + 10];     /* next_pos */
+    int cof[QK_EIG_MAX_N + 10];     /* colof: the column of each position, aligned layout */
+    int tmp[QK_EIG_MAX_N + 10];
+    int sc[QK_EIG_MAX_N / 2 + 6];   /* seat at column c of a half */
+    int rl[QK_EIG_MAX_N / 2 + 6];   /* the columns (pairs) that rotate in this step */
+    int rcp[QK_EIG_MAX_N / 2 + 6], rcq[QK_EIG_MAX_N / 2 + 6]; /* their columns (sparse step) */
 } jac;
 
 size_t qk_eig_stack_bytes(void) { return sizeof(jac); }
 
-static inline int colof(int p, int h) { return p < h ? p : p + 2; }
+static inline int colh(int s, int L) { return 4 * (s % L) + s / L; }
+static inline int colof(int p, int h, int L) { return p < h ? colh(p, L) : h + 8 + colh(p - h, L); }
 static inline double *jrow(jac *J, int phys) { return J->b + (size_t)phys * J->ld; }
 static inline double *jel(jac *J, int p, int q) { return jrow(J, J->brow[p]) + J->bcol[q]; }
 
-/* The round-robin move (circle method, position 0 fixed): the seats 1, 2, .., h-1,
- * m-1, m-2, .., h form a circle and every position moves one seat along it. */
 static inline int next_pos(int p, int h)
 {
     if (p == 0) return 0;
@@ -190,19 +200,26 @@ static inline int next_pos(int p, int h)
     return p - 1;
 }
 
-/* After the shifted store: new position 0 is old 0 (stored at column 1), new 1 is old
- * h (stored at h+1), new m-1 is old h-1 (stored at h). */
-static inline void jac_fixup(double *y, int h)
+/* After the shifted store (top value of column c at c+4, bottom value of column c at
+ * h+8+c-4), the seats whose new place is not 4 columns on: top seat 0 (fixed; stored
+ * at 4), the stream ends of the top half (stored at h..h+3), the stream starts of the
+ * bottom half (stored at h+4..h+7). */
+static inline void jac_fixup(double *y, int h, int L)
 {
-    y[0] = y[1];
-    y[1] = y[h + 1];
-    y[2 * h + 1] = y[h];
+    const int be = h + 8 + 4 * (L - 1); /* column of bottom seat L-1 (end of stream 0) */
+    y[0] = y[4];                        /* top seat 0 stays */
+    y[L > 1 ? 4 : 1] = y[h + 4];        /* new top seat 1 (column colh(1)) <- old bottom seat 0 */
+    for (int j = 1; j < 4; j++)         /* new top seat jL <- old top seat jL-1 */
+        if (j * L >= 2) y[j] = y[h + j - 1];
+    for (int j = 0; j < 3; j++) y[be + j] = y[h + 5 + j]; /* bottom jL+L-1 <- bottom (j+1)L */
+    y[be + 3] = y[h + 3];                                 /* bottom h-1 <- top h-1 */
 }
 
 static void jac_dims(int n, int *m, size_t *ld, size_t *ldv)
 {
-    *m = n + (n & 1) < 4 ? 4 : n + (n & 1);
-    *ld = round4(*m + 2);
+    *m = (n + 7) & ~7;
+    if (*m < 8) *m = 8;
+    *ld = (size_t)*m + 8;
     *ldv = round4(n);
 }
 
@@ -212,29 +229,30 @@ size_t qk_eigh_work_len(int n, int want_vectors)
     int m;
     size_t ld, ldv;
     jac_dims(n, &m, &ld, &ldv);
-    return (size_t)(m + 2) * ld + (want_vectors ? (size_t)m * ldv : 0) + (size_t)12 * (m / 2) + (size_t)2 * m;
+    return (size_t)(m + 2) * ld + (want_vectors ? (size_t)m * ldv : 0) + (size_t)12 * (m / 2) + (size_t)2 * m + 4;
 }
 
-/* The rotations of the step's pairs (k, h+k) from Bh and D: the kernel's jangle
- * (qk_kernels.h) is jacobi_angle's test and angle in factored form: with r = d_q/d_p,
- * theta = (r·a_qq - a_pp/r)/(2 a_pq) is the angle of the true 2x2, alpha = t/r,
- * beta = -t·r, c = (1 + t²)^-1/2, and the new diagonal
+/* The rotations of the step's pairs from Bh and D by the kernel's jangle
+ * (qk_kernels.h), which is jacobi_angle's test and angle in factored form: with
+ * r = d_q/d_p, theta = (r·a_qq - a_pp/r)/(2 a_pq) is the angle of the true 2x2,
+ * alpha = t/r, beta = -t·r, c = (1 + t²)^-1/2, and the new diagonal is
  * (a_pp - t a_pq)/d_p'^2 = (a_pp + beta·a_pq)(1 + t²), (a_qq + t a_pq)/d_q'^2 likewise.
- * Returns the number of rotating pairs, listed in rl. */
+ * Returns the number of rotating pairs, listed (by column) in rl. */
 static int jac_angles(jac *J, double tol, const qk_kernels *K)
 {
     const int h = J->h;
-    for (int k = 0; k < h; k++) {
-        J->g[k] = *jel(J, k, k);
-        J->g[h + k] = *jel(J, h + k, h + k);
-        J->g[2 * h + k] = *jel(J, k, h + k);
-        J->g[3 * h + k] = J->d[k];
-        J->g[4 * h + k] = J->d[h + k];
+    for (int c = 0; c < h; c++) {
+        int k = J->sc[c];
+        J->g[c] = *jel(J, k, k);
+        J->g[h + c] = *jel(J, h + k, h + k);
+        J->g[2 * h + c] = *jel(J, k, h + k);
+        J->g[3 * h + c] = J->d[k];
+        J->g[4 * h + c] = J->d[h + k];
     }
     K->jangle(h, tol, J->g, J->pa); /* pa, pb, pc, np, nq are consecutive */
     int nr = 0;
-    for (int k = 0; k < h; k++)
-        if (J->pc[k] != 0.0) J->rl[nr++] = k;
+    for (int c = 0; c < h; c++)
+        if (J->pc[c] != 0.0) J->rl[nr++] = c;
     return nr;
 }
 
@@ -244,33 +262,34 @@ static void jac_realign(jac *J)
     const int m = J->m, h = J->h;
     for (int p = 0; p < m; p++) {
         const double *src = jrow(J, J->brow[p]);
-        double *dst = jrow(J, J->brow[m]);
-        for (int q = 0; q < m; q++) dst[colof(q, h)] = src[J->bcol[q]];
-        dst[h] = dst[h + 1] = 0.0;
+        int spare = J->brow[m];
+        double *dst = jrow(J, spare);
+        for (int q = 0; q < m; q++) dst[J->cof[q]] = src[J->bcol[q]];
+        for (int j = 0; j < 8; j++) dst[h + j] = 0.0;
         J->brow[m] = J->brow[p];
-        J->brow[p] = (int)((dst - J->b) / (ptrdiff_t)J->ld);
+        J->brow[p] = spare;
     }
-    for (int q = 0; q < m; q++) J->bcol[q] = colof(q, h);
+    memcpy(J->bcol, J->cof, sizeof(int) * (size_t)m);
     J->aligned = 1;
 }
 
 static void jac_dense(jac *J, const qk_kernels *K)
 {
-    const int h = J->h, m = J->m;
+    const int h = J->h, m = J->m, L = J->L;
     if (!J->aligned) jac_realign(J);
     int sp0 = J->brow[m], sp1 = J->brow[m + 1];
-    for (int k = 0; k < h; k++) {
-        const int P = k, Q = h + k, P2 = next_pos(P, h), Q2 = next_pos(Q, h);
+    for (int c = 0; c < h; c++) {
+        const int P = J->sc[c], Q = h + P, P2 = J->nxt[P], Q2 = J->nxt[Q];
         const int r0 = J->brow[P], r1 = J->brow[Q];
         double *y0 = jrow(J, sp0), *y1 = jrow(J, sp1);
-        K->jstep(jrow(J, r0), jrow(J, r1), y0, y1, h, J->pa[k], J->pb[k], J->pa, J->pb);
-        jac_fixup(y0, h);
-        jac_fixup(y1, h);
-        if (J->pc[k] != 0.0) { /* the pair's own 2x2 block: the exact Jacobi update */
-            y0[colof(P2, h)] = J->np[k];
-            y1[colof(Q2, h)] = J->nq[k];
-            y0[colof(Q2, h)] = 0.0;
-            y1[colof(P2, h)] = 0.0;
+        K->jstep(jrow(J, r0), jrow(J, r1), y0, y1, h, J->pa[c], J->pb[c], J->pa, J->pb);
+        jac_fixup(y0, h, L);
+        jac_fixup(y1, h, L);
+        if (J->pc[c] != 0.0) { /* the pair's own 2x2 block: the exact Jacobi update */
+            y0[J->cof[P2]] = J->np[c];
+            y1[J->cof[Q2]] = J->nq[c];
+            y0[J->cof[Q2]] = 0.0;
+            y1[J->cof[P2]] = 0.0;
         }
         J->tmp[P2] = sp0;
         J->tmp[Q2] = sp1;
@@ -286,27 +305,27 @@ static void jac_sparse(jac *J, const qk_kernels *K, int nr)
 {
     const int h = J->h, m = J->m;
     for (int i = 0; i < nr; i++) { /* rows (whole physical rows; the gap holds finite junk) */
-        int k = J->rl[i];
-        K->jfrot(jrow(J, J->brow[k]), jrow(J, J->brow[h + k]), m + 2, J->pa[k], J->pb[k]);
+        int c = J->rl[i], k = J->sc[c];
+        K->jfrot(jrow(J, J->brow[k]), jrow(J, J->brow[h + k]), m + 8, J->pa[c], J->pb[c]);
     }
     for (int i = 0; i < nr; i++) { /* then columns */
-        int k = J->rl[i];
+        int c = J->rl[i], k = J->sc[c];
         J->rcp[i] = J->bcol[k];
         J->rcq[i] = J->bcol[h + k];
-        J->ra[i] = J->pa[k];
-        J->rb[i] = J->pb[k];
+        J->ra[i] = J->pa[c];
+        J->rb[i] = J->pb[c];
     }
     for (int p = 0; p < m && nr > 0; p++) K->jfcols(jrow(J, J->brow[p]), nr, J->rcp, J->rcq, J->ra, J->rb);
     for (int i = 0; i < nr; i++) {
-        int k = J->rl[i];
-        *jel(J, k, k) = J->np[k];
-        *jel(J, h + k, h + k) = J->nq[k];
+        int c = J->rl[i], k = J->sc[c];
+        *jel(J, k, k) = J->np[c];
+        *jel(J, h + k, h + k) = J->nq[c];
         *jel(J, k, h + k) = 0.0;
         *jel(J, h + k, k) = 0.0;
     }
-    for (int p = 0; p < m; p++) J->tmp[next_pos(p, h)] = J->brow[p];
+    for (int p = 0; p < m; p++) J->tmp[J->nxt[p]] = J->brow[p];
     memcpy(J->brow, J->tmp, sizeof(int) * (size_t)m);
-    for (int p = 0; p < m; p++) J->tmp[next_pos(p, h)] = J->bcol[p];
+    for (int p = 0; p < m; p++) J->tmp[J->nxt[p]] = J->bcol[p];
     memcpy(J->bcol, J->tmp, sizeof(int) * (size_t)m);
     J->aligned = 0;
 }
@@ -316,11 +335,7 @@ static void jac_renorm(jac *J)
 {
     for (int p = 0; p < J->m; p++) {
         double *r = jrow(J, J->brow[p]), dp = J->d[p];
-        if (dp == 1.0 && !J->aligned) {
-            for (int q = 0; q < J->m; q++) r[J->bcol[q]] = r[J->bcol[q]] * J->d[q];
-        } else {
-            for (int q = 0; q < J->m; q++) r[J->bcol[q]] = (dp * r[J->bcol[q]]) * J->d[q];
-        }
+        for (int q = 0; q < J->m; q++) r[J->bcol[q]] = (dp * r[J->bcol[q]]) * J->d[q];
         if (J->v && dp != 1.0) {
             double *vr = J->v + (size_t)J->vrow[p] * J->ldv;
             for (int j = 0; j < J->n; j++) vr[j] = dp * vr[j];
@@ -338,32 +353,32 @@ static int jac_step(jac *J, double tol, const qk_kernels *K, qk_eig_info *info)
     else jac_sparse(J, K, nr);
     double dmin = 1.0;
     for (int i = 0; i < nr; i++) {
-        int k = J->rl[i];
+        int c = J->rl[i], k = J->sc[c];
         if (J->v)
-            K->jfrot(J->v + (size_t)J->vrow[k] * J->ldv, J->v + (size_t)J->vrow[h + k] * J->ldv, J->n, J->pa[k],
-                     J->pb[k]);
-        J->d[k] *= J->pc[k];
-        J->d[h + k] *= J->pc[k];
+            K->jfrot(J->v + (size_t)J->vrow[k] * J->ldv, J->v + (size_t)J->vrow[h + k] * J->ldv, J->n, J->pa[c],
+                     J->pb[c]);
+        J->d[k] *= J->pc[c];
+        J->d[h + k] *= J->pc[c];
         if (J->d[k] < dmin) dmin = J->d[k];
         if (J->d[h + k] < dmin) dmin = J->d[h + k];
     }
-    if (J->v) {
-        for (int p = 0; p < m; p++) J->tmp[next_pos(p, h)] = J->vrow[p];
-        memcpy(J->vrow, J->tmp, sizeof(int) * (size_t)m);
+    for (int p = 0; p < m; p++) {
+        J->tmp[J->nxt[p]] = J->vrow[p];
+        J->dt[J->nxt[p]] = J->d[p];
     }
-    for (int p = 0; p < m; p++) J->dt[next_pos(p, h)] = J->d[p];
+    memcpy(J->vrow, J->tmp, sizeof(int) * (size_t)m);
     memcpy(J->d, J->dt, sizeof(double) * (size_t)m);
     if (dmin < QK__EIG_DMIN) jac_renorm(J);
     if (info) {
         info->rotations += nr;
         if (nr * 16 > m) info->flops += 4.0 * m * m;
-        else info->flops += 4.0 * nr * (m + 2) + 4.0 * nr * m;
+        else info->flops += 4.0 * nr * (m + 8) + 4.0 * nr * m;
         if (J->v) info->flops += 4.0 * J->n * nr;
     }
     return nr;
 }
 
-/* 1 if no pair (in either triangle) passes the rotation test of jac_angle. */
+/* 1 if no pair (in either triangle) passes the rotation test of jangle. */
 static int jac_converged(jac *J, double tol)
 {
     for (int p = 0; p < J->m; p++) J->dt[p] = sqrt(dabs(*jel(J, p, p)));
@@ -424,8 +439,9 @@ qk_status qk_eigh(int n, const double *a, int lda, double *w, double *v, int ldv
     J.n = n;
     jac_dims(n, &J.m, &J.ld, &J.ldv);
     J.h = J.m / 2;
+    J.L = J.h / 4;
     J.aligned = 1;
-    J.b = work;
+    J.b = work + ((4 - ((uintptr_t)work / sizeof(double)) % 4) % 4); /* 32-byte rows if work is */
     J.v = v ? J.b + (size_t)(J.m + 2) * J.ld : NULL;
     J.pa = v ? J.v + (size_t)J.m * J.ldv : J.b + (size_t)(J.m + 2) * J.ld;
     J.pb = J.pa + J.h;
@@ -443,10 +459,12 @@ qk_status qk_eigh(int n, const double *a, int lda, double *w, double *v, int ldv
     memset(J.b, 0, sizeof(double) * (size_t)(J.m + 2) * J.ld);
     for (int p = 0; p < J.m + 2; p++) J.brow[p] = p;
     for (int p = 0; p < J.m; p++) {
-        J.bcol[p] = colof(p, J.h);
+        J.cof[p] = J.bcol[p] = colof(p, J.h, J.L);
         J.vrow[p] = p;
+        J.nxt[p] = next_pos(p, J.h);
         J.d[p] = 1.0;
     }
+    for (int k = 0; k < J.h; k++) J.sc[colh(k, J.L)] = k;
     for (int p = 0; p < n; p++)
         for (int q = 0; q < n; q++) J.b[(size_t)p * J.ld + J.bcol[q]] = scale2(a[(size_t)p * lda + q], sc);
     if (J.v) {
@@ -538,7 +556,10 @@ qk_status qk_svd(int rows, int cols, const double *a, int lda, double *s, double
     double amax = max_abs(rows, cols, a, lda);
     if (amax < 0.0) return QK_ERR_NONFINITE;
     double tol;
-    const int max_sweeps = resolve_opts(opts, QK_SVD_TOL * sqrt((double)L), &tol);
+    /* default: above the rounding error bound of the dot products, (ceil(L/8)+3)·2^-53
+     * relative (SPEC §2.4), so that a pair just rotated always passes the test */
+    double dflt = QK_SVD_TOL * sqrt((double)L), dotb = 2.0 * ((L + 7) / 8 + 3) * 0x1p-53;
+    const int max_sweeps = resolve_opts(opts, dflt > dotb ? dflt : dotb, &tol);
     const qk_kernels *K = qk__kern();
 
     /* G (k, L): the rows of A (or of A^T) scaled so that max|g| is in [2^500, 2^501) */

@@ -24,11 +24,11 @@ typedef struct {
     void (*jrot)(double *x, double *y, int n, double c, double s); /* x, y: (n) in place */
     /* One row pair of a two-sided Jacobi step with factored ("fast") rotations: a pair
      * (x, y) is mapped by (a, b) to x' = fma(b, y, x), y' = fma(a, x, y). Rows are laid
-     * out [top h | gap 2 | bottom h]; column o of the top half pairs with column o of
-     * the bottom half. The rows x0, x1 are mapped by (a, b), then every result row's
-     * column pairs o by (as[o], bs[o]); the result's top column o is stored at y[o+1]
-     * and its bottom column o at y[h+1+o] (the round-robin move, qk_eigen.c). y0, y1 do
-     * not overlap x0, x1. */
+     * out [top h | gap 8 | bottom h] (h a multiple of 4); column o of the top half pairs
+     * with column o of the bottom half (x[h+8+o]). The rows x0, x1 are mapped by (a, b),
+     * then every result row's column pairs o by (as[o], bs[o]); the result's top column
+     * o is stored at y[o+4] and its bottom column o at y[h+4+o] (the round-robin move,
+     * qk_eigen.c). y0, y1 do not overlap x0, x1. */
     void (*jstep)(const double *x0, const double *x1, double *y0, double *y1, int h, double a, double b,
                   const double *as, const double *bs);
     /* out = {x·x, y·y, x·y}, each with SPEC §2.4's 8 lanes (lane = fma(x_i, y_i, lane)). */

@@ -1,0 +1,1 @@
+typedef int test_localize_placeholder;

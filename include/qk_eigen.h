@@ -74,8 +74,11 @@ qk_status qk_symmetrize(int n, double *a, int lda);
  * overflows. Rows p, q (length L = max(rows, cols)) are rotated when
  * |g_p·g_q| > tol·‖g_p‖·‖g_q‖; the dot products follow SPEC §2.4 (8 lanes, fma), and
  * the default tol, max(QK_SVD_TOL·sqrt(L), 2(ceil(L/8) + 3)·2^-53), lies above their
- * rounding error, so that a pair just rotated passes the test (no endless rotating of
- * noise in rank-deficient matrices).
+ * rounding error, so that a pair just rotated passes the test; and a row whose norm
+ * is below 2^-600 of its partner's counts as zero (the rounding residue of an exactly
+ * rank-deficient matrix can stay parallel to a large row and would otherwise shrink
+ * by only 2^-52 per sweep). Relative accuracy thus holds for singular values down to
+ * 2^-600·σ_max.
  * Thin SVD, k = min(rows, cols):  a = U·diag(s)·Vt.
  *   s:  (k) singular values, descending (ties in index order).
  *   u:  (rows, k), ldu >= k, or NULL: column i is the left singular vector of s[i].

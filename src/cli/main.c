@@ -13,6 +13,8 @@
 int qk_cmd_eig(int argc, char **argv, int svd); /* cmd_eig.c */
 int qk_cmd_dump(int argc, char **argv);          /* cmd_dump.c */
 int qk_cmd_simulate(int argc, char **argv);      /* cmd_simulate.c */
+int qk_cmd_train(int argc, char **argv);         /* cmd_train.c */
+int qk_cmd_sweep(int argc, char **argv);         /* cmd_sweep.c */
 
 static unsigned char g_arena[QK_CLI_ARENA_BYTES];
 
@@ -26,6 +28,8 @@ static void usage(FILE *f)
             "  eig [FILE|-] [--vectors] [--symmetrize]   eigenvalues of a symmetric matrix\n"
             "  svd [FILE|-]         singular values, descending\n"
             "  simulate [options]   eigenspectrum simulation: rho vs both closed forms (SPEC 1.3)\n"
+            "  train [options]      train the language model (or --preset walk) with evaluations\n"
+            "  sweep [options]      LocAteR kappa2 sweep (kappa1 = 100), baseline and sigmaReparam runs\n"
             "  dump [model options] --out DIR   one forward+backward step as .npy files\n"
             "  help                 this text\n"
             "The environment variable QKSPEC_ISA also selects the ISA path.\n");
@@ -151,6 +155,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[k];
     if (!strcmp(cmd, "info")) return cmd_info();
     if (!strcmp(cmd, "verify")) return cmd_verify(argc - k - 1, argv + k + 1);
+    if (!strcmp(cmd, "sweep")) return qk_cmd_sweep(argc - k - 1, argv + k + 1);
+    if (!strcmp(cmd, "train")) return qk_cmd_train(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "simulate")) return qk_cmd_simulate(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "dump")) return qk_cmd_dump(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "eig")) return qk_cmd_eig(argc - k - 1, argv + k + 1, 0);

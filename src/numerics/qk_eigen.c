@@ -586,6 +586,10 @@ qk_status qk_svd(int rows, int cols, const double *a, int lda, double *s, double
                 double *gp = g + (size_t)p * ldg, *gq = g + (size_t)q * ldg, d[3], c, sn, t;
                 K->jdot3(gp, gq, L, d);
                 if (info) info->flops += 6.0 * L;
+                /* a row below 2^-600 of its partner counts as zero: the rounding residue
+                 * of an exactly rank-deficient matrix can stay parallel to the large row
+                 * and would otherwise only shrink by 2^-52 per sweep */
+                if (d[0] < d[1] * 0x1p-600 * 0x1p-600 || d[1] < d[0] * 0x1p-600 * 0x1p-600) continue;
                 if (!jacobi_angle(d[0], d[1], d[2], tol, &c, &sn, &t)) continue;
                 K->jrot(gp, gq, L, c, sn);
                 if (qt) K->jrot(qt + (size_t)p * ldq, qt + (size_t)q * ldq, k, c, sn);

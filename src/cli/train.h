@@ -1,0 +1,52 @@
+/* train.h — private to the command-line tool: the training driver shared by
+ * `train`, `sweep` and `reproduce` (SPEC §1.2; issue: evaluation CSVs, ρ heat map). */
+#ifndef QK_TRAIN_H
+#define QK_TRAIN_H
+
+#include <stdio.h>
+#include "qk_model.h"
+
+#define QK_TRAIN_MAX_EVALS 256
+
+typedef struct {
+    qk_model_config cfg;
+    unsigned long long seed;
+    long steps;
+    int eval_every, eval_batches;
+    float val_frac;
+    const char *text;   /* corpus path; NULL: the built-in synthetic corpus */
+    int word_level;     /* 0: bytes (V = 256); 1: words (most frequent vocab_max - 1 + <unk>) */
+    int vocab_max;
+    const char *out;    /* directory for evals.csv and rho.csv (NULL: none) */
+    const char *label;  /* run name in CSVs and messages */
+    int progress;       /* live progress line on stderr when it is a terminal */
+} train_opts;
+
+typedef struct {
+    int n; /* evaluations recorded */
+    long step[QK_TRAIN_MAX_EVALS];
+    double train_loss[QK_TRAIN_MAX_EVALS], val_loss[QK_TRAIN_MAX_EVALS], reg[QK_TRAIN_MAX_EVALS];
+    double eig_mean[QK_TRAIN_MAX_EVALS], eig_scale[QK_TRAIN_MAX_EVALS], eig_var[QK_TRAIN_MAX_EVALS];
+    double frob2[QK_TRAIN_MAX_EVALS], spec2[QK_TRAIN_MAX_EVALS], trace[QK_TRAIN_MAX_EVALS];
+    double entropy[QK_TRAIN_MAX_EVALS];
+    float rho[QK_TRAIN_MAX_EVALS][QK_MAX_T];
+    int T, d;
+    double eig_init[QK_MAX_D], eig_final[QK_MAX_D]; /* symmetric part of W_QK, layer 0 head 0 */
+    double seconds, tokens_per_second, ms_per_step;
+    char corpus[160];
+    long long params;
+} train_result;
+
+void train_defaults(train_opts *o);
+/* Parses one train option at argv[*i] (model options included); 1 consumed, 0 not a
+ * train option, -1 error (printed). */
+int train_option(const char *cmd, int argc, char **argv, int *i, train_opts *o);
+void train_usage(FILE *f);
+
+/* Runs a training; returns 0, or a non-zero exit status after printing why. */
+int train_run(const train_opts *o, train_result *r);
+
+/* Where `reproduce` looks for the cached corpus (tools/get_corpus.sh puts it there). */
+const char *train_cached_corpus(void);
+
+#endif

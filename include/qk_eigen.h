@@ -78,7 +78,7 @@ qk_status qk_symmetrize(int n, double *a, int lda);
  * is below 2^-600 of its partner's counts as zero (the rounding residue of an exactly
  * rank-deficient matrix can stay parallel to a large row and would otherwise shrink
  * by only 2^-52 per sweep). Relative accuracy thus holds for singular values down to
- * 2^-600·σ_max.
+ * 2^-600·σ_max; smaller ones are returned as 0 (their vectors completed as below).
  * Thin SVD, k = min(rows, cols):  a = U·diag(s)·Vt.
  *   s:  (k) singular values, descending (ties in index order).
  *   u:  (rows, k), ldu >= k, or NULL: column i is the left singular vector of s[i].

@@ -89,6 +89,12 @@ expect_error "unknown ISA" "unknown (expected scalar, avx2 or neon)" $Q --isa ss
 expect_error "unknown command" "unknown command 'frob'" $Q frob
 expect_error "no command" "usage:" $Q
 
+# accuracy of expf/logf/tanhf against MPFR, every 61st input (the full 2^32 run is
+# `build/ulp_exhaustive --func all`, README), and AVX2 vexpf against scalar
+if build/ulp_exhaustive --func all --stride 61 > "$tmp/ulp.out" 2>&1; then
+    pass "accuracy (every 61st float): $(grep -c 'max error' "$tmp/ulp.out") functions within bounds, $(grep -E '^ *(expf|logf):' "$tmp/ulp.out" | sed 's/ \[.*//' | tr '\n' ';')"
+else fail "accuracy run:"; tail -n 8 "$tmp/ulp.out"; fi
+
 # float64 independence check (SPEC §3)
 if /usr/bin/python3 -c 'import numpy' > /dev/null 2>&1; then
     if /usr/bin/python3 tools/check_vectors.py vectors > "$tmp/check.out" 2>&1; then

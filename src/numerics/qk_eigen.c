@@ -602,11 +602,15 @@ qk_status qk_svd(int rows, int cols, const double *a, int lda, double *s, double
     }
     if (info) info->sweeps = sweeps;
 
+    double smax = 0.0;
     for (int i = 0; i < k; i++) {
         double d[3];
         K->jdot3(g + (size_t)i * ldg, g + (size_t)i * ldg, L, d);
         sig[i] = sqrt(d[0]);
+        if (sig[i] > smax) smax = sig[i];
     }
+    for (int i = 0; i < k; i++) /* below the floor of the sweeps: zero (see qk_eigen.h) */
+        if (sig[i] < smax * 0x1p-300 * 0x1p-300) sig[i] = 0.0;
     svd_idx ix;
     sort_index(ix.order, sig, k, 1);
     for (int i = 0; i < k; i++) {

@@ -118,13 +118,26 @@ double qk_log(double x)
     return fma((double)e, QK__LN2_HI, fma((double)e, QK__LN2_LO, log_reduced(m)));
 }
 
-/* qk_logf: exact decomposition of the float, log_reduced in double, one rounding. */
+/* The only five binary32 inputs whose correctly rounded double logarithm lies exactly
+ * halfway between two floats, so that the final rounding (ties to even) goes the wrong
+ * way; the correctly rounded results, found by tools/ulp_exhaustive over all 2^32
+ * inputs (with MPFR), which also proves the list complete. */
+static const uint32_t logf_ties[5][2] = {
+    {0x3c413d3au, 0xc08e158fu}, {0x41178febu, 0x400fe5e7u}, {0x4c5d65a5u, 0x418f034bu},
+    {0x65d890d3u, 0x4254d1f9u}, {0x6f31a8ecu, 0x42845a89u},
+};
+
+/* qk_logf: exact decomposition of the float, log_reduced in double, one rounding;
+ * correctly rounded for every input (README). */
 float qk_logf(float x)
 {
     if (x != x) return x + x;
     if (x < 0.0f) return (x - x) / (x - x);
     if (x == 0.0f) return -1.0f / (x * x);
     if (x > 0x1.fffffep127f) return x;
+    uint32_t u = bits32(x);
+    for (int i = 0; i < 5; i++)
+        if (u == logf_ties[i][0]) return from_bits32(logf_ties[i][1]);
     return (float)qk_log((double)x);
 }
 

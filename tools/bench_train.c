@@ -52,10 +52,22 @@
 #define HAVE_X86_PEAK 0
 #endif
 
-static double now_s(void)
+static double now_s(void) /* wall clock */
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int g_cpu_clock = 1; /* --clock cpu (default) or wall */
+
+/* the clock of every reported time: this process's CPU time (robust when other jobs
+ * share the machine: time spent descheduled is not counted) or the wall clock */
+static double now_t(void)
+{
+    if (!g_cpu_clock) return now_s();
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -114,17 +126,17 @@ static double peak_of(double (*fn)(long))
     const double min_s = 0.020;
     long iters = 1000;
     for (;;) {
-        double t0 = now_s();
+        double t0 = now_t();
         fn(iters);
-        double dt = now_s() - t0;
+        double dt = now_t() - t0;
         if (dt >= min_s || iters > (1L << 40)) break;
         iters = dt > 1e-4 ? (long)(iters * (min_s * 1.2 / dt)) + 1 : iters * 8;
     }
     double best = 0;
     for (int s = 0; s < 7; s++) {
-        double t0 = now_s();
+        double t0 = now_t();
         double flops = fn(iters);
-        double g = flops / (now_s() - t0) * 1e-9;
+        double g = flops / (now_t() - t0) * 1e-9;
         if (g > best) best = g;
     }
     return best;
@@ -163,6 +175,7 @@ static double step_flops(const qk_model_config *c)
 typedef struct {
     int ok;
     double med_ms, best_ms, fwd_ms, bwd_ms, adam_ms; /* medians except best */
+    double wall_ms;                                  /* median wall-clock step time */
     int steps;
     uint64_t hash2; /* parameter hash after 2 steps */
     float loss_last;
@@ -202,22 +215,22 @@ static run_result run_model(const qk_model_config *cfg, const int *tokens, doubl
     float *w = alloc_f(sz.params), *g = alloc_f(sz.params), *am = alloc_f(sz.params), *av = alloc_f(sz.params);
     float *acts = alloc_f(sz.acts), *scr = alloc_f(sz.scratch), *st = alloc_f(sz.state);
     qk_model m;
-    static double t_all[MAX_STEPS], t_f[MAX_STEPS], t_b[MAX_STEPS], t_a[MAX_STEPS];
+    static double t_all[MAX_STEPS], t_f[MAX_STEPS], t_b[MAX_STEPS], t_a[MAX_STEPS], t_w[MAX_STEPS];
     if (qk_model_bind(&m, cfg, w, g, am, av, acts, scr, st) != QK_OK || qk_model_init(&m, 1) != QK_OK) goto done;
     int n = 0;
     double start = 0;
     for (int it = 0;; it++) { /* it == 0: warm-up */
-        double t0 = now_s();
+        double w0 = now_s(), t0 = now_t();
         qk_model_sr_step(&m);
         if (qk_model_forward(&m, tokens, NULL) != QK_OK) goto done;
-        double t1 = now_s();
+        double t1 = now_t();
         if (qk_model_backward(&m) != QK_OK) goto done;
-        double t2 = now_s();
+        double t2 = now_t();
         if (qk_model_adamw(&m) != QK_OK) goto done;
-        double t3 = now_s();
+        double t3 = now_t(), w1 = now_s();
         if (it == 1) r.hash2 = qk_model_param_hash(&m);
         if (it == 0) { start = now_s(); continue; }
-        t_all[n] = t3 - t0; t_f[n] = t1 - t0; t_b[n] = t2 - t1; t_a[n] = t3 - t2;
+        t_all[n] = t3 - t0; t_f[n] = t1 - t0; t_b[n] = t2 - t1; t_a[n] = t3 - t2; t_w[n] = w1 - w0;
         n++;
         if (n >= MAX_STEPS || (n >= min_steps && now_s() - start >= min_s)) break;
     }
@@ -228,6 +241,7 @@ static run_result run_model(const qk_model_config *cfg, const int *tokens, doubl
     r.fwd_ms = 1e3 * median(t_f, n);
     r.bwd_ms = 1e3 * median(t_b, n);
     r.adam_ms = 1e3 * median(t_a, n);
+    r.wall_ms = 1e3 * median(t_w, n);
     r.ok = 1;
 done:
     free(w); free(g); free(am); free(av); free(acts); free(scr); free(st);
@@ -237,12 +251,13 @@ done:
 /* ------------------------------------------------------------------ PyTorch */
 #define MAX_PRESETS 8
 typedef struct {
-    char version[64], threads[256], err[1024];
-    double med_ms[MAX_PRESETS], best_ms[MAX_PRESETS];
+    char version[64], threads[256], blas[512], err[1024];
+    double med_ms[MAX_PRESETS], best_ms[MAX_PRESETS], wall_ms[MAX_PRESETS];
     int steps[MAX_PRESETS], have[MAX_PRESETS];
 } torch_result;
 
-static void run_torch(const char *script, char presets[][32], int np, double min_s, torch_result *tr)
+/* runs the script for presets[only] (or all when only < 0), filling tr */
+static void run_torch(const char *script, char presets[][32], int np, int only, double min_s, torch_result *tr)
 {
     const char *py = "/usr/bin/python3";
     if (access(py, X_OK) != 0) { snprintf(tr->err, sizeof tr->err, "%s not found", py); return; }
@@ -252,11 +267,13 @@ static void run_torch(const char *script, char presets[][32], int np, double min
     setenv("MKL_NUM_THREADS", "1", 1);
     char list[512] = "";
     for (int i = 0; i < np; i++) {
+        if (only >= 0 && i != only) continue;
         size_t l = strlen(list);
-        snprintf(list + l, sizeof list - l, "%s%s", i ? "," : "", presets[i]);
+        snprintf(list + l, sizeof list - l, "%s%s", l ? "," : "", presets[i]);
     }
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s '%.1000s' --presets %s --min-s %g 2>&1", py, script, list, min_s);
+    snprintf(cmd, sizeof cmd, "%s '%.1000s' --presets %s --min-s %g --clock %s 2>&1", py, script, list, min_s,
+             g_cpu_clock ? "cpu" : "wall");
     FILE *f = popen(cmd, "r");
     if (!f) { snprintf(tr->err, sizeof tr->err, "popen failed: %s", strerror(errno)); return; }
     char line[1024];
@@ -264,14 +281,16 @@ static void run_torch(const char *script, char presets[][32], int np, double min
         line[strcspn(line, "\n")] = 0;
         if (!strncmp(line, "torch ", 6)) snprintf(tr->version, sizeof tr->version, "%.60s", line + 6);
         else if (!strncmp(line, "threads ", 8)) snprintf(tr->threads, sizeof tr->threads, "%.250s", line + 8);
+        else if (!strncmp(line, "blas ", 5)) snprintf(tr->blas, sizeof tr->blas, "%.500s", line + 5);
         else if (!strncmp(line, "ms ", 3)) {
             char key[32];
-            double med, best;
+            double med, best, wall;
             int n;
-            if (sscanf(line + 3, "%31s %lf %lf %d", key, &med, &best, &n) == 4)
+            if (sscanf(line + 3, "%31s %lf %lf %d %lf", key, &med, &best, &n, &wall) == 5)
                 for (int i = 0; i < np; i++)
                     if (!strcmp(key, presets[i])) {
-                        tr->med_ms[i] = med; tr->best_ms[i] = best; tr->steps[i] = n; tr->have[i] = 1;
+                        tr->med_ms[i] = med; tr->best_ms[i] = best; tr->steps[i] = n; tr->wall_ms[i] = wall;
+                        tr->have[i] = 1;
                     }
         } else if (!strncmp(line, "error ", 6) || !strncmp(line, "Traceback", 9)) {
             if (!tr->err[0]) snprintf(tr->err, sizeof tr->err, "%.1000s", line);
@@ -279,6 +298,7 @@ static void run_torch(const char *script, char presets[][32], int np, double min
     }
     int st = pclose(f);
     if (st != 0 && !tr->err[0]) snprintf(tr->err, sizeof tr->err, "python exited with status %d", st);
+    if (tr->err[0]) fprintf(stderr, "bench_train: PyTorch: %s\n", tr->err);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -305,7 +325,7 @@ static void cpu_model(char *out, size_t cap)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_train [--presets paper,paper-d32] [--isa scalar,avx2] [--min-s S] "
-                    "[--min-steps N] [--no-torch] [--torch-script PATH]\n");
+                    "[--min-steps N] [--clock cpu|wall] [--no-torch] [--torch-script PATH]\n");
     exit(2);
 }
 
@@ -339,6 +359,12 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--presets") && i + 1 < argc) preset_list = argv[++i];
         else if (!strcmp(argv[i], "--isa") && i + 1 < argc) isa_list = argv[++i];
         else if (!strcmp(argv[i], "--no-torch")) use_torch = 0;
+        else if (!strcmp(argv[i], "--clock") && i + 1 < argc) {
+            i++;
+            if (!strcmp(argv[i], "cpu")) g_cpu_clock = 1;
+            else if (!strcmp(argv[i], "wall")) g_cpu_clock = 0;
+            else usage();
+        }
         else if (!strcmp(argv[i], "--torch-script") && i + 1 < argc) script = argv[++i];
         else usage();
     }
@@ -396,6 +422,7 @@ int main(int argc, char **argv)
     measure_peaks();
 
     static run_result res[MAX_PRESETS][QK_ISA_COUNT];
+    static torch_result tr;
     int mismatch = 0, failed = 0;
     for (int p = 0; p < np; p++) {
         const qk_model_config *c = &cfgs[p];
@@ -413,51 +440,66 @@ int main(int argc, char **argv)
             if (s > 0 && res[p][s].ok && res[p][0].ok && res[p][s].hash2 != res[p][0].hash2) mismatch = 1;
         }
         free(tokens);
+        /* PyTorch right after the C runs of the same preset (the machine's load drifts) */
+        if (use_torch) {
+            fprintf(stderr, "bench_train: %s in PyTorch ...\n", presets[p]);
+            run_torch(script, presets, np, p, min_s, &tr);
+        }
     }
     measure_peaks();
-    torch_result tr;
-    memset(&tr, 0, sizeof tr);
-    if (use_torch) {
-        fprintf(stderr, "bench_train: PyTorch ...\n");
-        run_torch(script, presets, np, min_s, &tr);
-    }
 
     /* report */
     printf("$ %s\n\n", cmdline);
     printf("CPU: %s, 1 thread; compiler: gcc %s\n", cpu, __VERSION__);
     printf("step = qk_model_sr_step + forward + backward + AdamW on one fixed batch; after 1 warm-up step, "
-           "steps until >= %g s and >= %d steps; median (best) ms per step\n", min_s, min_steps);
+           "steps until >= %g s and >= %d steps; median and best ms per step in %s; GFLOP/s, %% peak and "
+           "speed-ups from the medians\n", min_s, min_steps,
+           g_cpu_clock ? "process CPU time (CLOCK_PROCESS_CPUTIME_ID; PyTorch: time.process_time), also the "
+                         "median wall-clock time" : "wall-clock time");
+    {
+        double la[3] = {0, 0, 0};
+        FILE *f = fopen("/proc/loadavg", "r");
+        if (f) {
+            if (fscanf(f, "%lf %lf %lf", &la[0], &la[1], &la[2]) != 3) la[0] = la[1] = la[2] = 0;
+            fclose(f);
+        }
+        printf("load average at the end: %.2f %.2f %.2f (%ld CPUs online)\n", la[0], la[1], la[2],
+               sysconf(_SC_NPROCESSORS_ONLN));
+    }
     printf("measured FP32 peak: avx2 %.1f GFLOP/s (_mm256_fmadd_ps, %d accumulators); scalar fmaf() %.2f GFLOP/s "
            "(libm call); %% peak is against the avx2 peak\n", g_peak_avx, g_best_nacc, g_peak_fmaf);
     printf("GFLOP per step (matrix products, forward + backward):");
     for (int p = 0; p < np; p++) printf(" %s %.3f%s", presets[p], step_flops(&cfgs[p]) * 1e-9, p + 1 < np ? "," : "");
     printf("\n");
     if (use_torch)
-        printf("PyTorch: %s, %s%s%s\n", tr.version[0] ? tr.version : "?", tr.threads[0] ? tr.threads : "?",
-               tr.err[0] ? "; " : "", tr.err);
-    printf("\n| preset | d | implementation | ms/step | best ms | fwd ms | bwd ms | AdamW ms | GFLOP/s | %% peak "
-           "| speed-up vs PyTorch |\n");
-    printf("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        printf("PyTorch: %s float32, torch.get_num_threads() = %s, BLAS %s%s%s\n", tr.version[0] ? tr.version : "?",
+               tr.threads[0] ? tr.threads : "?", tr.blas[0] ? tr.blas : "?", tr.err[0] ? "; " : "", tr.err);
+    printf("\n| preset | d | implementation | ms/step | best ms | wall ms | fwd ms | bwd ms | AdamW ms | GFLOP/s "
+           "| %% peak | speed-up vs PyTorch (median / best) |\n");
+    printf("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (int p = 0; p < np; p++) {
         double fl = step_flops(&cfgs[p]);
         int ht = use_torch && tr.have[p];
         for (int s = 0; s < nisa; s++) {
             run_result *r = &res[p][s];
             if (!r->ok) {
-                printf("| %s | %d | qkspec %s | failed | | | | | | | |\n", presets[p], cfgs[p].d, qk_isa_name(isas[s]));
+                printf("| %s | %d | qkspec %s | failed | | | | | | | | |\n", presets[p], cfgs[p].d,
+                       qk_isa_name(isas[s]));
                 continue;
             }
             double gf = fl / (r->med_ms * 1e-3) * 1e-9;
-            printf("| %s | %d | qkspec %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.0f%% |", presets[p],
-                   cfgs[p].d, qk_isa_name(isas[s]), r->med_ms, r->best_ms, r->fwd_ms, r->bwd_ms, r->adam_ms, gf,
+            printf("| %s | %d | qkspec %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.0f%% |", presets[p],
+                   cfgs[p].d, qk_isa_name(isas[s]), r->med_ms, r->best_ms, r->wall_ms, r->fwd_ms, r->bwd_ms,
+                   r->adam_ms, gf,
                    g_peak_avx > 0 ? 100.0 * gf / g_peak_avx : 0.0);
-            if (ht) printf(" %.2f× |\n", tr.med_ms[p] / r->med_ms);
+            if (ht) printf(" %.2f× / %.2f× |\n", tr.med_ms[p] / r->med_ms, tr.best_ms[p] / r->best_ms);
             else printf(" — |\n");
         }
         if (ht) {
             double gf = fl / (tr.med_ms[p] * 1e-3) * 1e-9;
-            printf("| %s | %d | PyTorch %s fp32 | %.2f | %.2f | | | | %.1f | %.0f%% | 1.00× |\n", presets[p], cfgs[p].d,
-                   tr.version, tr.med_ms[p], tr.best_ms[p], gf, g_peak_avx > 0 ? 100.0 * gf / g_peak_avx : 0.0);
+            printf("| %s | %d | PyTorch %s fp32 | %.2f | %.2f | %.2f | | | | %.1f | %.0f%% | 1 |\n", presets[p],
+                   cfgs[p].d, tr.version, tr.med_ms[p], tr.best_ms[p], tr.wall_ms[p], gf,
+                   g_peak_avx > 0 ? 100.0 * gf / g_peak_avx : 0.0);
         }
     }
     printf("\nsteps timed:");
@@ -468,6 +510,12 @@ int main(int argc, char **argv)
         for (int p = 0; p < np; p++)
             if (tr.have[p]) printf(" %s/PyTorch %d,", presets[p], tr.steps[p]);
     printf("\n");
+    for (int s = 0; s < nisa; s++)
+        if (isas[s] == QK_ISA_SCALAR && g_peak_fmaf > 0)
+            for (int p = 0; p < np; p++)
+                if (res[p][s].ok)
+                    printf("scalar path, %s: %.0f%% of the scalar fmaf() peak\n", presets[p],
+                           100.0 * step_flops(&cfgs[p]) / (res[p][s].med_ms * 1e-3) * 1e-9 / g_peak_fmaf);
     printf("bit-identical across ISA paths (parameter hash after 2 steps): %s\n",
            nisa < 2 ? "only one path" : mismatch ? "NO — MISMATCH" : "yes");
     for (int p = 0; p < np; p++)

@@ -13,14 +13,17 @@ projection without bias, mean cross-entropy; AdamW (β = 0.9/0.999, ε = 1e-8, w
 0.01). A step is zero_grad + forward + backward + AdamW.step, on one thread
 (torch.set_num_threads(1)), on one fixed batch of random bytes, as bench_train.c.
 
-Timing: 2 warm-up steps, then steps until --min-s seconds and --min-steps steps have
-passed; the median and the best step time are reported.
+Timing: 2 warm-up steps, then steps until --min-s seconds (wall) and --min-steps steps
+have passed; the median and the best step time are reported, in process CPU time by
+default (robust when other jobs share the machine), and the median wall-clock time.
 
 Output, one item a line (parsed by bench_train.c):
     torch VERSION
     threads N
     config PRESET d=.. T=.. B=.. V=.. L=.. H=.. dff=..
-    ms PRESET MEDIAN BEST STEPS
+    ms PRESET MEDIAN BEST STEPS WALL   ms per step: median and best in --clock's time
+                              (cpu: time.process_time, default; wall), median wall
+    blas LIBRARIES            the BLAS libraries mapped at the end
     error MESSAGE
 """
 import argparse
@@ -98,7 +101,24 @@ def build(torch, c):
     return LM()
 
 
-def bench(torch, name, c, min_s, min_steps):
+def loaded_blas():
+    """The BLAS shared objects mapped into this process (torch is built with
+    BLAS_INFO=generic on Debian: libblas.so.3, chosen by the alternatives system)."""
+    libs = []
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 6 and any(k in parts[5] for k in ("blas", "mkl", "blis")):
+                    path = os.path.realpath(parts[5])
+                    if path not in libs:
+                        libs.append(path)
+    except OSError:
+        pass
+    return ", ".join(libs) if libs else "none mapped"
+
+
+def bench(torch, name, c, min_s, min_steps, clock):
     torch.manual_seed(20240611)
     model = build(torch, c)
     opt = torch.optim.AdamW(model.parameters(), lr=c["lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
@@ -113,17 +133,23 @@ def bench(torch, name, c, min_s, min_steps):
 
     for _ in range(2):
         step()
-    times = []
+    times, walls = [], []
     t_start = time.perf_counter()
     while len(times) < min_steps or time.perf_counter() - t_start < min_s:
-        t0 = time.perf_counter()
+        w0, t0 = time.perf_counter(), clock()
         loss = step()
-        times.append(time.perf_counter() - t0)
+        t1, w1 = clock(), time.perf_counter()
+        times.append(t1 - t0)
+        walls.append(w1 - w0)
     if not math.isfinite(loss.item()):
         raise RuntimeError("non-finite loss")
-    times.sort()
-    med = times[len(times) // 2] if len(times) % 2 else 0.5 * (times[len(times) // 2 - 1] + times[len(times) // 2])
-    return med * 1e3, times[0] * 1e3, len(times)
+    return median(times) * 1e3, min(times) * 1e3, len(times), median(walls) * 1e3
+
+
+def median(x):
+    x = sorted(x)
+    n = len(x)
+    return x[n // 2] if n % 2 else 0.5 * (x[n // 2 - 1] + x[n // 2])
 
 
 def main():
@@ -131,6 +157,8 @@ def main():
     ap.add_argument("--presets", default="paper,paper-d32")
     ap.add_argument("--min-s", type=float, default=2.0)
     ap.add_argument("--min-steps", type=int, default=5)
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                    help="cpu: time.process_time (default), wall: time.perf_counter")
     args = ap.parse_args()
     try:
         import torch
@@ -153,13 +181,15 @@ def main():
         print("config %s d=%d T=%d B=%d V=%d L=%d H=%d dff=%d" % (name, c["d"], c["T"], c["B"], c["V"], c["L"],
                                                                   c["H"], c["dff"]))
         try:
-            med, best, n = bench(torch, name, c, args.min_s, args.min_steps)
+            clock = time.process_time if args.clock == "cpu" else time.perf_counter
+            med, best, n, wall = bench(torch, name, c, args.min_s, args.min_steps, clock)
         except Exception as e:  # report, do not crash the C side's parser
             print("error %s: %s" % (name, e))
             rc = 1
             continue
-        print("ms %s %.4f %.4f %d" % (name, med, best, n))
+        print("ms %s %.4f %.4f %d %.4f" % (name, med, best, n, wall))
         sys.stdout.flush()
+    print("blas %s" % loaded_blas())
     return rc
 
 

@@ -111,7 +111,6 @@ TOL_SCALAR = 1e-5
 TOL_OUT_NORM, TOL_OUT_REL, TOL_OUT_FLOOR = 1e-5, 1e-4, 1e-5
 TOL_GRAD_NORM, TOL_GRAD_REL, TOL_GRAD_FLOOR = 1e-4, 1e-3, 1e-4
 
-LIN_NAMES = ["q", "k", "v", "o", "fc1", "fc2"]
 LIN_PARAM = ["wq", "wk", "wv", "wo", "w1", "w2"]
 
 
@@ -572,7 +571,12 @@ def main():
               file=sys.stderr)
         return 2
     if args.selftest:
-        if not selftest(args.qkspec):
+        try:
+            passed = selftest(args.qkspec)
+        except (RuntimeError, KeyError, AssertionError, OSError, ValueError) as e:
+            print("check_model_torch selftest: error: %s" % e)
+            passed = False
+        if not passed:
             return 1
         if not args.all and not args.dirs:
             return 0

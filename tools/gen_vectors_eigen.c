@@ -57,7 +57,7 @@ static void finish(qk_vcase *c)
 }
 
 /* ---------------------------------------------------------------- symmetric inputs */
-enum { RANDOM, ZERO, IDENTITY, DIAGONAL, REPEATED, CLUSTERED, GRADED, GRADED_INDEF, ZERO_DIAG, RANK1, TRIDIAG };
+enum { RANDOM, ZERO, IDENTITY, DIAGONAL, REPEATED, CLUSTERED, GRADED, GRADED_INDEF, GRADED_PERM, ZERO_DIAG, RANK1, TRIDIAG };
 
 static void haar(double *q, int n)
 {
@@ -107,6 +107,7 @@ static void make_sym(double *a, int n, int kind, double scale)
         break;
     case GRADED: /* D (I + E) D, D_ii = 10^(-span i/(n-1)) */
     case GRADED_INDEF:
+    case GRADED_PERM: /* the same with the rows and columns in the order 0, n-1, 1, n-2, ... */
         for (int i = 0; i < n; i++)
             for (int j = 0; j <= i; j++) {
                 double e = (2 * qk_rng_uniform(&rng) - 1) * 0.3 / n;
@@ -115,6 +116,16 @@ static void make_sym(double *a, int n, int kind, double scale)
                 a[i * n + j] = a[j * n + i] = (di * (base + e)) * dj;
             }
         scale = 1.0;
+        if (kind == GRADED_PERM) {
+            double *b = malloc(sizeof(double) * n * n);
+            int *p = malloc(sizeof(int) * n);
+            for (int i = 0; i < n; i++) p[i] = i % 2 ? n - 1 - i / 2 : i / 2;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++) b[i * n + j] = a[p[i] * n + p[j]];
+            memcpy(a, b, sizeof(double) * n * n);
+            free(b);
+            free(p);
+        }
         break;
     case ZERO_DIAG:
         for (int i = 0; i < n; i++)
@@ -237,6 +248,7 @@ int main(int argc, char **argv)
     gen_eigh("eigvalsh", "random", 100, RANDOM, 1.0);
     gen_eigh("eigvalsh", "graded60", 16, GRADED, 60.0);
     gen_eigh("eigvalsh", "random_odd", 37, RANDOM, 1.0);
+    gen_eigh("eigh", "graded_perm40", 12, GRADED_PERM, 40.0);
 
     gen_svd("svd", "random", 1, 1, RANDOM);
     gen_svd("svd", "random", 3, 5, RANDOM);

@@ -15,6 +15,7 @@ int qk_cmd_dump(int argc, char **argv);          /* cmd_dump.c */
 int qk_cmd_simulate(int argc, char **argv);      /* cmd_simulate.c */
 int qk_cmd_train(int argc, char **argv);         /* cmd_train.c */
 int qk_cmd_sweep(int argc, char **argv);         /* cmd_sweep.c */
+int qk_cmd_reproduce(int argc, char **argv);     /* cmd_reproduce.c */
 
 static unsigned char g_arena[QK_CLI_ARENA_BYTES];
 
@@ -23,6 +24,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: qkspec [--isa scalar|avx2|neon] COMMAND [ARGS]\n"
             "commands:\n"
+            "  reproduce [--quick] [--out DIR]   the experiments and an HTML report (the main job)\n"
             "  info                 version, ISA paths, capacities and memory footprint\n"
             "  verify [DIR|FILE..]  check golden vectors bit for bit (default DIR: vectors)\n"
             "  eig [FILE|-] [--vectors] [--symmetrize]   eigenvalues of a symmetric matrix\n"
@@ -155,6 +157,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[k];
     if (!strcmp(cmd, "info")) return cmd_info();
     if (!strcmp(cmd, "verify")) return cmd_verify(argc - k - 1, argv + k + 1);
+    if (!strcmp(cmd, "reproduce")) return qk_cmd_reproduce(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "sweep")) return qk_cmd_sweep(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "train")) return qk_cmd_train(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "simulate")) return qk_cmd_simulate(argc - k - 1, argv + k + 1);

@@ -147,8 +147,9 @@ qk_status qk_collapse_embed(const qk_collapse *s, const int *tok, float *x);
 /* ------------------------------------------------------------------ metrics */
 /* Composite norms of x (n, d): ‖A‖_{1,∞} = sqrt(‖A‖_1 ‖A‖_∞), ‖A‖_1 the largest column
  * sum of |A|, ‖A‖_∞ the largest row sum, for A = x (into *nrm) and A = res(x) =
- * x − 1 x̄ᵀ, x̄ the column mean (into *res). Float32 steps in a fixed order: x̄_j =
- * (Σ_i x_ij)/n and column sums of |·| as loops over i in increasing order, row sums
+ * x − 1 x̄ᵀ, x̄ the column mean (into *res). Fixed orders: x̄_j = (float)((Σ_i x_ij)/n)
+ * with the sum and the division in double, i increasing (so equal rows give a residual
+ * of exactly 0); x_ij − x̄_j, |·| and the column sums in float, i increasing; row sums
  * by qk_sum; the final product and square root in double. A NaN anywhere gives NaN.
  * scratch: 3·d floats. Either output may be NULL. */
 void qk_collapse_norms(const float *x, int n, int d, float *scratch, double *res, double *nrm);

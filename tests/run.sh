@@ -89,6 +89,25 @@ expect_error "unknown ISA" "unknown (expected scalar, avx2 or neon)" $Q --isa ss
 expect_error "unknown command" "unknown command 'frob'" $Q frob
 expect_error "no command" "usage:" $Q
 
+# the experiments' commands: bad input, and a short end-to-end reproduce
+printf 'hello world' > "$tmp/short.txt"
+expect_error "simulate: zero walks" "--walks: '0' is not an integer in [1, 100000]" $Q simulate --walks 0
+expect_error "simulate: NaN in a list" "--means: 'nan' is not a finite number" $Q simulate --means 0,nan
+expect_error "train: negative steps" "--steps: '-5' is not an integer" $Q train --steps -5
+expect_error "train: NaN learning rate" "--lr: 'nan' is not a finite number" $Q train --lr nan
+expect_error "train: missing corpus" "cannot read $tmp/none.txt" $Q train --text "$tmp/none.txt"
+expect_error "train: corpus too short" "too short for sequences of 64 tokens" $Q train --text "$tmp/short.txt"
+expect_error "train: heads do not divide d" "d must be divisible by heads" $Q train --heads 3 --steps 1
+expect_error "train: above capacity" "--seq: '100000' is not an integer" $Q train --seq 100000
+expect_error "sweep: zero jobs" "--jobs: '0' is not an integer" $Q sweep --jobs 0
+expect_error "dump: no output directory" "--out DIR is required" $Q dump --preset tiny
+expect_error "dump: unknown preset" "unknown preset 'huge'" $Q dump --preset huge --out "$tmp/d"
+if $Q reproduce --quick --steps 20 --out "$tmp/rep" > "$tmp/rep.out" 2>&1 &&
+   grep -q "Eigenspectrum simulation" "$tmp/rep/index.html" && grep -q "qualitative claims" "$tmp/rep/index.html" &&
+   [ -s "$tmp/rep/baseline_evals.csv" ] && [ -s "$tmp/rep/sim_rho.csv" ]; then
+    pass "reproduce --quick --steps 20: report with simulation, sweep and CSVs"
+else fail "reproduce smoke run:"; tail -n 10 "$tmp/rep.out"; fi
+
 # accuracy of expf/logf/tanhf against MPFR, every 61st input (the full 2^32 run is
 # `build/ulp_exhaustive --func all`, README), and AVX2 vexpf against scalar
 if build/ulp_exhaustive --func all --stride 61 > "$tmp/ulp.out" 2>&1; then

@@ -46,7 +46,7 @@ TEST(collapse_sizes_and_capacities)
     /* BERT-base encoder: 12 (4 d² + 4 d + 2 d + 8 d² + 4 d + d + 2 d) = 85,017,600 + embeddings */
     size_t layers = 12 * (12 * (size_t)768 * 768 + 13 * 768);
     CHECK(sz.params == layers + 256 * 768 + 128 * 768 + 3 * 768, "params %zu", sz.params);
-    c.d = QK_COL_MAX_D + 12;
+    c.d = 12 * (QK_COL_MAX_D / 12 + 1);
     CHECK(qk_collapse_sizes(&c, &sz) == QK_ERR_CAPACITY, "d above capacity");
     c.d = 770;
     CHECK(qk_collapse_sizes(&c, &sz) == QK_ERR_ARG, "d not divisible by H");

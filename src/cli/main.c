@@ -16,6 +16,8 @@ int qk_cmd_simulate(int argc, char **argv);      /* cmd_simulate.c */
 int qk_cmd_train(int argc, char **argv);         /* cmd_train.c */
 int qk_cmd_sweep(int argc, char **argv);         /* cmd_sweep.c */
 int qk_cmd_reproduce(int argc, char **argv);     /* cmd_reproduce.c */
+int qk_cmd_collapse(int argc, char **argv);      /* cmd_collapse.c */
+int qk_cmd_paths(int argc, char **argv);         /* cmd_collapse.c */
 
 static unsigned char g_arena[QK_CLI_ARENA_BYTES];
 
@@ -32,6 +34,8 @@ static void usage(FILE *f)
             "  simulate [options]   eigenspectrum simulation: rho vs both closed forms (SPEC 1.3)\n"
             "  train [options]      train the language model (or --preset walk) with evaluations\n"
             "  sweep [options]      LocAteR kappa2 sweep (kappa1 = 100), baseline and sigmaReparam runs\n"
+            "  collapse [options]   rank collapse along depth: r_l per variant, bound, pure exponent (SPEC 1.4)\n"
+            "  paths [options]      path decomposition check and path-length shares (SPEC 1.4)\n"
             "  dump [model options] --out DIR   one forward+backward step as .npy files\n"
             "  help                 this text\n"
             "The environment variable QKSPEC_ISA also selects the ISA path.\n");
@@ -159,6 +163,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "verify")) return cmd_verify(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "reproduce")) return qk_cmd_reproduce(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "sweep")) return qk_cmd_sweep(argc - k - 1, argv + k + 1);
+    if (!strcmp(cmd, "collapse")) return qk_cmd_collapse(argc - k - 1, argv + k + 1);
+    if (!strcmp(cmd, "paths")) return qk_cmd_paths(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "train")) return qk_cmd_train(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "simulate")) return qk_cmd_simulate(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "dump")) return qk_cmd_dump(argc - k - 1, argv + k + 1);

@@ -412,10 +412,11 @@ void qk_collapse_norms(const float *x, int n, int d, float *scratch, double *res
     if (nrm) *nrm = composite(x, n, d, (size_t)d, NULL, scratch);
     if (res) {
         float *mean = scratch + 2 * (size_t)d;
-        fill(mean, (size_t)d, 0.0f);
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < d; j++) mean[j] = mean[j] + x[(size_t)i * d + j];
-        for (int j = 0; j < d; j++) mean[j] = mean[j] / (float)n;
+        for (int j = 0; j < d; j++) { /* in double: the mean of equal values is that value */
+            double m = 0.0;
+            for (int i = 0; i < n; i++) m += (double)x[(size_t)i * d + j];
+            mean[j] = (float)(m / (double)n);
+        }
         *res = composite(x, n, d, (size_t)d, mean, scratch);
     }
 }

@@ -243,13 +243,15 @@ static const struct { const char *name; qk_vop_fn fn; } ops[] = {
 
 qk_vop_fn qk_vop_find_eigen(const char *op); /* qk_vops_eigen.c */
 qk_vop_fn qk_vop_find_model(const char *op); /* qk_vops_model.c */
+qk_vop_fn qk_vop_find_collapse(const char *op); /* qk_vops_collapse.c */
 
 qk_vop_fn qk_vop_find(const char *op)
 {
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (!strcmp(ops[i].name, op)) return ops[i].fn;
     qk_vop_fn fn = qk_vop_find_eigen(op);
-    return fn ? fn : qk_vop_find_model(op);
+    if (!fn) fn = qk_vop_find_model(op);
+    return fn ? fn : qk_vop_find_collapse(op);
 }
 
 const char *qk_vop_name(int i) { return i >= 0 && (size_t)i < sizeof ops / sizeof ops[0] ? ops[i].name : NULL; }

@@ -39,9 +39,10 @@ typedef struct {
 } qk_eig_info;
 
 /* ---------------------------------------------------------------- symmetric eigensolver */
-/* Cyclic two-sided Jacobi with the round-robin pair order (n padded to an even m >= 4
- * with zero rows; each sweep visits every pair once in m-1 steps of m/2 disjoint
- * rotations, applied in factored form: one fma per element). Before the iteration
+/* Cyclic two-sided Jacobi with the round-robin pair order (n padded with zero rows to
+ * m, a multiple of 8 and >= 8; each sweep visits every pair once in m-1 steps of m/2
+ * disjoint rotations, applied in factored form: one fma per element; qk_eigen.c
+ * explains the storage that makes every step one vectorised pass). Before the iteration
  * the matrix is scaled by a power of two so that max|a_ij| lies in [2^500, 2^501):
  * exact, and no intermediate overflows for any finite input, while entries down to
  * 2^-1500·max|a_ij| keep full precision. A pair is rotated when

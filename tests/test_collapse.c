@@ -203,7 +203,8 @@ TEST(paths_length_shares)
     CHECK(qk_path_length_shares(0, 3, sh, NULL) == QK_ERR_ARG, "L = 0");
 }
 
-/* r_l of variant v on the text input: n 32, d 64, H 4, L 12 (BERT initialisation). */
+/* r_l of variant v: n 16, d 32, H 2, L 12 (BERT initialisation; small d keeps the
+ * test fast under emulation: collapse and its absence are as clear as at d = 768). */
 static void r_curve(stack *h, qk_col_variant v, const float *x0, double *r)
 {
     double res[13], nrm[13];
@@ -213,10 +214,10 @@ static void r_curve(stack *h, qk_col_variant v, const float *x0, double *r)
 
 TEST(collapse_san_collapses_skip_and_transformer_do_not)
 {
-    qk_collapse_config c = qk_collapse_default_config(32, 64, 4, 12);
+    qk_collapse_config c = qk_collapse_default_config(16, 32, 2, 12);
     stack h;
     if (st_open(&h, &c, 1)) { CHECK(0, "open"); return; }
-    float x0[32 * 64];
+    float x0[16 * 32];
     text_input(&h, x0);
     double r[13];
     r_curve(&h, QK_COL_SAN, x0, r);
@@ -233,61 +234,71 @@ TEST(collapse_san_collapses_skip_and_transformer_do_not)
     /* Gaussian tokens: the same ordering */
     qk_rng rg;
     qk_rng_seed(&rg, 5);
-    qk_collapse_gauss_input(&rg, x0, 32, 64);
+    qk_collapse_gauss_input(&rg, x0, 16, 32);
     r_curve(&h, QK_COL_SAN, x0, r);
-    CHECK(r[2] < 0.05, "san, gauss: r2 %.3g", r[2]);
-    r_curve(&h, QK_COL_TRANSFORMER, x0, r);
-    CHECK(r[12] > 0.3, "transformer, gauss: r12 %.3g", r[12]);
+    CHECK(r[0] > 0.9 && r[2] < 0.05, "san, gauss: r0 %.3g r2 %.3g", r[0], r[2]);
+    r_curve(&h, QK_COL_SAN_SKIP, x0, r);
+    CHECK(r[12] > 0.3, "san+skip, gauss: r12 %.3g", r[12]);
     st_close(&h);
 }
 
 TEST(collapse_pure_exponent_tends_to_3)
 {
-    /* pure SAN: log res_{l+1} ≈ 3 log res_l + c near collapse. Larger weights than BERT's
-     * (std 0.1) keep the logits O(1) so the cubic regime shows before float underflow. */
+    /* Pure SAN (no LayerNorm): near collapse log res_{l+1} ≈ 3 log res_l + c (SPEC §1.4).
+     * float32 resolves residuals down to r ~ 2^-16 only, where log res is still
+     * comparable to c, so the constant-free form of the exponent is measured:
+     *   (log res_{l+1} - log res_l) / (log res_l - log res_{l-1})  ->  3,
+     * at the deepest layer whose r_l is below 0.05 but resolvable. Weights N(0, 0.15²)
+     * (gain ~0.7 per layer at d = 32) so that the logits stay O(1) and the cubic regime
+     * is reached before the rounding floor; averaged over 8 Gaussian sequences. */
     qk_collapse_config c = qk_collapse_default_config(16, 32, 2, 6);
     c.dff = 0;
     c.V = 0;
-    c.init_std = 0.3;
+    c.init_std = 0.15;
     stack h;
-    if (st_open(&h, &c, 7)) { CHECK(0, "open"); return; }
+    if (st_open(&h, &c, 1)) { CHECK(0, "open"); return; }
     float x0[16 * 32];
     qk_rng r;
     qk_rng_seed(&r, 8);
-    qk_collapse_gauss_input(&r, x0, 16, 32);
-    double res[7], nrm[7];
-    qk_collapse_forward(&h.s, QK_COL_PURE, x0, res, nrm);
-    int shown = 0;
-    double last = NAN;
-    for (int l = 1; l <= 6; l++) {
-        if (!(res[l] > 0 && res[l - 1] > 0 && res[l - 1] < 0.5)) continue;
-        last = log(res[l]) / log(res[l - 1]);
-        shown++;
+    double sum = 0;
+    int cnt = 0;
+    for (int q = 0; q < 8; q++) {
+        qk_collapse_gauss_input(&r, x0, 16, 32);
+        double res[7], nrm[7];
+        qk_collapse_forward(&h.s, QK_COL_PURE, x0, res, nrm);
+        for (int l = 6; l >= 2; l--) { /* the deepest resolvable layer below r = 0.05 */
+            double rl = res[l] / nrm[l];
+            if (!(rl >= 0x1p-16 && rl < 0.05)) continue;
+            double e = (log(res[l]) - log(res[l - 1])) / (log(res[l - 1]) - log(res[l - 2]));
+            sum += e;
+            cnt++;
+            CHECK(e > 2.0 && e < 4.5, "sequence %d layer %d: exponent %.3g", q, l, e);
+            break;
+        }
     }
-    CHECK(shown >= 1 && fabs(last - 3.0) < 0.35, "exponent %.3g over %d layers (res %g %g %g %g %g)", last, shown,
-          res[0], res[1], res[2], res[3], res[4]);
+    CHECK(cnt >= 4 && fabs(sum / cnt - 3.0) < 0.4, "mean exponent %.3g over %d sequences", cnt ? sum / cnt : 0, cnt);
     st_close(&h);
 }
 
 TEST(collapse_isa_paths_bit_identical)
 {
-    qk_collapse_config c = qk_collapse_default_config(24, 48, 3, 3);
+    qk_collapse_config c = qk_collapse_default_config(16, 32, 4, 2);
     stack h;
     if (st_open(&h, &c, 21)) { CHECK(0, "open"); return; }
     CHECK_OK(qk_collapse_perturb_biases(&h.s, 4, 0.05f));
-    float x0[24 * 48], ref[24 * 48];
+    float x0[16 * 32], ref[16 * 32];
     text_input(&h, x0);
     for (int v = 0; v < QK_COL_NVARIANT; v++) {
-        double res0[4], nrm0[4];
+        double res0[3], nrm0[3];
         qk_isa_select(QK_ISA_SCALAR);
         qk_collapse_forward(&h.s, (qk_col_variant)v, x0, res0, nrm0);
-        memcpy(ref, h.s.x + 3 * 24 * 48, sizeof ref);
+        memcpy(ref, h.s.x + 2 * 16 * 32, sizeof ref);
         for (int isa = 1; isa < QK_ISA_COUNT; isa++) {
             if (!qk_isa_available((qk_isa)isa)) continue;
-            double res[4], nrm[4];
+            double res[3], nrm[3];
             qk_isa_select((qk_isa)isa);
             qk_collapse_forward(&h.s, (qk_col_variant)v, x0, res, nrm);
-            CHECK(!memcmp(ref, h.s.x + 3 * 24 * 48, sizeof ref) && !memcmp(res, res0, sizeof res) &&
+            CHECK(!memcmp(ref, h.s.x + 2 * 16 * 32, sizeof ref) && !memcmp(res, res0, sizeof res) &&
                       !memcmp(nrm, nrm0, sizeof nrm),
                   "%s differs on %s", qk_col_variant_name((qk_col_variant)v), qk_isa_name((qk_isa)isa));
         }

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "qk.h"
 #include "qktest.h"
 
@@ -44,9 +45,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < ntests; i++) {
         if (strncmp(tests[i].name, filter, strlen(filter))) continue;
         qkt_current_failed = 0;
+        clock_t t0 = clock();
         tests[i].fn();
+        double ms = 1000.0 * (double)(clock() - t0) / CLOCKS_PER_SEC;
         qk_isa_select(initial); /* tests may switch paths */
-        printf("%s %s\n", qkt_current_failed ? "FAIL" : "ok  ", tests[i].name);
+        printf("%s %s (%.0f ms)\n", qkt_current_failed ? "FAIL" : "ok  ", tests[i].name, ms);
         if (qkt_current_failed) failed++; else passed++;
         fflush(stdout);
     }

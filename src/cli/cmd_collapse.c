@@ -22,6 +22,8 @@
 #endif
 #endif
 #define MAX_SEQS 4096
+/* r_l below this is at the float32 rounding floor (256 u): left out of the exponents */
+#define RESOLVABLE 0x1p-16
 #define MAX_TEXT (4u << 20)
 #define SVD_DOUBLES ((size_t)1 << 20)
 
@@ -118,7 +120,8 @@ typedef struct {
     int variants[QK_COL_NVARIANT], nvar;
     int seqs, text_input, svd, logy;
     unsigned long long seed;
-    float gamma;
+    float gamma, std, scale;
+    int std_set;
     const char *text, *csv, *svg;
 } col_opts;
 
@@ -140,6 +143,8 @@ static void collapse_usage(FILE *f)
             "  --svd K         singular-value view (stable and numerical rank) on the first K sequences\n"
             "                  (default 4; 0: off)\n"
             "  --gamma G       the gamma of the bound (default 1; SPEC 1.4 leaves it to the attention entries)\n"
+            "  --std S         weights N(0, S^2) instead of BERT's S = 0.02\n"
+            "  --scale A       multiply every input token by A (default 1)\n"
             "  --csv FILE      per variant and layer: means and standard deviations (see the header line)\n"
             "  --svg FILE      r_l against l, one line per variant with a +-std band\n"
             "  --logy          log10 y axis in the SVG\n");
@@ -162,6 +167,7 @@ static int collapse_parse(int argc, char **argv, col_opts *o)
     o->svd = 4;
     o->seed = 1;
     o->gamma = 1.0f;
+    o->scale = 1.0f;
     int dff_set = 0, all = 0;
     for (int i = 0; i < argc;) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -208,6 +214,8 @@ static int collapse_parse(int argc, char **argv, col_opts *o)
         else if (!strcmp(a, "--svd")) { if (cli_parse_long(cmd, a, v, 0, MAX_SEQS, &n)) return -1; o->svd = (int)n; }
         else if (!strcmp(a, "--seed")) { if (cli_parse_long(cmd, a, v, 0, 2147483647L, &n)) return -1; o->seed = (unsigned long long)n; }
         else if (!strcmp(a, "--gamma")) { if (cli_parse_float(cmd, a, v, 1e-30, 1e30, &o->gamma)) return -1; }
+        else if (!strcmp(a, "--scale")) { if (cli_parse_float(cmd, a, v, 1e-30, 1e30, &o->scale)) return -1; }
+        else if (!strcmp(a, "--std")) { if (cli_parse_float(cmd, a, v, 0, 100, &o->std)) return -1; o->std_set = 1; }
         else {
             fprintf(stderr, "qkspec collapse: unknown option '%s'\n", a);
             collapse_usage(stderr);
@@ -216,6 +224,7 @@ static int collapse_parse(int argc, char **argv, col_opts *o)
         i += 2;
     }
     if (!dff_set) o->cfg.dff = 4 * o->cfg.d;
+    if (o->std_set) o->cfg.init_std = o->std;
     if (all || !o->nvar) {
         static const int def[] = {QK_COL_SAN, QK_COL_SAN_MLP, QK_COL_SAN_SKIP, QK_COL_TRANSFORMER, QK_COL_PURE};
         for (int k = 0; k < 5; k++) {
@@ -276,6 +285,7 @@ typedef struct {
     double sr_mean[QK_COL_MAX_L + 1], nr_mean[QK_COL_MAX_L + 1], r1_mean[QK_COL_MAX_L + 1];
     double ex_mean[QK_COL_MAX_L + 1], ex_sd[QK_COL_MAX_L + 1], dx_mean[QK_COL_MAX_L + 1];
     int ex_n[QK_COL_MAX_L + 1], dx_n[QK_COL_MAX_L + 1];
+    double slope[QK_COL_MAX_L + 1];
     double gamma_needed[QK_COL_MAX_L + 1];
     double seconds;
 } var_result;
@@ -323,7 +333,8 @@ int qk_cmd_collapse(int argc, char **argv)
     printf("qkspec collapse: n %d, d %d, H %d, L %d, dff %d, %d sequence(s) of %s, seed %llu, isa %s\n", n, d, H, L,
            c->dff, o.seqs, o.text_input ? (o.text ? o.text : "the built-in text") : "N(0,1) tokens", o.seed,
            qk_isa_name(qk_isa_current()));
-    printf("BERT initialisation (N(0, 0.02^2), biases 0, LN eps 1e-12) in %.2f s\n", t_init);
+    printf("BERT initialisation (weights N(0, %g^2), biases 0, LN gamma 1, beta 0, eps 1e-12) in %.2f s\n",
+           c->init_std, t_init);
 
     /* the bound from the actual weights */
     qk_col_bound bnd;
@@ -350,6 +361,8 @@ int qk_cmd_collapse(int argc, char **argv)
             } else {
                 qk_collapse_gauss_input(&data, x0, n, d);
             }
+            if (o.scale != 1.0f)
+                for (size_t i = 0; i < xin; i++) x0[i] = x0[i] * o.scale;
             st = qk_collapse_forward(&s, v, x0, g_res[q], g_nrm[q]);
             if (st != QK_OK && st != QK_ERR_NONFINITE) {
                 fprintf(stderr, "qkspec collapse: forward %s: %s\n", qk_col_variant_name(v), qk_status_str(st));
@@ -383,22 +396,38 @@ int qk_cmd_collapse(int argc, char **argv)
             mean_std(&g_r1[0][l], svd_seqs, QK_COL_MAX_L + 1, &R->r1_mean[l], &sd, NULL);
             /* exponent log(res_{l+1})/log(res_l) (index l+1), the constant-free ratio of
              * successive log differences, and the gamma the one-layer bound would need */
-            R->ex_mean[l] = R->ex_sd[l] = R->dx_mean[l] = R->gamma_needed[l] = NAN;
+            R->ex_mean[l] = R->ex_sd[l] = R->dx_mean[l] = R->gamma_needed[l] = R->slope[l] = NAN;
             if (l >= 1) {
                 for (int q = 0; q < o.seqs; q++) {
+                    /* only residuals above the float32 floor (r >= RESOLVABLE) count */
                     double a = g_res[q][l - 1], b = g_res[q][l];
-                    tmp[q] = a > 0.0 && b > 0.0 && a != 1.0 ? ln_(b) / ln_(a) : NAN;
+                    int ok = g_res[q][l] >= RESOLVABLE * g_nrm[q][l] && g_res[q][l - 1] >= RESOLVABLE * g_nrm[q][l - 1];
+                    tmp[q] = ok && a != 1.0 ? ln_(b) / ln_(a) : NAN;
                     tmp2[q] = NAN;
-                    if (l >= 2) {
+                    if (l >= 2 && ok && g_res[q][l - 2] >= RESOLVABLE * g_nrm[q][l - 2]) {
                         double z = g_res[q][l - 2];
-                        if (z > 0.0 && a > 0.0 && b > 0.0 && z != a) tmp2[q] = (ln_(b) - ln_(a)) / (ln_(a) - ln_(z));
+                        if (z != a) tmp2[q] = (ln_(b) - ln_(a)) / (ln_(a) - ln_(z));
                     }
                 }
                 mean_std(tmp, o.seqs, 1, &R->ex_mean[l], &R->ex_sd[l], &R->ex_n[l]);
+                { /* least-squares slope of log res_l on log res_{l-1} across sequences */
+                    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+                    int m = 0;
+                    for (int q = 0; q < o.seqs; q++) {
+                        if (!(g_res[q][l] >= RESOLVABLE * g_nrm[q][l] && g_res[q][l - 1] >= RESOLVABLE * g_nrm[q][l - 1]))
+                            continue;
+                        double a = ln_(g_res[q][l - 1]), b = ln_(g_res[q][l]);
+                        sx += a; sy += b; sxx += a * a; sxy += a * b;
+                        m++;
+                    }
+                    double var = sxx - sx * sx / (m ? m : 1);
+                    R->slope[l] = m >= 3 && var > 0 ? (sxy - sx * sy / m) / var : NAN;
+                }
                 mean_std(tmp2, o.seqs, 1, &R->dx_mean[l], &sd, &R->dx_n[l]);
                 double gmax = 0.0;
                 for (int q = 0; q < o.seqs; q++) {
                     double a = g_res[q][l - 1], b = g_res[q][l];
+                    if (!(b >= RESOLVABLE * g_nrm[q][l] && a >= RESOLVABLE * g_nrm[q][l - 1])) continue;
                     double one = 4.0 * beta_layer[l - 1] * H / sqrt((double)(d / H)) * a * a * a;
                     if (one > 0.0 && b / one > gmax) gmax = b / one;
                 }
@@ -409,18 +438,19 @@ int qk_cmd_collapse(int argc, char **argv)
                R->seconds, R->seconds / o.seqs, svd_seqs ? ", incl. the SVDs" : "");
         printf(" layer  r mean    r std     |res| mean  log10|res|%s%s\n",
                svd_seqs ? "  stable rank  num. rank  rank-1 dist" : "",
-               (v == QK_COL_PURE) ? "  exponent (n)        dlog ratio  gamma needed  log10 bound" : "");
+               (v == QK_COL_PURE) ? "  exponent (n)        dlog ratio  slope     gamma needed  log10 bound" : "");
         for (int l = 0; l <= L; l++) {
             printf(" %5d  %-8.4g  %-8.3g  %-10.4g  %-10.4g", l, R->r_mean[l], R->r_sd[l], R->res_mean[l], R->lres_mean[l]);
             if (svd_seqs) printf("  %-11.4g  %-9.4g  %-11.3g", R->sr_mean[l], R->nr_mean[l], R->r1_mean[l]);
             if (v == QK_COL_PURE) {
                 char ex[48] = "-";
                 if (l >= 1 && R->ex_n[l]) snprintf(ex, sizeof ex, "%.4g +- %.2g (%d)", R->ex_mean[l], R->ex_sd[l], R->ex_n[l]);
-                printf("  %-18s  %-10.4g  %-12.4g  %.5g", ex, R->dx_mean[l], R->gamma_needed[l],
+                printf("  %-18s  %-10.4g  %-8.4g  %-12.4g  %.5g", ex, R->dx_mean[l], R->slope[l], R->gamma_needed[l],
                        qk_collapse_bound_log10(&bnd, l, R->lres_mean[0]));
             }
             printf("\n");
         }
+        fflush(stdout);
     }
 
     /* summary against the paper */
@@ -447,16 +477,16 @@ int qk_cmd_collapse(int argc, char **argv)
         FILE *f = open_out(cmd, o.csv);
         if (!f) return 1;
         fprintf(f, "variant,layer,r_mean,r_std,res_mean,res_std,log10_res_mean,stable_rank_mean,numerical_rank_mean,"
-                   "rank1_dist_mean,exponent_mean,exponent_std,exponent_count,dlog_ratio_mean,gamma_needed,"
+                   "rank1_dist_mean,exponent_mean,exponent_std,exponent_count,dlog_ratio_mean,slope,gamma_needed,"
                    "log10_bound,n,d,H,L,dff,seqs,input,seed\n");
         for (int vi = 0; vi < o.nvar; vi++) {
             qk_col_variant v = (qk_col_variant)o.variants[vi];
             const var_result *R = &g_vr[v];
             for (int l = 0; l <= L; l++)
-                fprintf(f, "%s,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%.9g,%.9g,%.9g,%d,%d,%d,%d,%d,%d,%s,%llu\n",
+                fprintf(f, "%s,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%.9g,%.9g,%.9g,%.9g,%d,%d,%d,%d,%d,%d,%s,%llu\n",
                         qk_col_variant_name(v), l, R->r_mean[l], R->r_sd[l], R->res_mean[l], R->res_sd[l],
                         R->lres_mean[l], R->sr_mean[l], R->nr_mean[l], R->r1_mean[l], R->ex_mean[l], R->ex_sd[l],
-                        R->ex_n[l], R->dx_mean[l], R->gamma_needed[l],
+                        R->ex_n[l], R->dx_mean[l], R->slope[l], v == QK_COL_PURE ? R->gamma_needed[l] : NAN,
                         v == QK_COL_PURE ? qk_collapse_bound_log10(&bnd, l, R->lres_mean[0]) : NAN, n, d, H, L,
                         c->dff, o.seqs, o.text_input ? "text" : "gauss", o.seed);
         }
@@ -524,7 +554,7 @@ static void paths_usage(FILE *f)
             "      --std S (weights N(0, S^2), default 0.2, so that every path term matters; biases and LN\n"
             "      perturbed with std 0.1)  --seed N (default 1)\n"
             "  (b) the share C(L,k) H^k / (1+H)^L of paths of length k for BERT and GPT-3 sizes\n"
-            "      --csv FILE (architecture, L, H, k, share)  --svg FILE (share against k/L)\n");
+            "      --csv FILE (architecture, L, H, k, share)  --svg FILE (share against k/L)  --logy\n");
 }
 
 static int paths_check(int H, int L, int n, int d, float std, unsigned long long seed)
@@ -588,7 +618,7 @@ static int paths_check(int H, int L, int n, int d, float std, unsigned long long
 int qk_cmd_paths(int argc, char **argv)
 {
     const char *cmd = "paths";
-    int do_check = 1, do_table = 1;
+    int do_check = 1, do_table = 1, logy = 0;
     long H = 3, L = 4, n = 16, d = -1, seed = 1;
     float std = 0.2f;
     const char *csv = NULL, *svg = NULL;
@@ -597,6 +627,7 @@ int qk_cmd_paths(int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { paths_usage(stdout); return 0; }
         if (!strcmp(a, "--check-only")) { do_table = 0; i++; continue; }
         if (!strcmp(a, "--table-only")) { do_check = 0; i++; continue; }
+        if (!strcmp(a, "--logy")) { logy = 1; i++; continue; }
         if (!strcmp(a, "--heads")) { if (cli_parse_long(cmd, a, v, 1, 64, &H)) return 2; }
         else if (!strcmp(a, "--layers")) { if (cli_parse_long(cmd, a, v, 1, 20, &L)) return 2; }
         else if (!strcmp(a, "--n")) { if (cli_parse_long(cmd, a, v, 1, 256, &n)) return 2; }
@@ -626,7 +657,7 @@ int qk_cmd_paths(int argc, char **argv)
         double paths = 1.0;
         for (int l = 0; l < L; l++) paths *= (double)(H + 1);
         if (paths > (double)(1L << 20)) {
-            fprintf(stderr, "qkspec paths: (1+H)^L = %.0f paths, more than 2^20 (reduce --heads or --layers)\n", paths);
+            fprintf(stderr, "qkspec paths: (1+H)^L = %.3g paths, more than 2^20 (reduce --heads or --layers)\n", paths);
             return 2;
         }
         printf("(a) path decomposition, attention matrices of the forward pass held fixed:\n");
@@ -658,6 +689,11 @@ int qk_cmd_paths(int argc, char **argv)
                shares[a][La], upto2);
     }
     printf(" (90%% of paths: the lengths from the 5%% to the 95%% point of the distribution)\n");
+    for (int a = 0; a < 2; a++) { /* the full distributions of BERT-base and BERT-large */
+        printf(" %s, share of length k:", archs[a].name);
+        for (int k = 0; k <= archs[a].L; k++) printf("%s k=%d %.3g", k % 8 ? "" : "\n  ", k, shares[a][k]);
+        printf("\n");
+    }
     if (csv) {
         FILE *f = open_out(cmd, csv);
         if (!f) return 1;
@@ -680,6 +716,7 @@ int qk_cmd_paths(int argc, char **argv)
             ser[k].n = archs[a].L + 1;
             ser[k].x = xs[k];
             ser[k].y = shares[a];
+            ser[k].markers = archs[a].L <= 24;
         }
         qk_svg_plot p;
         qk_svg_plot_defaults(&p);
@@ -687,6 +724,11 @@ int qk_cmd_paths(int argc, char **argv)
         p.xlabel = "relative path length k / L";
         p.ylabel = "share of paths";
         p.legend = 1;
+        if (logy) {
+            p.logy = 1;
+            p.ymin = 1e-12;
+            p.ymax = 1.0;
+        }
         FILE *f = open_out(cmd, svg);
         if (!f) return 1;
         int bad = qk_svg_lines(f, &p, ser, 6);

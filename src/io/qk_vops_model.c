@@ -7,6 +7,8 @@
  *   model_step  out: p_NAME (initial parameters), loss (1), reg (1), out (logits
  *               (B·T, V) or predictions (B, d)), g_NAME (gradients)
  *   model_train out: p_NAME, loss (steps), reg (steps), final_NAME, hash u64 (1)
+ *   with σReparam also: model_step sr_u, sr_v (the power-iteration vectors its forward
+ *   used); model_train sr_u0, sr_v0 (after initialisation), each (L, 6, max(d, dff)) 
  * Each step: σReparam power step, forward, backward, AdamW. */
 #include <stdarg.h>
 #include <string.h>
@@ -111,6 +113,10 @@ static int op_model(const qk_vcase *c, qk_vcase *got, qk_arena *a, char *err, si
     if (!tok || !losses) return fail(err, n, "case %s: out of memory", c->name);
     qk_model_init(&m, (uint64_t)seed);
     if (put_params(got, "p_", &m.w, &sz, err, n)) return -1;
+    size_t nstate = sz.state / 2;
+    if (train && nstate &&
+        (put(got, "sr_u0", m.state, nstate, 4, err, n) || put(got, "sr_v0", m.state + nstate, nstate, 4, err, n)))
+        return -1;
     for (int s = 0; s < steps; s++) {
         const float *walk = NULL;
         if (step_data(c, &cfg, s, tok, &walk, err, n)) return -1;
@@ -130,6 +136,8 @@ static int op_model(const qk_vcase *c, qk_vcase *got, qk_arena *a, char *err, si
     }
     size_t nout = cfg.kind == QK_MODEL_LM ? (size_t)cfg.B * cfg.T * cfg.V : (size_t)cfg.B * cfg.d;
     if (put(got, "out", qk_model_output(&m), nout, 4, err, n)) return -1;
+    if (nstate && (put(got, "sr_u", m.state, nstate, 4, err, n) || put(got, "sr_v", m.state + nstate, nstate, 4, err, n)))
+        return -1;
     return put_params(got, "g_", &m.g, &sz, err, n);
 }
 

@@ -151,8 +151,9 @@ static void tensor_info(const qk_model_config *c, qk_tensor_info *t)
                                            "w1", "b1", "w2", "b2", "sr_gamma"};
     int L = c->L, d = c->d, F = c->dff, V = c->kind == QK_MODEL_LM ? c->V : 0;
     int pre = c->ln == QK_LN_PRE, ln = uses_ln(c), sr = c->sigma_reparam != QK_SR_OFF;
+    int lnf = pre && c->kind == QK_MODEL_LM; /* the walk model has no final LayerNorm */
     int shapes[QK_NPARAM][4] = {
-        {2, V, d, 0}, {2, V, d, 0}, {1, pre ? d : 0, 0, 0}, {1, pre ? d : 0, 0, 0},
+        {2, V, d, 0}, {2, V, d, 0}, {1, lnf ? d : 0, 0, 0}, {1, lnf ? d : 0, 0, 0},
         {2, L, ln ? d : 0, 0}, {2, L, ln ? d : 0, 0}, {3, L, d, d}, {2, L, d, 0},
         {3, L, d, d}, {2, L, d, 0}, {3, L, d, d}, {2, L, d, 0},
         {3, L, d, d}, {2, L, d, 0}, {2, L, ln ? d : 0, 0}, {2, L, ln ? d : 0, 0},
@@ -289,7 +290,7 @@ qk_status qk_model_init(qk_model *m, uint64_t seed)
     const double q_gain = 0.70710678118654752440; /* 1/sqrt(2), fairseq's q/k/v */
     fill_normal(w->p[QK_P_WTE], (size_t)V * d, 1.0 / sqrt((double)d), &r);
     fill_normal(w->p[QK_P_WOUT], (size_t)V * d, 1.0 / sqrt((double)d), &r);
-    if (c->ln == QK_LN_PRE) {
+    if (c->ln == QK_LN_PRE && c->kind == QK_MODEL_LM) {
         fill(w->p[QK_P_LNF_G], (size_t)d, 1.0f);
         fill(w->p[QK_P_LNF_B], (size_t)d, 0.0f);
     }

@@ -139,3 +139,4 @@ static void jfcols_scalar(double *r, int nr, const int *cp, const int *cq, const
         r[cq[i]] = fma(a[i], x, y);
     }
 }
+

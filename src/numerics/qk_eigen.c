@@ -173,6 +173,8 @@ typedef struct {
     double *pa, *pb, *pc, *np, *nq; /* alpha, beta, c (0: not rotated), new diagonal */
     double *g, *ra, *rb;            /* angle inputs (5, h); alpha, beta of the listed pairs */
     double *d, *dt;                 /* per position (m): d; scratch */
+    double *cdg, *cpe;              /* per position (m): b_pp and (top positions) b_{p,h+p} */
+    int cached;                     /* cdg, cpe hold the current matrix's values */
     int brow[QK_EIG_MAX_N + 10];    /* [m], [m+1]: the spare rows */
     int bcol[QK_EIG_MAX_N + 10];
     int vrow[QK_EIG_MAX_N + 10];
@@ -208,11 +210,18 @@ static inline void jac_fixup(double *y, int h, int L)
 {
     const int be = h + 8 + 4 * (L - 1); /* column of bottom seat L-1 (end of stream 0) */
     y[0] = y[4];                        /* top seat 0 stays */
-    y[L > 1 ? 4 : 1] = y[h + 4];        /* new top seat 1 (column colh(1)) <- old bottom seat 0 */
-    for (int j = 1; j < 4; j++)         /* new top seat jL <- old top seat jL-1 */
-        if (j * L >= 2) y[j] = y[h + j - 1];
-    for (int j = 0; j < 3; j++) y[be + j] = y[h + 5 + j]; /* bottom jL+L-1 <- bottom (j+1)L */
-    y[be + 3] = y[h + 3];                                 /* bottom h-1 <- top h-1 */
+    if (L > 1) {
+        y[4] = y[h + 4]; /* new top seat 1 (column 4) <- old bottom seat 0 */
+        y[1] = y[h];     /* new top seat jL <- old top seat jL-1 (stream ends) */
+    } else {
+        y[1] = y[h + 4];
+    }
+    y[2] = y[h + 1];
+    y[3] = y[h + 2];
+    y[be] = y[h + 5]; /* new bottom seat jL+L-1 <- old bottom seat (j+1)L */
+    y[be + 1] = y[h + 6];
+    y[be + 2] = y[h + 7];
+    y[be + 3] = y[h + 3]; /* new bottom seat h-1 <- old top seat h-1 */
 }
 
 static void jac_dims(int n, int *m, size_t *ld, size_t *ldv)
@@ -229,7 +238,7 @@ size_t qk_eigh_work_len(int n, int want_vectors)
     int m;
     size_t ld, ldv;
     jac_dims(n, &m, &ld, &ldv);
-    return (size_t)(m + 2) * ld + (want_vectors ? (size_t)m * ldv : 0) + (size_t)12 * (m / 2) + (size_t)2 * m + 4;
+    return (size_t)(m + 2) * ld + (want_vectors ? (size_t)m * ldv : 0) + (size_t)12 * (m / 2) + (size_t)4 * m + 4;
 }
 
 /* The rotations of the step's pairs from Bh and D by the kernel's jangle
@@ -243,9 +252,15 @@ static int jac_angles(jac *J, double tol, const qk_kernels *K)
     const int h = J->h;
     for (int c = 0; c < h; c++) {
         int k = J->sc[c];
-        J->g[c] = *jel(J, k, k);
-        J->g[h + c] = *jel(J, h + k, h + k);
-        J->g[2 * h + c] = *jel(J, k, h + k);
+        if (J->cached) { /* captured by the last dense step while the rows were in cache */
+            J->g[c] = J->cdg[k];
+            J->g[h + c] = J->cdg[h + k];
+            J->g[2 * h + c] = J->cpe[k];
+        } else {
+            J->g[c] = *jel(J, k, k);
+            J->g[h + c] = *jel(J, h + k, h + k);
+            J->g[2 * h + c] = *jel(J, k, h + k);
+        }
         J->g[3 * h + c] = J->d[k];
         J->g[4 * h + c] = J->d[h + k];
     }
@@ -291,6 +306,11 @@ static void jac_dense(jac *J, const qk_kernels *K)
             y0[J->cof[Q2]] = 0.0;
             y1[J->cof[P2]] = 0.0;
         }
+        /* the next step's angle inputs of these rows (equal to a later read of them) */
+        J->cdg[P2] = y0[J->cof[P2]];
+        J->cdg[Q2] = y1[J->cof[Q2]];
+        if (P2 < h) J->cpe[P2] = y0[J->cof[P2 + h]];
+        if (Q2 < h) J->cpe[Q2] = y1[J->cof[Q2 + h]];
         J->tmp[P2] = sp0;
         J->tmp[Q2] = sp1;
         sp0 = r0;
@@ -299,6 +319,7 @@ static void jac_dense(jac *J, const qk_kernels *K)
     memcpy(J->brow, J->tmp, sizeof(int) * (size_t)m);
     J->brow[m] = sp0;
     J->brow[m + 1] = sp1;
+    J->cached = 1;
 }
 
 static void jac_sparse(jac *J, const qk_kernels *K, int nr)
@@ -328,6 +349,7 @@ static void jac_sparse(jac *J, const qk_kernels *K, int nr)
     for (int p = 0; p < m; p++) J->tmp[J->nxt[p]] = J->bcol[p];
     memcpy(J->bcol, J->tmp, sizeof(int) * (size_t)m);
     J->aligned = 0;
+    J->cached = 0;
 }
 
 /* Folds D into Bh and Vh: b_pq <- (d_p·b_pq)·d_q, v_p <- d_p·v_p, d <- 1. */
@@ -342,7 +364,10 @@ static void jac_renorm(jac *J)
         }
     }
     for (int p = 0; p < J->m; p++) J->d[p] = 1.0;
+    J->cached = 0;
 }
+
+static inline double *jvrow(jac *J, int phys) { return J->v + (size_t)phys * J->ldv; }
 
 /* One step: the rotations of the pairs (k, h+k), then the move. Returns how many rotated. */
 static int jac_step(jac *J, double tol, const qk_kernels *K, qk_eig_info *info)
@@ -351,12 +376,14 @@ static int jac_step(jac *J, double tol, const qk_kernels *K, qk_eig_info *info)
     int nr = jac_angles(J, tol, K);
     if (nr * 16 > m) jac_dense(J, K);
     else jac_sparse(J, K, nr);
+    const int dense = nr * 16 > m;
+    for (int i = 0; J->v && i < nr; i++) {
+        int c = J->rl[i], k = J->sc[c];
+        K->jfrot(jvrow(J, J->vrow[k]), jvrow(J, J->vrow[h + k]), J->n, J->pa[c], J->pb[c]);
+    }
     double dmin = 1.0;
     for (int i = 0; i < nr; i++) {
         int c = J->rl[i], k = J->sc[c];
-        if (J->v)
-            K->jfrot(J->v + (size_t)J->vrow[k] * J->ldv, J->v + (size_t)J->vrow[h + k] * J->ldv, J->n, J->pa[c],
-                     J->pb[c]);
         J->d[k] *= J->pc[c];
         J->d[h + k] *= J->pc[c];
         if (J->d[k] < dmin) dmin = J->d[k];
@@ -371,7 +398,7 @@ static int jac_step(jac *J, double tol, const qk_kernels *K, qk_eig_info *info)
     if (dmin < QK__EIG_DMIN) jac_renorm(J);
     if (info) {
         info->rotations += nr;
-        if (nr * 16 > m) info->flops += 4.0 * m * m;
+        if (dense) info->flops += 4.0 * m * m;
         else info->flops += 4.0 * nr * (m + 8) + 4.0 * nr * m;
         if (J->v) info->flops += 4.0 * J->n * nr;
     }
@@ -452,7 +479,10 @@ qk_status qk_eigh(int n, const double *a, int lda, double *w, double *v, int ldv
     J.ra = J.g + 5 * J.h;
     J.rb = J.ra + J.h;
     J.d = J.rb + J.h;
-    J.dt = J.d + J.m;
+    J.cdg = J.d + J.m;
+    J.cpe = J.cdg + J.m;
+    J.cached = 0;
+    J.dt = J.cpe + J.m;
 
     /* Bh = A·2^sc with max|b_ij| in [2^500, 2^501) (exact); padding rows and columns 0 */
     const int sc = amax > 0.0 ? QK__EIG_SCALE_EXP - exponent_of(amax) : 0;
@@ -728,11 +758,16 @@ qk_status qk_spectral_norm_power(int rows, int cols, const double *w, int ldw, d
         for (int j = 0; j < cols; j++) r[j] = r[j] / nr; /* u */
         memcpy(u, r, sizeof(double) * cols);
     }
-    /* sigma = v^T (W u) */
-    memcpy(r, t, sizeof(double) * rows); /* v */
-    double *wu = t;
-    matvec(rows, cols, w, ldw, e, u, wu);
-    *sigma = scale2(dot8(r, wu, rows), e);
+    /* sigma = v^T (W u): (W u)_i as matvec's chain, the products v_i (W u)_i summed in
+     * SPEC §2.4's lanes (t still holds v) */
+    double l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < rows; i++) {
+        const double *wi = w + (size_t)i * ldw;
+        double acc = 0.0;
+        for (int j = 0; j < cols; j++) acc = fma(scale2(wi[j], -e), u[j], acc);
+        l[i & 7] = fma(t[i], acc, l[i & 7]);
+    }
+    *sigma = scale2(qk__combine8d(l), e);
     return QK_OK;
 }
 

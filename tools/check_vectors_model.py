@@ -1,0 +1,183 @@
+"""Independence check of the model's golden vectors (ops model_step, model_train),
+loaded by tools/check_vectors.py.
+
+model_step: the case is wrapped as a `qkspec dump` and checked by the PyTorch float64
+model of tools/check_model_torch.py (forward from the stored initial parameters,
+autograd backward) with that tool's tolerances: loss and LocAteR relative 1e-5,
+output norm-wise 1e-5, every gradient norm-wise 1e-4 plus an elementwise bound.
+
+model_train: the trajectory is replayed in float64 from the stored initial parameters
+(and σReparam vectors): power step, forward, autograd gradients, AdamW in PyTorch's
+order. Float32 and float64 trajectories separate slowly, so the tolerances are:
+  - the loss of every step within 2e-4 relative (float32 rounding ~1e-6 per step,
+    amplified by the optimiser's normalisation over 20 steps);
+  - final parameters norm-wise within 1e-3 of the float64 replay per tensor, except bk,
+    whose gradient is zero by construction (softmax ignores a constant logit shift),
+    so that Adam's first step moves it by ±lr according to the sign of rounding noise;
+    bk must only stay within steps·lr of its initial value.
+"""
+import math
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+import check_model_torch as cmt  # noqa: E402
+
+KEYS = ["kind", "V", "d", "H", "dff", "L", "T", "B", "ln", "sr", "seed"]
+LN_NAMES = {0: "pre", 1: "post", 2: "none"}
+SR_NAMES = {0: "off", 1: "qk", 2: "all"}
+TOL_TRAIN_LOSS = 2e-4
+TOL_TRAIN_PARAM = 1e-3
+
+
+def _cfg(case):
+    p = case["params"]
+    h = case["inputs"]["hyper"].astype(np.float64)
+    return {
+        "model": "lm" if p["kind"] == 0 else "walk", "vocab": p["V"], "d": p["d"], "heads": p["H"],
+        "dff": p["dff"], "layers": p["L"], "seq": p["T"], "batch": p["B"], "ln": LN_NAMES[p["ln"]],
+        "ln_eps": float(h[0]), "kappa1": float(h[1]), "kappa2": float(h[2]), "sigma_reparam": SR_NAMES[p["sr"]],
+        "lr": float(h[3]), "beta1": float(h[4]), "beta2": float(h[5]), "adam_eps": float(h[6]),
+        "weight_decay": float(h[7]),
+    }
+
+
+class CaseDump:
+    """A golden-vector case seen as a dump directory (the interface of cmt.Dump)."""
+
+    def __init__(self, case, cfg, params, step=0, sr=None):
+        self.path = "case " + case["name"]
+        self.cfg = cfg
+        self.arrays = dict(params)
+        B, T, d = cfg["batch"], cfg["seq"], cfg["d"]
+        data = case["inputs"]["data"].astype(np.float64)
+        if cfg["model"] == "lm":
+            per = B * (T + 1)
+            self.arrays["tokens"] = data[step * per:(step + 1) * per].reshape(B, T + 1).astype(np.int32)
+        else:
+            per = B * (T + 1) * d
+            self.arrays["walk"] = data[step * per:(step + 1) * per].reshape(B, T + 1, d)
+        if sr is not None:
+            self.arrays["sr_u"], self.arrays["sr_v"] = sr
+
+    def get(self, name):
+        if name not in self.arrays:
+            raise KeyError("%s: %s missing" % (self.path, name))
+        return self.arrays[name]
+
+
+def _params(case, prefix, cfg):
+    out = {}
+    for name in cmt.expected_params(cfg):
+        key = prefix + name
+        if key not in case["outputs"]:
+            raise KeyError("output %s missing" % key)
+        out[name] = case["outputs"][key].astype(np.float64)
+    return out
+
+
+def check_step(case):
+    cfg = _cfg(case)
+    try:
+        params = _params(case, "p_", cfg)
+        sr = None
+        if cfg["sigma_reparam"] != "off":
+            sr = (case["outputs"]["sr_u"], case["outputs"]["sr_v"])
+        dump = CaseDump(case, cfg, params, 0, sr)
+        o = case["outputs"]
+        dump.arrays["loss"] = o["loss"]
+        dump.arrays["reg"] = o["reg"]
+        B, T = cfg["batch"], cfg["seq"]
+        if cfg["model"] == "lm":
+            dump.arrays["logits"] = o["out"].reshape(B, T, cfg["vocab"])
+        else:
+            dump.arrays["pred"] = o["out"]
+        for name in cmt.expected_params(cfg):
+            dump.arrays["grad_" + name] = o["g_" + name]
+        rows = cmt.check_arrays(dump, cmt.reference(dump))
+    except (KeyError, AssertionError) as e:
+        return False, "  case %s: %s" % (case["name"], e)
+    bad = [r for r in rows if not r.ok]
+    worst = max(r.norm_rel / r.norm_tol for r in rows if math.isfinite(r.norm_rel))
+    if bad:
+        return False, "  case %s: %s" % (case["name"], "; ".join("%s: %s (norm rel %.3g)" % (r.name, r.note, r.norm_rel)
+                                                                  for r in bad))
+    return True, "  case %s: %d tensors agree (worst %.2f of tolerance)" % (case["name"], len(rows), worst)
+
+
+def _power_step(params, sr_u, sr_v, cfg):
+    """v <- normalize(W u), u <- normalize(Wᵀ v) for the wrapped layers, float64."""
+    wrapped = [0, 1] if cfg["sigma_reparam"] == "qk" else list(range(6))
+    for l in range(cfg["layers"]):
+        for lin in wrapped:
+            W = params[cmt.LIN_PARAM[lin]][l]
+            out, inn = W.shape
+            v = W @ sr_u[l, lin, :inn]
+            v /= np.linalg.norm(v)
+            u = W.T @ v
+            u /= np.linalg.norm(u)
+            sr_v[l, lin, :out] = v
+            sr_u[l, lin, :inn] = u
+
+
+def check_train(case):
+    cfg = _cfg(case)
+    steps = case["params"]["steps"]
+    try:
+        params = _params(case, "p_", cfg)
+        final = _params(case, "final_", cfg)
+        sr = None
+        if cfg["sigma_reparam"] != "off":
+            sr = (case["outputs"]["sr_u0"].astype(np.float64).copy(), case["outputs"]["sr_v0"].astype(np.float64).copy())
+    except KeyError as e:
+        return False, "  case %s: %s" % (case["name"], e)
+    init = {k: v.copy() for k, v in params.items()}
+    m = {k: np.zeros_like(v) for k, v in params.items()}
+    v2 = {k: np.zeros_like(v) for k, v in params.items()}
+    lr, b1, b2, eps, wd = cfg["lr"], cfg["beta1"], cfg["beta2"], cfg["adam_eps"], cfg["weight_decay"]
+    c_loss = case["outputs"]["loss"].astype(np.float64)
+    worst_loss = 0.0
+    for s in range(steps):
+        if sr is not None:
+            _power_step(params, sr[0], sr[1], cfg)
+        ref = cmt.reference(CaseDump(case, cfg, params, s, sr))
+        err = abs(c_loss[s] - ref["loss"]) / abs(ref["loss"])
+        worst_loss = max(worst_loss, err)
+        t = s + 1
+        bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
+        for k in params:
+            g = np.asarray(ref["grad_" + k], dtype=np.float64)
+            params[k] = params[k] * (1 - lr * wd)
+            m[k] = b1 * m[k] + (1 - b1) * g
+            v2[k] = b2 * v2[k] + (1 - b2) * g * g
+            params[k] = params[k] - (lr / bc1) * m[k] / (np.sqrt(v2[k]) / math.sqrt(bc2) + eps)
+    msgs = []
+    if worst_loss > TOL_TRAIN_LOSS:
+        msgs.append("loss differs by %.3g relative (tolerance %g)" % (worst_loss, TOL_TRAIN_LOSS))
+    worst_param = 0.0
+    for k in params:
+        if k == "bk":
+            drift = np.max(np.abs(final[k] - init[k]))
+            if drift > steps * lr * 1.01 + 1e-12:
+                msgs.append("bk moved %.3g > steps·lr" % drift)
+            continue
+        den = np.linalg.norm(params[k])
+        rel = np.linalg.norm(final[k] - params[k]) / den if den > 0 else np.linalg.norm(final[k])
+        worst_param = max(worst_param, rel)
+        if rel > TOL_TRAIN_PARAM:
+            msgs.append("final %s differs by %.3g (norm-wise, tolerance %g)" % (k, rel, TOL_TRAIN_PARAM))
+    if msgs:
+        return False, "  case %s: %s" % (case["name"], "; ".join(msgs))
+    return True, "  case %s: %d steps agree (loss %.2g, parameters %.2g relative)" % (case["name"], steps, worst_loss,
+                                                                                       worst_param)
+
+
+CHECKS = {"model_step": check_step, "model_train": check_train}
+TOLERANCES = {
+    "model_step": "PyTorch float64 autograd: loss/reg 1e-5 rel, output 1e-5, gradients 1e-4 norm-wise",
+    "model_train": "float64 replay: loss 2e-4 rel per step, final parameters 1e-3 norm-wise (bk: drift <= steps·lr)",
+}

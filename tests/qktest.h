@@ -9,6 +9,9 @@ typedef void (*qkt_fn)(void);
 void qkt_register(const char *name, qkt_fn fn);
 void qkt_fail(const char *file, int line, const char *fmt, ...);
 extern int qkt_current_failed;
+/* Work divisor for sampled and statistical tests (environment QKTEST_SCALE, default 1;
+ * the runner sets 16 under emulation). Tolerances follow the reduced sample sizes. */
+int qkt_scale(void);
 
 #define TEST(name)                                                                  \
     static void test_##name(void);                                                  \

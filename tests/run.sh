@@ -21,13 +21,14 @@ trap 'rm -rf "$tmp"' EXIT
 # unit LABEL CMD...: a qktest run; its own tests count one each.
 unit() {
     label=$1; shift
-    "$@" > "$tmp/unit.out" 2>&1
+    uo="$tmp/unit.$label.out"
+    "$@" > "$uo" 2>&1
     rc=$?
-    grep -E '^(FAIL|    )' "$tmp/unit.out" | sed "s/^/  [$label] /"
-    last=$(tail -n 1 "$tmp/unit.out")
+    grep -E '^(FAIL|    )' "$uo" | sed "s/^/  [$label] /"
+    last=$(tail -n 1 "$uo")
     p=$(echo "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
     f=$(echo "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-    if [ -z "$p" ]; then fail "$label: unit tests did not finish (exit $rc)"; tail -n 5 "$tmp/unit.out"; return; fi
+    if [ -z "$p" ]; then fail "$label: unit tests did not finish (exit $rc)"; tail -n 5 "$uo"; return; fi
     P=$((P + p)); F=$((F + f))
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail "$label: unit tests exited $rc"; fi
     echo "---- [$label] unit tests: $p ok, $f not ok"
@@ -36,10 +37,11 @@ unit() {
 # verify LABEL ISA CMD...: golden vectors bit for bit on one ISA path.
 verify() {
     label=$1; isa=$2; shift 2
-    if "$@" --isa "$isa" verify vectors > "$tmp/verify.out" 2>&1; then
-        pass "$label: vectors bit-identical on $isa ($(tail -n 1 "$tmp/verify.out" | sed 's/.*: //'))"
+    vo="$tmp/verify.$label.$isa.out"
+    if "$@" --isa "$isa" verify vectors > "$vo" 2>&1; then
+        pass "$label: vectors bit-identical on $isa ($(tail -n 1 "$vo" | sed 's/.*: //'))"
     else
-        fail "$label: vectors on $isa"; tail -n 8 "$tmp/verify.out"
+        fail "$label: vectors on $isa"; tail -n 8 "$vo"
     fi
 }
 
@@ -122,22 +124,44 @@ if /usr/bin/python3 -c 'import numpy' > /dev/null 2>&1; then
 else skip "independence check (python3-numpy not installed)"; fi
 
 # ---------------------------------------------------------------- other targets
-for t in targets/*.ninja; do
-    name=$(basename "$t" .ninja)
+# One target: build, unit tests and vectors on each ISA path; its counts go to a file
+# so that two targets can run at once (2 cores), output printed in order afterwards.
+run_target() {
+    t=$1; name=$2
+    P=0 F=0 S=0
     needs=$(sed -n 's/^# qk-needs: *//p' "$t")
     run=$(sed -n 's/^# qk-run: *//p' "$t")
     isas=$(sed -n 's/^# qk-isas: *//p' "$t")
     missing=""
     for tool in $needs; do command -v "$tool" > /dev/null 2>&1 || missing="$missing $tool"; done
-    if [ -n "$missing" ]; then skip "$name: not installed:$missing"; continue; fi
-    if ! ninja -f "$t" all > "$tmp/build.out" 2>&1; then fail "$name: build"; tail -n 20 "$tmp/build.out"; continue; fi
-    pass "$name: build"
-    b=build/$name
-    unit "$name" $run $b/qktest
-    for isa in $isas; do
-        if $run $b/qkspec --isa "$isa" info > /dev/null 2>&1; then verify "$name" "$isa" $run $b/qkspec
-        else skip "$name: ISA $isa not available on this CPU"; fi
-    done
+    if [ -n "$missing" ]; then skip "$name: not installed:$missing"
+    elif ! ninja -f "$t" all > "$tmp/build.$name.out" 2>&1; then fail "$name: build"; tail -n 20 "$tmp/build.$name.out"
+    else
+        pass "$name: build"
+        b=build/$name
+        if [ -n "$run" ]; then unit "$name" env QKTEST_SCALE=16 $run $b/qktest; else unit "$name" $b/qktest; fi
+        for isa in $isas; do
+            if $run $b/qkspec --isa "$isa" info > /dev/null 2>&1; then verify "$name" "$isa" $run $b/qkspec
+            else skip "$name: ISA $isa not available on this CPU"; fi
+        done
+    fi
+    echo "$P $F $S" > "$tmp/counts.$name"
+}
+
+names=""
+for t in targets/*.ninja; do
+    name=$(basename "$t" .ninja)
+    names="$names $name"
+    run_target "$t" "$name" > "$tmp/log.$name" 2>&1 &
+    if [ $(jobs -p | wc -l) -ge 2 ]; then wait $(jobs -p | head -n 1); fi
+done
+wait
+for name in $names; do
+    cat "$tmp/log.$name"
+    if [ -s "$tmp/counts.$name" ]; then
+        read -r p f s < "$tmp/counts.$name"
+        P=$((P + p)); F=$((F + f)); S=$((S + s))
+    else fail "$name: the target's checks did not complete"; fi
 done
 
 echo "$P passed, $F failed, $S skipped"

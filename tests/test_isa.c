@@ -119,7 +119,7 @@ TEST(isa_vexpf_bit_identical_sampled)
         uint64_t u = 0;
         while (u <= 0xffffffffu) {
             int n = 0;
-            for (; n < CH && u <= 0xffffffffu; n++, u += 61) x[n] = tu_float((uint32_t)u);
+            for (; n < CH && u <= 0xffffffffu; n++, u += 61u * (unsigned)qkt_scale()) x[n] = tu_float((uint32_t)u);
             qk_isa_select(QK_ISA_SCALAR);
             qk_vexpf(es, x, n);
             qk_isa_select((qk_isa)isa);

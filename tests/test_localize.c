@@ -36,11 +36,14 @@ TEST(localize_closed_form_limits)
 /* Simulation against the closed forms at d = 64 (the Gaussian approximation behind
  * the closed form degrades at small d: 0.10 at d = 16, 0.054 at d = 64). Tolerance: ρ_emp is a mean of
  * walks·draws Bernoulli events, std <= 0.5/sqrt(walks·draws) = 0.0125; over T·cells =
- * 160 positions a 5σ bound is 0.0625 — for the finite-T corrected form. The corrected
+ * 160 positions a 5σ bound is 0.0625, plus 0.0125 for the Gaussian approximation at
+ * d = 64 — for the finite-T corrected form. The corrected
  * variance must fit the measured variance of G better than the printed one. */
 TEST(localize_simulation_matches_adopted_closed_form)
 {
     qk_sim_config c = {64, 20, 400, 4, 0};
+    if (qkt_scale() > 1) { c.walks = 100; c.draws = 1; } /* under emulation: 1/16 of the work */
+    const double tol = 5.0 * 0.5 / sqrt((double)c.walks * c.draws) + 0.0125; /* 5σ + the d = 64 model error margin */
     float *f = malloc(sizeof(float) * qk_sim_float_len(&c));
     double *d = malloc(sizeof(double) * qk_sim_double_len(&c));
     double re[20], rp[20], rc[20], rf[20], gm[20], gt[20], gv[20];
@@ -61,7 +64,7 @@ TEST(localize_simulation_matches_adopted_closed_form)
         }
         CHECK(cell.entropy > 0 && cell.entropy <= log(c.T) + 1e-9, "entropy %g outside (0, log T]", cell.entropy);
     }
-    CHECK(worst_fin < 0.0625, "finite-T corrected closed form off by %.4f", worst_fin);
+    CHECK(worst_fin < tol, "finite-T corrected closed form off by %.4f (tolerance %.4f)", worst_fin, tol);
     CHECK(dev_c < 0.5 * dev_p, "variance fit: corrected %.3f vs paper %.3f", dev_c / 160, dev_p / 160);
     /* entropy is higher at fixed mean with a smaller scale (SPEC §1.3's expectation) */
     double e_small, e_large;

@@ -13,6 +13,13 @@ static int ntests;
 int qkt_current_failed;
 static int messages;
 
+int qkt_scale(void)
+{
+    const char *e = getenv("QKTEST_SCALE");
+    int s = e ? atoi(e) : 1;
+    return s >= 1 && s <= 1024 ? s : 1;
+}
+
 void qkt_register(const char *name, qkt_fn fn)
 {
     if (ntests < MAX_TESTS) { tests[ntests].name = name; tests[ntests].fn = fn; ntests++; }
@@ -41,7 +48,7 @@ int main(int argc, char **argv)
     qsort(tests, (size_t)ntests, sizeof tests[0], cmp_name);
     int passed = 0, failed = 0;
     qk_isa initial = qk_isa_current();
-    printf("qktest: isa default %s\n", qk_isa_name(qk_isa_current()));
+    printf("qktest: isa default %s, work scale 1/%d\n", qk_isa_name(qk_isa_current()), qkt_scale());
     for (int i = 0; i < ntests; i++) {
         if (strncmp(tests[i].name, filter, strlen(filter))) continue;
         qkt_current_failed = 0;

@@ -30,6 +30,7 @@
 static float g_mem[QK_COLLAPSE_CLI_FLOATS];
 static double g_svd[SVD_DOUBLES];
 static unsigned char g_text[MAX_TEXT];
+static int g_tok[QK_COL_MAX_N];
 static double g_res[MAX_SEQS][QK_COL_MAX_L + 1], g_nrm[MAX_SEQS][QK_COL_MAX_L + 1];
 static double g_srank[MAX_SEQS][QK_COL_MAX_L + 1], g_nrank[MAX_SEQS][QK_COL_MAX_L + 1];
 static double g_r1[MAX_SEQS][QK_COL_MAX_L + 1];
@@ -307,7 +308,7 @@ int qk_cmd_collapse(int argc, char **argv)
     }
     int n = c->n, d = c->d, L = c->L, H = c->H;
     size_t headscr = qk_collapse_head_norms_scratch(d), xin = (size_t)n * d;
-    size_t need = sz.params + sz.acts + sz.scratch + (headscr > xin ? headscr : xin) + (size_t)n;
+    size_t need = sz.params + sz.acts + sz.scratch + (headscr > xin ? headscr : xin);
     if (need > QK_COLLAPSE_CLI_FLOATS) {
         fprintf(stderr, "qkspec collapse: the stack needs %zu MiB, more than this build's %zu MiB "
                         "(reduce d, layers or dff, or rebuild with a larger QK_COLLAPSE_CLI_FLOATS)\n",
@@ -323,7 +324,7 @@ int qk_cmd_collapse(int argc, char **argv)
     long textlen = 0;
     if (o.text_input && (textlen = load_text(cmd, o.text, n)) < 0) return 2;
     float *params = g_mem, *acts = params + sz.params, *scr = acts + sz.acts, *x0 = scr + sz.scratch;
-    int *tok = (int *)(x0 + (headscr > xin ? headscr : xin));
+    int *tok = g_tok;
     qk_collapse s;
     qk_collapse_bind(&s, c, params, acts, scr);
     double t0 = now_s();

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include "qk.h"
 #include "qk_io.h"
+#include "qk_eigen.h"
+#include "cli.h"
 
 #ifndef QK_CLI_ARENA_BYTES
 #define QK_CLI_ARENA_BYTES (64u << 20)
@@ -76,6 +78,20 @@ static int cmd_info(void)
     printf("capacities:   QK_GEMM_MC=%d QK_GEMM_KC=%d QK_GEMM_NC=%d\n", QK_GEMM_MC, QK_GEMM_KC, QK_GEMM_NC);
     printf("memory:       matrix-product packing scratch %zu bytes (stack, per call)\n", qk_gemm_stack_bytes());
     printf("              vector-reader arena %u bytes (static, command-line tool only)\n", (unsigned)QK_CLI_ARENA_BYTES);
+    printf("eigensolver:  QK_EIG_MAX_N=%d, stack %zu bytes\n", QK_EIG_MAX_N, qk_eig_stack_bytes());
+    printf("model:        QK_MAX_LAYERS=%d QK_MAX_D=%d QK_MAX_T=%d QK_MAX_V=%d; command-line model memory %zu MiB "
+           "(static)\n", QK_MAX_LAYERS, QK_MAX_D, QK_MAX_T, QK_MAX_V, cli_model_capacity_floats() * 4 >> 20);
+    printf("  preset      parameters   footprint (params+grads+Adam, activations, scratch)\n");
+    static const char *presets[] = {"tiny", "small", "paper", "paper-d32", "walk"};
+    for (int i = 0; i < 5; i++) {
+        qk_model_config c;
+        qk_model_sizes_t sz;
+        qk_model_preset(presets[i], &c);
+        if (qk_model_sizes(&c, &sz) != QK_OK) continue;
+        size_t total = 4 * sz.params + sz.acts + sz.scratch + sz.state;
+        printf("  %-10s %11zu   %8.2f MiB (%.2f + %.2f + %.2f)\n", presets[i], sz.params, total * 4.0 / 1048576,
+               sz.params * 16.0 / 1048576, sz.acts * 4.0 / 1048576, sz.scratch * 4.0 / 1048576);
+    }
     return 0;
 }
 

@@ -180,6 +180,10 @@ size_t qk_collapse_head_norms_scratch(int d);
 /* The bound of SPEC §1.4 from the weights: β = max over layers and heads of
  * ‖W_QK,h‖_1·‖W_VO,h‖_{1,∞}, the per-layer constant c = 4γβH/sqrt(d_h), and
  *   log10 ‖res(SAN(X))‖ <= ((3^l − 1)/2)·log10 c + 3^l·log10 ‖res(X)‖     (l layers).
+ * It concerns the theorem's network, variant PURE (biases 0, as initialised). γ
+ * depends on the attention entries and SPEC §1.4 does not define it: the caller
+ * passes it (the command-line tool uses 1 and reports the γ the measured one-layer
+ * contractions would need). The bound decreases only where ‖res‖ < c^(-1/2).
  * beta_layer (L doubles, may be NULL) receives the per-layer max over heads. */
 typedef struct {
     double beta, c, gamma;

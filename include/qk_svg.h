@@ -21,6 +21,7 @@ typedef struct {
     double xmin, xmax, ymin, ymax;       /* axis range; NaN: from the data              */
     int legend;                          /* 0 top right, 1 top left, 2 bottom left,
                                             3 bottom right, -1 none                     */
+    int inline_html;                     /* 1: no XML declaration (SVG inside HTML)    */
 } qk_svg_plot;
 
 /* Defaults: 640 × 420, linear axes ranged from the data, legend top right. */

@@ -222,8 +222,10 @@ TEST(collapse_san_collapses_skip_and_transformer_do_not)
     double r[13];
     r_curve(&h, QK_COL_SAN, x0, r);
     CHECK(r[0] > 0.3 && r[2] < 0.05, "san: r0 %.3g r1 %.3g r2 %.3g", r[0], r[1], r[2]);
-    r_curve(&h, QK_COL_SAN_MLP, x0, r);
-    CHECK(r[2] < 0.05, "san+mlp: r2 %.3g", r[2]);
+    if (qkt_scale() == 1) { /* natively; under emulation the required three */
+        r_curve(&h, QK_COL_SAN_MLP, x0, r);
+        CHECK(r[2] < 0.05, "san+mlp: r2 %.3g", r[2]);
+    }
     static const qk_col_variant keep[2] = {QK_COL_SAN_SKIP, QK_COL_TRANSFORMER};
     for (int k = 0; k < 2; k++) {
         r_curve(&h, keep[k], x0, r);
@@ -232,6 +234,7 @@ TEST(collapse_san_collapses_skip_and_transformer_do_not)
         CHECK(rmin > 0.3, "%s: min r %.3g (r12 %.3g)", qk_col_variant_name(keep[k]), rmin, r[12]);
     }
     /* Gaussian tokens: the same ordering */
+    if (qkt_scale() > 1) { st_close(&h); return; }
     qk_rng rg;
     qk_rng_seed(&rg, 5);
     qk_collapse_gauss_input(&rg, x0, 16, 32);

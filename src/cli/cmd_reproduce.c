@@ -43,6 +43,7 @@ static void fig_sim_rho(FILE *f, const qk_sim_summary *s, int cell)
     snprintf(title, sizeof title, "Σ = %s, eigenvalue mean %g, scale %g", c->aniso ? "RᵀR/d" : "I", c->mean, c->scale);
     qk_svg_plot p;
     qk_svg_plot_defaults(&p);
+    p.inline_html = 1;
     p.title = title;
     p.xlabel = "θ = i/T";
     p.ylabel = "ρ(θ)";
@@ -70,6 +71,7 @@ static void fig_runs(FILE *f, const sweep_run *runs, int n, const char *title, c
     }
     qk_svg_plot p;
     qk_svg_plot_defaults(&p);
+    p.inline_html = 1;
     p.title = title;
     p.xlabel = "training step";
     p.ylabel = ylabel;
@@ -89,6 +91,7 @@ static void fig_rho_heatmap(FILE *f, const sweep_run *run)
     snprintf(title, sizeof title, "ρ per position over training: %s", run->name);
     qk_svg_plot p;
     qk_svg_plot_defaults(&p);
+    p.inline_html = 1;
     p.title = title;
     p.xlabel = "key position i (last query)";
     p.ylabel = "evaluation (top: step 0)";
@@ -101,6 +104,7 @@ static void fig_eig_hist(FILE *f, const double *w, int d, const char *title, int
 {
     qk_svg_plot p;
     qk_svg_plot_defaults(&p);
+    p.inline_html = 1;
     p.title = title;
     p.xlabel = "eigenvalue of (W_QK + W_QKᵀ)/2";
     p.ylabel = "count";

@@ -104,8 +104,8 @@ static void begin_svg(FILE *f, const qk_svg_plot *p, frame *fr, int right_extra)
     fr->px1 = W - 20.0 - right_extra;
     fr->py0 = p->title ? 36.0 : 16.0;
     fr->py1 = H - 52.0;
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+    if (!p->inline_html) fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                "font-family=\"Helvetica, Arial, sans-serif\">\n"
                "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n",
             W, H, W, H, W, H);

@@ -116,6 +116,32 @@ if build/ulp_exhaustive --func all --stride 61 > "$tmp/ulp.out" 2>&1; then
     pass "accuracy against MPFR (every 61st float): $(grep -E '^  (expf|logf|tanhf): ' "$tmp/ulp.out" | sed 's/^  \([a-z]*\): .*max error \([0-9.]*\) ulp.*, \([0-9]*\) not correctly rounded.*/\1 \2 ulp, \3 misrounded/' | tr '\n' ';')"
 else fail "accuracy run:"; tail -n 8 "$tmp/ulp.out"; fi
 
+# eig / svd input errors (issue 3)
+printf '2\n1 2\n3 4\n' > "$tmp/nonsym.txt"
+printf '2\n1 0\n0 nan\n' > "$tmp/nan.txt"
+printf '2\n1 0\n0\n' > "$tmp/missing.txt"
+printf '2\n1 0\n0 1 5\n' > "$tmp/extra.txt"
+printf '3\n2 -1 0\n-1 2 -1\n0 -1 2\n' > "$tmp/tridiag.txt"
+expect_error "eig: not symmetric" "not symmetric" $Q eig "$tmp/nonsym.txt"
+printf '5000\n' > "$tmp/big.txt"
+expect_error "eig: NaN" "'nan' is not finite" $Q eig "$tmp/nan.txt"
+expect_error "eig: missing numbers" "input ends after 3 of the n*n = 4 numbers" $Q eig "$tmp/missing.txt"
+expect_error "svd: extra numbers" "extra input '5' after the n*n = 4 numbers" $Q svd "$tmp/extra.txt"
+expect_error "eig: empty input" "empty input: expected the dimension n" $Q eig /dev/null
+expect_error "eig: n above capacity" "n = 5000 is out of range [1, 1024]" $Q eig "$tmp/big.txt"
+# eigenvalues of tridiag(-1, 2, -1), n = 3: 2 - sqrt 2, 2, 2 + sqrt 2 (to 1e-15)
+if $Q eig "$tmp/tridiag.txt" | awk 'BEGIN{s=sqrt(2); split("",w)} {w[NR]=$1} END{e=0; x[1]=2-s; x[2]=2; x[3]=2+s;
+     for(i=1;i<=3;i++){d=w[i]-x[i]; if(d<0)d=-d; if(d>e)e=d}; exit !(NR==3 && e<1e-15)}'; then
+    pass "cli: eig of tridiag(-1, 2, -1) matches 2 - sqrt 2, 2, 2 + sqrt 2"
+else fail "cli: eig of tridiag(-1, 2, -1)"; fi
+
+# PyTorch float64 rebuild of the model from `qkspec dump`, 47 configurations (issue 4)
+if /usr/bin/python3 -c 'import torch' > /dev/null 2>&1; then
+    if /usr/bin/python3 tools/check_model_torch.py --all > "$tmp/torch.out" 2>&1; then
+        pass "model gradients against PyTorch float64: $(tail -n 1 "$tmp/torch.out")"
+    else fail "model gradients against PyTorch float64:"; tail -n 15 "$tmp/torch.out"; fi
+else skip "model gradients against PyTorch (python3-torch not installed)"; fi
+
 # float64 independence check (SPEC §3)
 if /usr/bin/python3 -c 'import numpy' > /dev/null 2>&1; then
     if /usr/bin/python3 tools/check_vectors.py vectors > "$tmp/check.out" 2>&1; then

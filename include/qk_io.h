@@ -80,6 +80,9 @@ qk_vtensor *qk_vcase_add(qk_vcase *c, qk_arena *a, const char *name, int is_out,
  * their own buffers). Returns 0 or -1 with a message in err. */
 typedef int (*qk_vop_fn)(const qk_vcase *c, qk_vcase *got, qk_arena *a, char *err, size_t errlen);
 qk_vop_fn qk_vop_find(const char *op);
+/* For operations: formats an error message into err (errlen bytes) and returns -1. */
+int qk_vop_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 const char *qk_vop_name(int i); /* NULL past the last */
 
 /* Bit comparison of one case: returns the number of mismatching elements and prints

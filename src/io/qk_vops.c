@@ -5,7 +5,7 @@
 #include <string.h>
 #include "qk_io.h"
 
-static int err_at(char *err, size_t n, const char *fmt, ...)
+int qk_vop_error(char *err, size_t n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -14,19 +14,20 @@ static int err_at(char *err, size_t n, const char *fmt, ...)
     return -1;
 }
 
+
 /* The tensor `name` of case c with dtype dt and ndim dims (dims[i] < 0: any). */
 static qk_vtensor *want(qk_vcase *c, const char *name, qk_dtype dt, int ndim, const int *dims,
                         char *err, size_t n)
 {
     qk_vtensor *t = qk_vcase_tensor(c, name);
-    if (!t) { err_at(err, n, "case %s: missing tensor '%s'", c->name, name); return NULL; }
+    if (!t) { qk_vop_error(err, n, "case %s: missing tensor '%s'", c->name, name); return NULL; }
     if (t->dt != dt || t->ndim != ndim) {
-        err_at(err, n, "case %s: tensor '%s' must be %s with %d dimension(s)", c->name, name, qk_dtype_name(dt), ndim);
+        qk_vop_error(err, n, "case %s: tensor '%s' must be %s with %d dimension(s)", c->name, name, qk_dtype_name(dt), ndim);
         return NULL;
     }
     for (int i = 0; i < ndim; i++)
         if (dims && dims[i] >= 0 && t->dims[i] != dims[i]) {
-            err_at(err, n, "case %s: tensor '%s' dimension %d is %d, expected %d", c->name, name, i, t->dims[i], dims[i]);
+            qk_vop_error(err, n, "case %s: tensor '%s' dimension %d is %d, expected %d", c->name, name, i, t->dims[i], dims[i]);
             return NULL;
         }
     return t;
@@ -71,20 +72,20 @@ static qk_mat dense(qk_vtensor *t) { return qk_mat_view(t->data, t->dims[0], t->
 static int op_matmul(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, size_t errlen)
 {
     int flags = (int)param_or(c, "flags", 0), pad = (int)param_or(c, "pad", 0);
-    if (flags < 0 || flags > 7 || pad < 0 || pad > 64) return err_at(err, errlen, "case %s: bad flags/pad", c->name);
+    if (flags < 0 || flags > 7 || pad < 0 || pad > 64) return qk_vop_error(err, errlen, "case %s: bad flags/pad", c->name);
     WANT(A, c, "A", QK_DT_F32, 2, -1, -1);
     WANT(B, c, "B", QK_DT_F32, 2, -1, -1);
     int M = flags & QK_TRANS_A ? A->dims[1] : A->dims[0];
     int N = flags & QK_TRANS_B ? B->dims[0] : B->dims[1];
     WANT(C, g, "C", QK_DT_F32, 2, M, N);
     qk_mat ma, mb, mc;
-    if (strided(&ma, A, pad, a) || strided(&mb, B, pad, a)) return err_at(err, errlen, "out of memory");
+    if (strided(&ma, A, pad, a) || strided(&mb, B, pad, a)) return qk_vop_error(err, errlen, "out of memory");
     if (flags & QK_ACCUMULATE) {
         WANT(C0, c, "C0", QK_DT_F32, 2, M, N);
-        if (strided(&mc, C0, pad, a)) return err_at(err, errlen, "out of memory");
-    } else if (strided(&mc, C, pad, a)) return err_at(err, errlen, "out of memory");
+        if (strided(&mc, C0, pad, a)) return qk_vop_error(err, errlen, "out of memory");
+    } else if (strided(&mc, C, pad, a)) return qk_vop_error(err, errlen, "out of memory");
     qk_status s = qk_matmul(&mc, &ma, &mb, flags);
-    if (s != QK_OK) return err_at(err, errlen, "case %s: qk_matmul: %s", c->name, qk_status_str(s));
+    if (s != QK_OK) return qk_vop_error(err, errlen, "case %s: qk_matmul: %s", c->name, qk_status_str(s));
     unstride(C, &mc);
     return 0;
 }
@@ -133,7 +134,7 @@ static int op_map(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, size_t
             qk_vexpf(y->data, x->data, n);
         return 0;
     }
-    return err_at(err, errlen, "case %s: unknown map '%s'", c->name, c->op);
+    return qk_vop_error(err, errlen, "case %s: unknown map '%s'", c->name, c->op);
 }
 
 static int op_softmax(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, size_t errlen)
@@ -144,7 +145,7 @@ static int op_softmax(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, si
     WANT(y, g, "y", QK_DT_F32, 2, x->dims[0], x->dims[1]);
     qk_mat mx = dense(x), my = dense(y);
     qk_status s = qk_softmax_forward(&my, &mx, causal);
-    return s == QK_OK ? 0 : err_at(err, errlen, "case %s: %s", c->name, qk_status_str(s));
+    return s == QK_OK ? 0 : qk_vop_error(err, errlen, "case %s: %s", c->name, qk_status_str(s));
 }
 
 static int op_softmax_backward(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, size_t errlen)
@@ -158,7 +159,7 @@ static int op_softmax_backward(const qk_vcase *c, qk_vcase *g, qk_arena *a, char
     memcpy(dx->data, dx0->data, sizeof(float) * dx->count);
     qk_mat my = dense(y), mdy = dense(dy), mdx = dense(dx);
     qk_status s = qk_softmax_backward(&mdx, &my, &mdy, causal);
-    return s == QK_OK ? 0 : err_at(err, errlen, "case %s: %s", c->name, qk_status_str(s));
+    return s == QK_OK ? 0 : qk_vop_error(err, errlen, "case %s: %s", c->name, qk_status_str(s));
 }
 
 static int op_layernorm(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, size_t errlen)
@@ -174,7 +175,7 @@ static int op_layernorm(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, 
     WANT(rstd, g, "rstd", QK_DT_F32, 1, T);
     qk_mat mx = dense(x), my = dense(y);
     qk_status s = qk_layernorm_forward(&my, mean->data, rstd->data, &mx, gamma->data, beta->data, *(float *)eps->data);
-    return s == QK_OK ? 0 : err_at(err, errlen, "case %s: %s", c->name, qk_status_str(s));
+    return s == QK_OK ? 0 : qk_vop_error(err, errlen, "case %s: %s", c->name, qk_status_str(s));
 }
 
 static int op_layernorm_backward(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, size_t errlen)
@@ -195,18 +196,18 @@ static int op_layernorm_backward(const qk_vcase *c, qk_vcase *g, qk_arena *a, ch
     memcpy(dgamma->data, dgamma0->data, sizeof(float) * C);
     memcpy(dbeta->data, dbeta0->data, sizeof(float) * C);
     float *scratch = qk_arena_take(a, sizeof(float) * 2 * (size_t)C);
-    if (!scratch) return err_at(err, errlen, "out of memory");
+    if (!scratch) return qk_vop_error(err, errlen, "out of memory");
     qk_mat mx = dense(x), mdy = dense(dy), mdx = dense(dx);
     qk_status s = qk_layernorm_backward(&mdx, dgamma->data, dbeta->data, &mdy, &mx, mean->data, rstd->data,
                                         gamma->data, scratch);
-    return s == QK_OK ? 0 : err_at(err, errlen, "case %s: %s", c->name, qk_status_str(s));
+    return s == QK_OK ? 0 : qk_vop_error(err, errlen, "case %s: %s", c->name, qk_status_str(s));
 }
 
 static int op_rng(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, size_t errlen)
 {
     (void)a;
     long long seed;
-    if (!qk_vcase_param(c, "seed", &seed)) return err_at(err, errlen, "case %s: missing param 'seed'", c->name);
+    if (!qk_vcase_param(c, "seed", &seed)) return qk_vop_error(err, errlen, "case %s: missing param 'seed'", c->name);
     WANT(u64, g, "u64", QK_DT_U64, 1, -1);
     int n = u64->dims[0];
     WANT(uniformf, g, "uniformf", QK_DT_F32, 1, n);

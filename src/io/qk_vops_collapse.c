@@ -17,14 +17,6 @@
 #include "qk_collapse.h"
 #include "qk_io.h"
 
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* Reads the integer params keys[0..nk) into v, each in [lo, hi]. */
 static int read_params(const qk_vcase *c, const char *const *keys, int nk, long long *v, long long lo,
@@ -32,7 +24,7 @@ static int read_params(const qk_vcase *c, const char *const *keys, int nk, long 
 {
     for (int i = 0; i < nk; i++)
         if (!qk_vcase_param(c, keys[i], &v[i]) || v[i] < lo || v[i] > hi)
-            return fail(err, n, "case %s: param '%s' missing or out of range", c->name, keys[i]);
+            return qk_vop_error(err, n, "case %s: param '%s' missing or out of range", c->name, keys[i]);
     return 0;
 }
 
@@ -48,7 +40,7 @@ static qk_vtensor *tensor(const qk_vcase *c, const char *name, qk_dtype dt, int 
         size_t len = 0;
         for (int i = 0; i < ndim && len < sizeof shape; i++)
             len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%d", i ? " " : "", dims[i]);
-        fail(err, n, "case %s: needs tensor '%s' %s %s", c->name, name, qk_dtype_name(dt), shape);
+        qk_vop_error(err, n, "case %s: needs tensor '%s' %s %s", c->name, name, qk_dtype_name(dt), shape);
         return NULL;
     }
     return t;
@@ -60,13 +52,13 @@ static int open_stack(const qk_collapse_config *cfg, qk_collapse *s, qk_arena *a
 {
     qk_collapse_sizes_t sz;
     qk_status st = qk_collapse_sizes(cfg, &sz);
-    if (st != QK_OK) return fail(err, n, "case %s: stack configuration: %s", name, qk_status_str(st));
+    if (st != QK_OK) return qk_vop_error(err, n, "case %s: stack configuration: %s", name, qk_status_str(st));
     size_t total = sz.params + sz.acts + sz.scratch;
     float *buf = qk_arena_take(a, total * sizeof(float));
-    if (!buf) return fail(err, n, "case %s: stack does not fit in the reader's memory", name);
+    if (!buf) return qk_vop_error(err, n, "case %s: stack does not fit in the reader's memory", name);
     memset(buf, 0, total * sizeof(float));
     st = qk_collapse_bind(s, cfg, buf, buf + sz.params, buf + sz.params + sz.acts);
-    return st == QK_OK ? 0 : fail(err, n, "case %s: %s", name, qk_status_str(st));
+    return st == QK_OK ? 0 : qk_vop_error(err, n, "case %s: %s", name, qk_status_str(st));
 }
 
 static int op_forward(const qk_vcase *c, qk_vcase *got, qk_arena *a, char *err, size_t errlen)
@@ -75,7 +67,7 @@ static int op_forward(const qk_vcase *c, qk_vcase *got, qk_arena *a, char *err, 
     long long v[7];
     if (read_params(c, keys, 6, v, 0, 1 << 20, err, errlen) || read_params(c, keys + 6, 1, v + 6, 0, 1LL << 62, err, errlen))
         return -1;
-    if (v[0] >= QK_COL_NVARIANT) return fail(err, errlen, "case %s: unknown variant %lld", c->name, v[0]);
+    if (v[0] >= QK_COL_NVARIANT) return qk_vop_error(err, errlen, "case %s: unknown variant %lld", c->name, v[0]);
     qk_collapse_config cfg = qk_collapse_default_config((int)v[1], (int)v[2], (int)v[3], (int)v[4]);
     cfg.dff = (int)v[5];
     cfg.V = 0;
@@ -88,10 +80,10 @@ static int op_forward(const qk_vcase *c, qk_vcase *got, qk_arena *a, char *err, 
     qk_collapse s;
     if (open_stack(&cfg, &s, a, c->name, err, errlen)) return -1;
     double *nrm = qk_arena_take(a, sizeof(double) * (size_t)l1);
-    if (!nrm) return fail(err, errlen, "case %s: out of memory", c->name);
+    if (!nrm) return qk_vop_error(err, errlen, "case %s: out of memory", c->name);
     qk_collapse_init(&s, (uint64_t)v[6]);
     qk_status st = qk_collapse_forward(&s, (qk_col_variant)v[0], x0->data, res->data, nrm);
-    if (st != QK_OK && st != QK_ERR_NONFINITE) return fail(err, errlen, "case %s: %s", c->name, qk_status_str(st));
+    if (st != QK_OK && st != QK_ERR_NONFINITE) return qk_vop_error(err, errlen, "case %s: %s", c->name, qk_status_str(st));
     for (int l = 0; l <= L; l++) ((double *)r->data)[l] = ((double *)res->data)[l] / nrm[l];
     memcpy(x->data, s.x + (size_t)L * n * d, sizeof(float) * (size_t)n * d);
     return 0;
@@ -113,29 +105,29 @@ static int op_embed(const qk_vcase *c, qk_vcase *got, qk_arena *a, char *err, si
     qk_collapse s;
     if (open_stack(&cfg, &s, a, c->name, err, errlen)) return -1;
     int *ids = qk_arena_take(a, sizeof(int) * (size_t)n);
-    if (!ids) return fail(err, errlen, "case %s: out of memory", c->name);
+    if (!ids) return qk_vop_error(err, errlen, "case %s: out of memory", c->name);
     for (int i = 0; i < n; i++) {
         float f = ((float *)tok->data)[i];
         if (!(f >= 0.0f && f < (float)cfg.V) || f != (float)(int)f)
-            return fail(err, errlen, "case %s: tok[%d] is not an id in [0, %d)", c->name, i, cfg.V);
+            return qk_vop_error(err, errlen, "case %s: tok[%d] is not an id in [0, %d)", c->name, i, cfg.V);
         ids[i] = (int)f;
     }
     qk_collapse_init(&s, (uint64_t)v[3]);
     qk_status st = qk_collapse_embed(&s, ids, x->data);
-    return st == QK_OK ? 0 : fail(err, errlen, "case %s: %s", c->name, qk_status_str(st));
+    return st == QK_OK ? 0 : qk_vop_error(err, errlen, "case %s: %s", c->name, qk_status_str(st));
 }
 
 static int op_norms(const qk_vcase *c, qk_vcase *got, qk_arena *a, char *err, size_t errlen)
 {
     qk_vtensor *x = qk_vcase_tensor((qk_vcase *)c, "x");
     if (!x || x->dt != QK_DT_F32 || x->ndim != 2 || x->is_out)
-        return fail(err, errlen, "case %s: needs 'in x f32 N D'", c->name);
+        return qk_vop_error(err, errlen, "case %s: needs 'in x f32 N D'", c->name);
     int one = 1;
     qk_vtensor *res = tensor(got, "res", QK_DT_F64, 1, &one, err, errlen);
     qk_vtensor *nrm = res ? tensor(got, "nrm", QK_DT_F64, 1, &one, err, errlen) : NULL;
     if (!nrm) return -1;
     float *scr = qk_arena_take(a, sizeof(float) * 3 * (size_t)x->dims[1]);
-    if (!scr) return fail(err, errlen, "case %s: out of memory", c->name);
+    if (!scr) return qk_vop_error(err, errlen, "case %s: out of memory", c->name);
     qk_collapse_norms(x->data, x->dims[0], x->dims[1], scr, res->data, nrm->data);
     return 0;
 }
@@ -156,13 +148,13 @@ static int op_bound(const qk_vcase *c, qk_vcase *got, qk_arena *a, char *err, si
     qk_collapse s;
     if (open_stack(&cfg, &s, a, c->name, err, errlen)) return -1;
     float *scr = qk_arena_take(a, sizeof(float) * qk_collapse_head_norms_scratch(cfg.d));
-    if (!scr) return fail(err, errlen, "case %s: out of memory", c->name);
+    if (!scr) return qk_vop_error(err, errlen, "case %s: out of memory", c->name);
     qk_collapse_init(&s, (uint64_t)v[3]);
     for (int l = 0; l < cfg.L; l++)
         for (int h = 0; h < cfg.H; h++) {
             size_t i = (size_t)l * cfg.H + h;
             qk_status st = qk_collapse_head_norms(&s, l, h, scr, (double *)q->data + i, (double *)w->data + i);
-            if (st != QK_OK) return fail(err, errlen, "case %s: %s", c->name, qk_status_str(st));
+            if (st != QK_OK) return qk_vop_error(err, errlen, "case %s: %s", c->name, qk_status_str(st));
         }
     return 0;
 }

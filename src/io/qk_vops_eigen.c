@@ -15,27 +15,19 @@
 #include "qk_eigen.h"
 #include "qk_io.h"
 
-static int err_at(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* The f64 tensor `name` of case c with ndim dims (dims[i] < 0: any). */
 static qk_vtensor *want(qk_vcase *c, const char *name, int ndim, const int *dims, char *err, size_t n)
 {
     qk_vtensor *t = qk_vcase_tensor(c, name);
-    if (!t) { err_at(err, n, "case %s: missing tensor '%s'", c->name, name); return NULL; }
+    if (!t) { qk_vop_error(err, n, "case %s: missing tensor '%s'", c->name, name); return NULL; }
     if (t->dt != QK_DT_F64 || t->ndim != ndim) {
-        err_at(err, n, "case %s: tensor '%s' must be f64 with %d dimension(s)", c->name, name, ndim);
+        qk_vop_error(err, n, "case %s: tensor '%s' must be f64 with %d dimension(s)", c->name, name, ndim);
         return NULL;
     }
     for (int i = 0; i < ndim; i++)
         if (dims[i] >= 0 && t->dims[i] != dims[i]) {
-            err_at(err, n, "case %s: tensor '%s' dimension %d is %d, expected %d", c->name, name, i, t->dims[i], dims[i]);
+            qk_vop_error(err, n, "case %s: tensor '%s' dimension %d is %d, expected %d", c->name, name, i, t->dims[i], dims[i]);
             return NULL;
         }
     return t;
@@ -53,14 +45,14 @@ static double *take(qk_arena *a, size_t n) { return qk_arena_take(a, sizeof(doub
 
 static int status(const qk_vcase *c, const char *fn, qk_status s, char *err, size_t errlen)
 {
-    return s == QK_OK ? 0 : err_at(err, errlen, "case %s: %s: %s", c->name, fn, qk_status_str(s));
+    return s == QK_OK ? 0 : qk_vop_error(err, errlen, "case %s: %s: %s", c->name, fn, qk_status_str(s));
 }
 
 static int op_eigh_common(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, size_t errlen, int vectors)
 {
     WANT(A, c, "A", 2, -1, -1);
     int n = A->dims[0];
-    if (A->dims[1] != n) return err_at(err, errlen, "case %s: A must be square", c->name);
+    if (A->dims[1] != n) return qk_vop_error(err, errlen, "case %s: A must be square", c->name);
     WANT(w, g, "w", 1, n);
     double *v = NULL;
     if (vectors) {
@@ -69,7 +61,7 @@ static int op_eigh_common(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err
     }
     size_t len = qk_eigh_work_len(n, vectors);
     double *work = take(a, len);
-    if (!work) return err_at(err, errlen, "out of memory");
+    if (!work) return qk_vop_error(err, errlen, "out of memory");
     return status(c, "qk_eigh", qk_eigh(n, A->data, n, w->data, v, n, work, len, NULL, NULL), err, errlen);
 }
 static int op_eigh(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *e, size_t n) { return op_eigh_common(c, g, a, e, n, 1); }
@@ -84,7 +76,7 @@ static int op_svd(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, size_t
     WANT(Vt, g, "Vt", 2, k, cols);
     size_t len = qk_svd_work_len(rows, cols, 1);
     double *work = take(a, len);
-    if (!work) return err_at(err, errlen, "out of memory");
+    if (!work) return qk_vop_error(err, errlen, "out of memory");
     return status(c, "qk_svd",
                   qk_svd(rows, cols, A->data, cols, s->data, U->data, k, Vt->data, cols, work, len, NULL, NULL), err,
                   errlen);
@@ -98,7 +90,7 @@ static int op_svdvals(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, si
     WANT(stats, g, "stats", 1, 3);
     size_t len = qk_spectral_norm_work_len(rows, cols);
     double *work = take(a, len), *sv = s->data, *st = stats->data;
-    if (!work) return err_at(err, errlen, "out of memory");
+    if (!work) return qk_vop_error(err, errlen, "out of memory");
     if (status(c, "qk_svd", qk_svd(rows, cols, A->data, cols, sv, NULL, 0, NULL, 0, work, len, NULL, NULL), err, errlen))
         return -1;
     if (status(c, "qk_spectral_norm", qk_spectral_norm(rows, cols, A->data, cols, &st[0], work, len), err, errlen))
@@ -112,7 +104,7 @@ static int op_power(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, size
 {
     long long iters;
     if (!qk_vcase_param(c, "iters", &iters) || iters < 1 || iters > 100000)
-        return err_at(err, errlen, "case %s: param 'iters' missing or not in [1, 100000]", c->name);
+        return qk_vop_error(err, errlen, "case %s: param 'iters' missing or not in [1, 100000]", c->name);
     WANT(W, c, "W", 2, -1, -1);
     int rows = W->dims[0], cols = W->dims[1];
     WANT(u0, c, "u0", 1, cols);
@@ -120,7 +112,7 @@ static int op_power(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, size
     WANT(u, g, "u", 1, cols);
     WANT(v, g, "v", 1, rows);
     double *scratch = take(a, (size_t)rows + cols);
-    if (!scratch) return err_at(err, errlen, "out of memory");
+    if (!scratch) return qk_vop_error(err, errlen, "out of memory");
     memcpy(u->data, u0->data, sizeof(double) * cols);
     return status(c, "qk_spectral_norm_power",
                   qk_spectral_norm_power(rows, cols, W->data, cols, u->data, v->data, (int)iters, sigma->data, scratch),
@@ -131,11 +123,11 @@ static int op_haar(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, size_
 {
     long long n, seed;
     if (!qk_vcase_param(c, "n", &n) || n < 1 || n > QK_EIG_MAX_N || !qk_vcase_param(c, "seed", &seed))
-        return err_at(err, errlen, "case %s: params 'n' (1..%d) and 'seed' needed", c->name, QK_EIG_MAX_N);
+        return qk_vop_error(err, errlen, "case %s: params 'n' (1..%d) and 'seed' needed", c->name, QK_EIG_MAX_N);
     WANT(Q, g, "Q", 2, (int)n, (int)n);
     size_t len = qk_haar_work_len((int)n);
     double *work = take(a, len);
-    if (!work) return err_at(err, errlen, "out of memory");
+    if (!work) return qk_vop_error(err, errlen, "out of memory");
     qk_rng r;
     qk_rng_seed(&r, (uint64_t)seed);
     return status(c, "qk_haar_orthogonal", qk_haar_orthogonal((int)n, &r, Q->data, (int)n, work, len), err, errlen);

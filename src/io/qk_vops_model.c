@@ -15,14 +15,6 @@
 #include "qk_io.h"
 #include "qk_model.h"
 
-static int fail(char *err, size_t n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static const char *const keys[] = {"kind", "V", "d", "H", "dff", "L", "T", "B", "ln", "sr", "seed"};
 
@@ -31,14 +23,14 @@ static int read_config(const qk_vcase *c, qk_model_config *cfg, long long *seed,
     long long v[11];
     for (int i = 0; i < 11; i++)
         if (!qk_vcase_param(c, keys[i], &v[i]) || v[i] < 0 || v[i] > (i == 10 ? (1LL << 62) : 1000000))
-            return fail(err, n, "case %s: param '%s' missing or out of range", c->name, keys[i]);
+            return qk_vop_error(err, n, "case %s: param '%s' missing or out of range", c->name, keys[i]);
     memset(cfg, 0, sizeof *cfg);
     cfg->kind = (qk_model_kind)v[0];
     cfg->V = (int)v[1]; cfg->d = (int)v[2]; cfg->H = (int)v[3]; cfg->dff = (int)v[4]; cfg->L = (int)v[5];
     cfg->T = (int)v[6]; cfg->B = (int)v[7]; cfg->ln = (qk_ln_mode)v[8]; cfg->sigma_reparam = (qk_sr_mode)v[9];
     *seed = v[10];
     qk_vtensor *h = qk_vcase_tensor((qk_vcase *)c, "hyper");
-    if (!h || h->dt != QK_DT_F32 || h->count != 8) return fail(err, n, "case %s: needs 'in hyper f32 8'", c->name);
+    if (!h || h->dt != QK_DT_F32 || h->count != 8) return qk_vop_error(err, n, "case %s: needs 'in hyper f32 8'", c->name);
     const float *p = h->data;
     cfg->ln_eps = p[0]; cfg->kappa1 = p[1]; cfg->kappa2 = p[2]; cfg->lr = p[3];
     cfg->beta1 = p[4]; cfg->beta2 = p[5]; cfg->adam_eps = p[6]; cfg->weight_decay = p[7];
@@ -50,15 +42,15 @@ static int open_model(const qk_model_config *cfg, qk_model *m, qk_model_sizes_t 
                       char *err, size_t n)
 {
     qk_status s = qk_model_sizes(cfg, sz);
-    if (s != QK_OK) return fail(err, n, "case %s: model configuration: %s", name, qk_status_str(s));
+    if (s != QK_OK) return qk_vop_error(err, n, "case %s: model configuration: %s", name, qk_status_str(s));
     size_t total = 4 * sz->params + sz->acts + sz->scratch + sz->state;
     float *buf = qk_arena_take(a, total * sizeof(float));
-    if (!buf) return fail(err, n, "case %s: model does not fit in the reader's memory", name);
+    if (!buf) return qk_vop_error(err, n, "case %s: model does not fit in the reader's memory", name);
     memset(buf, 0, total * sizeof(float));
     float *w = buf, *g = w + sz->params, *am = g + sz->params, *av = am + sz->params;
     float *acts = av + sz->params, *scr = acts + sz->acts, *st = scr + sz->scratch;
     s = qk_model_bind(m, cfg, w, g, am, av, acts, scr, st);
-    return s == QK_OK ? 0 : fail(err, n, "case %s: %s", name, qk_status_str(s));
+    return s == QK_OK ? 0 : qk_vop_error(err, n, "case %s: %s", name, qk_status_str(s));
 }
 
 /* Copies n floats into the output tensor `name` (must exist with that count). */
@@ -66,7 +58,7 @@ static int put(qk_vcase *got, const char *name, const void *src, size_t count, s
 {
     qk_vtensor *t = qk_vcase_tensor(got, name);
     if (!t || t->count != count || qk_dtype_size(t->dt) != elem || !t->is_out)
-        return fail(err, n, "case %s: output '%s' missing or not of %zu values", got->name, name, count);
+        return qk_vop_error(err, n, "case %s: output '%s' missing or not of %zu values", got->name, name, count);
     memcpy(t->data, src, count * elem);
     return 0;
 }
@@ -90,7 +82,7 @@ static int step_data(const qk_vcase *c, const qk_model_config *cfg, int s, int *
     qk_vtensor *d = qk_vcase_tensor((qk_vcase *)c, "data");
     size_t per = (size_t)cfg->B * (cfg->T + 1) * (cfg->kind == QK_MODEL_LM ? 1 : (size_t)cfg->d);
     if (!d || d->dt != QK_DT_F32 || d->count < per * (size_t)(s + 1))
-        return fail(err, n, "case %s: 'data' has too few values for step %d", c->name, s);
+        return qk_vop_error(err, n, "case %s: 'data' has too few values for step %d", c->name, s);
     const float *x = (const float *)d->data + per * (size_t)s;
     if (cfg->kind == QK_MODEL_LM)
         for (size_t i = 0; i < per; i++) tok[i] = (int)x[i];
@@ -104,13 +96,13 @@ static int op_model(const qk_vcase *c, qk_vcase *got, qk_arena *a, char *err, si
     long long seed = 0, steps = 1;
     if (read_config(c, &cfg, &seed, err, n)) return -1;
     if (train && (!qk_vcase_param(c, "steps", &steps) || steps < 1 || steps > 1000))
-        return fail(err, n, "case %s: param 'steps' missing or not in [1, 1000]", c->name);
+        return qk_vop_error(err, n, "case %s: param 'steps' missing or not in [1, 1000]", c->name);
     qk_model m;
     qk_model_sizes_t sz;
     if (open_model(&cfg, &m, &sz, a, c->name, err, n)) return -1;
     int *tok = qk_arena_take(a, sizeof(int) * (size_t)cfg.B * (cfg.T + 1));
     float *losses = qk_arena_take(a, sizeof(float) * 2 * (size_t)steps);
-    if (!tok || !losses) return fail(err, n, "case %s: out of memory", c->name);
+    if (!tok || !losses) return qk_vop_error(err, n, "case %s: out of memory", c->name);
     qk_model_init(&m, (uint64_t)seed);
     if (put_params(got, "p_", &m.w, &sz, err, n)) return -1;
     size_t nstate = sz.state / 2;
@@ -124,7 +116,7 @@ static int op_model(const qk_vcase *c, qk_vcase *got, qk_arena *a, char *err, si
         qk_status st = qk_model_forward(&m, tok, walk);
         if (st == QK_OK) st = qk_model_backward(&m);
         if (st == QK_OK && train) st = qk_model_adamw(&m);
-        if (st != QK_OK) return fail(err, n, "case %s: step %d: %s", c->name, s, qk_status_str(st));
+        if (st != QK_OK) return qk_vop_error(err, n, "case %s: step %d: %s", c->name, s, qk_status_str(st));
         losses[s] = m.loss;
         losses[steps + s] = m.reg;
     }

@@ -25,7 +25,6 @@ typedef struct { /* views of m->acts */
     float *lnf, *lnf_mean, *lnf_rstd; /* (N, d), (N), (N)            */
     float *out;                       /* LM: logits (N, V); WALK: predictions (B, d) */
     float *lse, *losses;              /* (N), (max(N, B d))          */
-    float *ones;                      /* (max(N, d, F)) all 1        */
     float *tok;                       /* (B, T+1) token ids as floats (LM) */
     float *target;                    /* (B, d) next walk step (WALK) */
     float *row;                       /* (max(V, T)) scratch row     */
@@ -70,8 +69,6 @@ static size_t layout_acts(const qk_model_config *c, float *base, acts_t *a)
     size_t L = (size_t)c->L, N = (size_t)c->B * c->T, d = (size_t)c->d, F = (size_t)c->dff;
     size_t V = c->kind == QK_MODEL_LM ? (size_t)c->V : 0, T = (size_t)c->T, B = (size_t)c->B, H = (size_t)c->H;
     size_t LN = uses_ln(c) ? 1 : 0, POST = c->ln == QK_LN_POST ? 1 : 0, PRE = c->ln == QK_LN_PRE ? 1 : 0;
-    size_t nones = N > d ? N : d;
-    if (F > nones) nones = F;
     a->pos = carve(&cv, T * d);
     a->res = carve(&cv, (L + 1) * N * d);
     a->ln1 = carve(&cv, PRE * L * N * d);
@@ -101,7 +98,6 @@ static size_t layout_acts(const qk_model_config *c, float *base, acts_t *a)
     a->out = carve(&cv, V ? N * V : B * d);
     a->lse = carve(&cv, N);
     a->losses = carve(&cv, N > B * d ? N : B * d);
-    a->ones = carve(&cv, nones);
     a->tok = carve(&cv, V ? B * (T + 1) : 0);
     a->target = carve(&cv, V ? 0 : B * d);
     a->row = carve(&cv, V > T ? V : T);
@@ -477,9 +473,10 @@ static void linear_forward(float *y, const float *x, const float *W, const float
     qk_matmul(&Y, &X, &Wm, QK_TRANS_B | QK_ACCUMULATE);
 }
 
-/* dx (N, in) += dy W; dW (out, in) += dyᵀ x; db (out) += 1ᵀ dy. dx may be NULL. */
-static void linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x, const float *W,
-                            const float *ones, int N, int in, int out)
+/* dx (N, in) += dy W; dW (out, in) += dyᵀ x; db (out) += Σ_i dy_i in row order (the
+ * chain of 1ᵀ·dy: fma(1, x, a) rounds a + x exactly as the addition does). dx may be NULL. */
+static void linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x, const float *W, int N,
+                            int in, int out)
 {
     qk_mat DY = mat((float *)dy, N, out), X = mat((float *)x, N, in), Wm = mat((float *)W, out, in);
     if (dx) {
@@ -488,8 +485,10 @@ static void linear_backward(float *dx, float *dW, float *db, const float *dy, co
     }
     qk_mat DW = mat(dW, out, in);
     qk_matmul(&DW, &DY, &X, QK_TRANS_A | QK_ACCUMULATE);
-    qk_mat DB = mat(db, 1, out), ONE = mat((float *)ones, 1, N);
-    qk_matmul(&DB, &ONE, &DY, QK_ACCUMULATE);
+    for (int i = 0; i < N; i++) {
+        const float *r = dy + (size_t)i * out;
+        for (int j = 0; j < out; j++) db[j] = db[j] + r[j];
+    }
 }
 
 /* ------------------------------------------------------------------ attention */
@@ -678,8 +677,6 @@ qk_status qk_model_forward(qk_model *m, const int *tokens, const float *walk)
     scr_t s;
     layout_scratch(c, m->scratch, &s);
     size_t Nd = (size_t)N * d, NF = (size_t)N * F;
-    int nones = N > d ? N : d;
-    fill(a.ones, (size_t)(nones > F ? nones : F), 1.0f);
     if (lm) {
         for (size_t i = 0; i < (size_t)B * (T + 1); i++) {
             if (tokens[i] < 0 || tokens[i] >= c->V) return QK_ERR_ARG;
@@ -823,12 +820,12 @@ qk_status qk_model_backward(qk_model *m)
         float *h1 = at(a.h1, l, NF), *h1r = at(a.h1r, l, NF);
         zero(s.dh1, NF);
         linear_backward(s.dh1, grad_target(m, &s, l, QK_LIN_2), bias_of(&m->g, c, l, QK_LIN_2), dr2, h1r,
-                        weight_of(m, l, QK_LIN_2), a.ones, N, F, d);
+                        weight_of(m, l, QK_LIN_2), N, F, d);
         relu_backward(s.dh1, h1, s.dh1, NF);
         float *dh2 = c->ln == QK_LN_PRE ? s.dq : s.dx1; /* dq is free until attention */
         if (c->ln == QK_LN_PRE) zero(dh2, Nd);
         linear_backward(dh2, grad_target(m, &s, l, QK_LIN_1), bias_of(&m->g, c, l, QK_LIN_1), s.dh1, h2,
-                        weight_of(m, l, QK_LIN_1), a.ones, N, d, F);
+                        weight_of(m, l, QK_LIN_1), N, d, F);
         if (c->ln == QK_LN_PRE)
             layernorm_bwd(s.dx1, at(m->g.p[QK_P_LN2_G], l, d), at(m->g.p[QK_P_LN2_B], l, d), dh2, x1,
                           at(a.ln2_mean, l, N), at(a.ln2_rstd, l, N), at(m->w.p[QK_P_LN2_G], l, d), s.lnscr, N, d);
@@ -844,7 +841,7 @@ qk_status qk_model_backward(qk_model *m)
         memcpy(s.dres, dr1, sizeof(float) * Nd);
         zero(s.dob, Nd);
         linear_backward(s.dob, grad_target(m, &s, l, QK_LIN_O), bias_of(&m->g, c, l, QK_LIN_O), dr1,
-                        at(a.o, l, Nd), weight_of(m, l, QK_LIN_O), a.ones, N, d, d);
+                        at(a.o, l, Nd), weight_of(m, l, QK_LIN_O), N, d, d);
         zero(s.dq, Nd);
         zero(s.dk, Nd);
         zero(s.dv, Nd);
@@ -854,11 +851,11 @@ qk_status qk_model_backward(qk_model *m)
         float *dh = c->ln == QK_LN_PRE ? s.dln : s.dres;
         if (c->ln == QK_LN_PRE) zero(s.dln, Nd);
         linear_backward(dh, grad_target(m, &s, l, QK_LIN_Q), bias_of(&m->g, c, l, QK_LIN_Q), s.dq, h,
-                        weight_of(m, l, QK_LIN_Q), a.ones, N, d, d);
+                        weight_of(m, l, QK_LIN_Q), N, d, d);
         linear_backward(dh, grad_target(m, &s, l, QK_LIN_K), bias_of(&m->g, c, l, QK_LIN_K), s.dk, h,
-                        weight_of(m, l, QK_LIN_K), a.ones, N, d, d);
+                        weight_of(m, l, QK_LIN_K), N, d, d);
         linear_backward(dh, grad_target(m, &s, l, QK_LIN_V), bias_of(&m->g, c, l, QK_LIN_V), s.dv, h,
-                        weight_of(m, l, QK_LIN_V), a.ones, N, d, d);
+                        weight_of(m, l, QK_LIN_V), N, d, d);
         if (c->ln == QK_LN_PRE)
             layernorm_bwd(s.dres, at(m->g.p[QK_P_LN1_G], l, d), at(m->g.p[QK_P_LN1_B], l, d), s.dln, x,
                           at(a.ln1_mean, l, N), at(a.ln1_rstd, l, N), at(m->w.p[QK_P_LN1_G], l, d), s.lnscr, N, d);

@@ -18,6 +18,9 @@ static qk_arena arena = {arena_buf, sizeof arena_buf, 0};
 static qk_rng rng;
 static FILE *out;
 
+#define GEN_PROG "gen_vectors_collapse"
+#include "gen_common.h"
+
 static qk_vtensor *add(qk_vcase *c, const char *name, int is_out, qk_dtype dt, int d0, int d1)
 {
     int dims[2] = {d0, d1};
@@ -26,34 +29,6 @@ static qk_vtensor *add(qk_vcase *c, const char *name, int is_out, qk_dtype dt, i
     return t;
 }
 
-static void begin(qk_vcase *c, const char *op, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void begin(qk_vcase *c, const char *op, const char *fmt, ...)
-{
-    memset(c, 0, sizeof *c);
-    arena.used = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->name, sizeof c->name, fmt, ap);
-    va_end(ap);
-    snprintf(c->op, sizeof c->op, "%s", op);
-}
-
-static void param(qk_vcase *c, const char *k, long long v)
-{
-    snprintf(c->pkey[c->nparam], QK_VEC_NAME, "%s", k);
-    c->pval[c->nparam++] = v;
-}
-
-static void finish(qk_vcase *c)
-{
-    char err[256];
-    qk_vop_fn fn = qk_vop_find(c->op);
-    if (!fn || fn(c, c, &arena, err, sizeof err) < 0) {
-        fprintf(stderr, "gen_vectors_collapse: %s: %s\n", c->name, fn ? err : "unknown op");
-        exit(1);
-    }
-    qk_vec_write_case(out, c);
-}
 
 static void gauss(float *x, size_t n, float scale)
 {

@@ -19,6 +19,9 @@ static qk_arena arena = {arena_buf, sizeof arena_buf, 0};
 static qk_rng rng;
 static FILE *out;
 
+#define GEN_PROG "gen_vectors_eigen"
+#include "gen_common.h"
+
 static double *add(qk_vcase *c, const char *name, int is_out, int d0, int d1)
 {
     int dims[2] = {d0, d1};
@@ -27,34 +30,6 @@ static double *add(qk_vcase *c, const char *name, int is_out, int d0, int d1)
     return t->data;
 }
 
-static void begin(qk_vcase *c, const char *op, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void begin(qk_vcase *c, const char *op, const char *fmt, ...)
-{
-    memset(c, 0, sizeof *c);
-    arena.used = 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->name, sizeof c->name, fmt, ap);
-    va_end(ap);
-    snprintf(c->op, sizeof c->op, "%s", op);
-}
-
-static void param(qk_vcase *c, const char *k, long long v)
-{
-    snprintf(c->pkey[c->nparam], QK_VEC_NAME, "%s", k);
-    c->pval[c->nparam++] = v;
-}
-
-static void finish(qk_vcase *c)
-{
-    char err[256];
-    qk_vop_fn fn = qk_vop_find(c->op);
-    if (!fn || fn(c, c, &arena, err, sizeof err) < 0) {
-        fprintf(stderr, "gen_vectors_eigen: %s: %s\n", c->name, fn ? err : "unknown op");
-        exit(1);
-    }
-    qk_vec_write_case(out, c);
-}
 
 /* ---------------------------------------------------------------- symmetric inputs */
 enum { RANDOM, ZERO, IDENTITY, DIAGONAL, REPEATED, CLUSTERED, GRADED, GRADED_INDEF, GRADED_PERM, ZERO_DIAG, RANK1, TRIDIAG };

@@ -51,6 +51,11 @@ import numpy as np
 
 EPS = 2.0 ** -52
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+from check_vectors import _Xoshiro  # the project's generator, shared with the other checks  # noqa: E402
+
 try:  # the main checker's Verdict carries the worst |error|/tolerance ratio
     from check_vectors import Verdict
 except Exception:  # standalone use
@@ -297,56 +302,6 @@ def check_power(case):
 
 
 # ---------------------------------------------------------------- Haar
-class _Xoshiro:
-    """xoshiro256** seeded by splitmix64 (qk_rng.c), with qk_rng_normal's polar method."""
-
-    M = (1 << 64) - 1
-
-    def __init__(self, seed):
-        x = seed & self.M
-        self.s = []
-        for _ in range(4):
-            x = (x + 0x9E3779B97F4A7C15) & self.M
-            z = x
-            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & self.M
-            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & self.M
-            self.s.append(z ^ (z >> 31))
-        self.spare = None
-
-    @staticmethod
-    def _rotl(x, k):
-        return ((x << k) | (x >> (64 - k))) & _Xoshiro.M
-
-    def u64(self):
-        s = self.s
-        result = (self._rotl((s[1] * 5) & self.M, 7) * 9) & self.M
-        t = (s[1] << 17) & self.M
-        s[2] ^= s[0]
-        s[3] ^= s[1]
-        s[1] ^= s[2]
-        s[0] ^= s[3]
-        s[2] ^= t
-        s[3] = self._rotl(s[3], 45)
-        return result
-
-    def uniform(self):
-        return (self.u64() >> 11) * 2.0 ** -53
-
-    def normal(self):
-        if self.spare is not None:
-            x, self.spare = self.spare, None
-            return x
-        while True:
-            a = 2.0 * self.uniform() - 1.0
-            b = 2.0 * self.uniform() - 1.0
-            s = a * a + b * b
-            if 0.0 < s < 1.0:
-                break
-        f = math.sqrt(-2.0 * math.log(s) / s)
-        self.spare = b * f
-        return a * f
-
-
 def check_haar(case):
     r = _Report(case)
     n, seed = int(case["params"]["n"]), int(case["params"]["seed"])

@@ -147,6 +147,10 @@ if /usr/bin/python3 -c 'import numpy' > /dev/null 2>&1; then
     if /usr/bin/python3 tools/check_vectors.py vectors > "$tmp/check.out" 2>&1; then
         pass "independence check: $(tail -n 1 "$tmp/check.out")"
     else fail "independence check:"; tail -n 15 "$tmp/check.out"; fi
+    # the checker can fail: every op's outputs, corrupted one at a time, are caught
+    if /usr/bin/python3 tools/check_vectors.py --selftest > "$tmp/selftest.out" 2>&1; then
+        pass "independence check catches corrupted outputs ($(grep -c 'caught:' "$tmp/selftest.out") corruptions)"
+    else fail "independence check self-test:"; grep -E "WRONG|FAILED" "$tmp/selftest.out" | head -n 10; fi
 else skip "independence check (python3-numpy not installed)"; fi
 
 # ---------------------------------------------------------------- other targets

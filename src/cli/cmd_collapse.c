@@ -2,6 +2,7 @@
  * ratio r_l, singular-value view, the bound from the weights, the pure exponent; CSV
  * and SVG) and `qkspec paths` (the path decomposition checked numerically, and the
  * path-length shares of named architectures). */
+#include "qk_fp.h"
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>

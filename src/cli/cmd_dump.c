@@ -1,6 +1,7 @@
 /* cmd_dump.c — `qkspec dump`: one forward and backward pass of a configuration,
  * written as .npy files so that another implementation (tools/check_model_torch.py)
  * can rebuild the model and compare every number. */
+#include "qk_fp.h"
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>

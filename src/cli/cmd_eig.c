@@ -9,6 +9,7 @@
  * [1, QK_EIG_MAX_N], a token that is not a number, NaN or Inf (also overflow such as
  * 1e999), too few or too many numbers, a non-symmetric matrix for eig without
  * --symmetrize (which uses (A + A^T)/2). Usage errors exit with 2. */
+#include "qk_fp.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>

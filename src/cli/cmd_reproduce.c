@@ -1,6 +1,7 @@
 /* cmd_reproduce.c — `qkspec reproduce [--quick] [--out DIR]`: the simulation of
  * SPEC §1.3, the LocAteR / σReparam sweep of §1.1 on a text corpus, and a
  * self-contained HTML report with SVG figures and CSV files. */
+#include "qk_fp.h"
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* cmd_simulate.c — `qkspec simulate`: the eigenspectrum simulation of SPEC §1.3 over a
  * grid of eigenvalue (mean, scale) pairs, empirical ρ against both closed forms. */
+#include "qk_fp.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

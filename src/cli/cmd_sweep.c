@@ -2,6 +2,7 @@
  * 1e-2, 1e-1, 1}), a run without any regulariser and a σReparam run, all from the same
  * seed, data order and budget (SPEC §1.1). Runs are independent processes (--jobs),
  * so parallelism cannot change a bit of any run. */
+#include "qk_fp.h"
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* cmd_train.c — `qkspec train`: the language model on a text file (bytes or words) or
  * the theory model on random walks, with evaluations (loss, perplexity, W_QK eigen
  * statistics, attention entropy, per-position ρ) written as CSV. */
+#include "qk_fp.h"
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>

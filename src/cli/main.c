@@ -1,4 +1,5 @@
 /* qkspec — command-line tool. Commands: info, verify. */
+#include "qk_fp.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>

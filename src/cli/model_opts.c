@@ -1,4 +1,5 @@
 /* model_opts.c — model options and static model memory of the command-line tool. */
+#include "qk_fp.h"
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>

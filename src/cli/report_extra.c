@@ -1,6 +1,7 @@
 /* report_extra.c — the rank-collapse section of the `reproduce` report (SPEC §1.4):
  * runs `qkspec collapse` at the paper's shape (n 128, d 768, H 12, L 12), then inlines
  * its SVG and tabulates its CSV beside the paper's numbers. */
+#include "qk_fp.h"
 #include <stdlib.h>
 #include <string.h>
 #include "report.h"

@@ -6,6 +6,7 @@
  * qk_softmax_forward, and column sums are explicit loops over rows in increasing
  * order, so every result inherits the bit contract of SPEC §2.
  * Shapes: n tokens, d width, H heads of dh = d/H, F = dff, L layers. */
+#include "qk_fp.h"
 #include <math.h> /* sqrt, sqrtf, fabs: IEEE-exact */
 #include <string.h>
 #include "qk_collapse.h"

@@ -1,4 +1,5 @@
 /* qk_localize.c — closed form of ρ(θ) and the eigenspectrum simulation (SPEC §1.3). */
+#include "qk_fp.h"
 #include <math.h> /* sqrt: IEEE-exact */
 #include <string.h>
 #include "qk_eigen.h"
@@ -96,7 +97,7 @@ qk_status qk_sim_prepare(const qk_sim_config *c, qk_rng *rng, float *fwork, doub
     for (int i = 0; i < d; i++)
         for (int j = 0; j < d; j++) {
             double s = 0.0;
-            for (int k = 0; k < d; k++) s = fma((double)fw.R[(size_t)k * d + i], (double)fw.R[(size_t)k * d + j], s);
+            for (int k = 0; k < d; k++) s = qk__fma((double)fw.R[(size_t)k * d + i], (double)fw.R[(size_t)k * d + j], s);
             dw.Sig[(size_t)i * d + j] = c->aniso ? s / d : (double)(i == j);
         }
     for (int w = 0; w < c->walks; w++)
@@ -115,20 +116,20 @@ static qk_status draw_wqk(const qk_sim_config *c, double mean, double scale, qk_
     for (int i = 0; i < d; i++)
         for (int j = 0; j < d; j++) {
             double a = 0.0;
-            for (int k = 0; k < d; k++) a = fma(dw->B[(size_t)i * d + k] * dw->w[k], dw->B[(size_t)j * d + k], a);
+            for (int k = 0; k < d; k++) a = qk__fma(dw->B[(size_t)i * d + k] * dw->w[k], dw->B[(size_t)j * d + k], a);
             dw->Wqk[(size_t)i * d + j] = a;
             fw->W[(size_t)i * d + j] = (float)a;
         }
     for (int i = 0; i < d; i++)
         for (int j = 0; j < d; j++) {
             double a = 0.0;
-            for (int k = 0; k < d; k++) a = fma(dw->Wqk[(size_t)i * d + k], dw->Sig[(size_t)k * d + j], a);
+            for (int k = 0; k < d; k++) a = qk__fma(dw->Wqk[(size_t)i * d + k], dw->Sig[(size_t)k * d + j], a);
             dw->WS[(size_t)i * d + j] = a;
         }
     double t1 = 0.0, t2 = 0.0;
     for (int i = 0; i < d; i++) {
         t1 += dw->WS[(size_t)i * d + i];
-        for (int k = 0; k < d; k++) t2 = fma(dw->WS[(size_t)i * d + k], dw->WS[(size_t)k * d + i], t2);
+        for (int k = 0; k < d; k++) t2 = qk__fma(dw->WS[(size_t)i * d + k], dw->WS[(size_t)k * d + i], t2);
     }
     *trW = t1;
     *trW2 = t2;

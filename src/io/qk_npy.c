@@ -1,5 +1,6 @@
 /* qk_npy.c — writes NumPy .npy 1.0 files: magic, header length, a Python dict
  * literal padded with spaces to a 64-byte boundary, then the raw data. */
+#include "qk_fp.h"
 #include <stdio.h>
 #include <string.h>
 #include "qk_npy.h"

@@ -1,4 +1,5 @@
 /* qk_vecfile.c — reader and writer of golden-vector files (format in qk_io.h). */
+#include "qk_fp.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>

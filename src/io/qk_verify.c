@@ -1,4 +1,5 @@
 /* qk_verify.c — bit check of golden vectors (SPEC §3). */
+#include "qk_fp.h"
 #include <string.h>
 #include "qk_io.h"
 

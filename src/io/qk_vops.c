@@ -1,6 +1,7 @@
 /* qk_vops.c — the operations a golden-vector case can name. Each computes the case's
  * `out` tensors from its `in` tensors through the public core API, so `qkspec verify`
  * exercises exactly what users call. */
+#include "qk_fp.h"
 #include <stdarg.h>
 #include <string.h>
 #include "qk_io.h"

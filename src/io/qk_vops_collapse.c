@@ -12,6 +12,7 @@
  *   collapse_bound    params: d, H, L, seed; out wqk1 f64 (L, H) = ‖W_QK,h‖_1,
  *                     wvo f64 (L, H) = ‖W_VO,h‖_{1,∞}
  * The stack's memory comes from the reader's arena. */
+#include "qk_fp.h"
 #include <stdarg.h>
 #include <string.h>
 #include "qk_collapse.h"

@@ -10,6 +10,7 @@
  *   haar                 param n, seed          out Q (n, n)             (qk_haar_orthogonal)
  *
  * Workspaces come from the reader's arena. */
+#include "qk_fp.h"
 #include <stdarg.h>
 #include <string.h>
 #include "qk_eigen.h"

@@ -10,6 +10,7 @@
  *   with σReparam also: model_step sr_u, sr_v (the power-iteration vectors its forward
  *   used); model_train sr_u0, sr_v0 (after initialisation), each (L, 6, max(d, dff)) 
  * Each step: σReparam power step, forward, backward, AdamW. */
+#include "qk_fp.h"
 #include <stdarg.h>
 #include <string.h>
 #include "qk_io.h"

@@ -4,6 +4,7 @@
  * accumulate into gradient buffers. Every product goes through qk_matmul and every
  * reduction through qk_sum/qk_dot, so the whole model inherits the bit contract of
  * SPEC §2. Shapes: N = B·T rows, d width, F = d_ff, dh = d/H. */
+#include "qk_fp.h"
 #include <math.h> /* sqrtf, sqrt: IEEE-exact */
 #include <string.h>
 #include "qk_model.h"
@@ -1012,7 +1013,7 @@ void qk_model_wqk(const qk_model *m, int layer, int head, double *out)
     for (int i = 0; i < d; i++)
         for (int j = 0; j < d; j++) {
             double s = 0.0;
-            for (int k = 0; k < dh; k++) s = fma((double)wq[(size_t)k * d + i], (double)wk[(size_t)k * d + j], s);
+            for (int k = 0; k < dh; k++) s = qk__fma((double)wq[(size_t)k * d + i], (double)wk[(size_t)k * d + j], s);
             out[(size_t)i * d + j] = s;
         }
 }
@@ -1026,18 +1027,18 @@ void qk_model_qk_stats(const qk_model *m, int layer, int head, qk_qk_stats *st)
     /* traces from dh×dh Gram matrices: tr W = <W_Q, W_K>; ‖W‖_F² = tr(M_Q M_K);
      * tr(S²) = (‖W‖_F² + tr(W²))/2 with tr(W²) = ‖W_Q W_Kᵀ‖_F²... computed below. */
     double tr = 0.0, frob = 0.0, trw2 = 0.0;
-    for (size_t i = 0; i < (size_t)dh * d; i++) tr = fma((double)wq[i], (double)wk[i], tr);
+    for (size_t i = 0; i < (size_t)dh * d; i++) tr = qk__fma((double)wq[i], (double)wk[i], tr);
     for (int a = 0; a < dh; a++)
         for (int b = 0; b < dh; b++) {
             double mq = 0.0, mk = 0.0, x = 0.0, y = 0.0;
             for (int k = 0; k < d; k++) {
-                mq = fma((double)wq[(size_t)a * d + k], (double)wq[(size_t)b * d + k], mq);
-                mk = fma((double)wk[(size_t)a * d + k], (double)wk[(size_t)b * d + k], mk);
-                x = fma((double)wk[(size_t)a * d + k], (double)wq[(size_t)b * d + k], x); /* (W_K W_Qᵀ)_ab */
-                y = fma((double)wk[(size_t)b * d + k], (double)wq[(size_t)a * d + k], y); /* (W_K W_Qᵀ)_ba */
+                mq = qk__fma((double)wq[(size_t)a * d + k], (double)wq[(size_t)b * d + k], mq);
+                mk = qk__fma((double)wk[(size_t)a * d + k], (double)wk[(size_t)b * d + k], mk);
+                x = qk__fma((double)wk[(size_t)a * d + k], (double)wq[(size_t)b * d + k], x); /* (W_K W_Qᵀ)_ab */
+                y = qk__fma((double)wk[(size_t)b * d + k], (double)wq[(size_t)a * d + k], y); /* (W_K W_Qᵀ)_ba */
             }
-            frob = fma(mq, mk, frob);
-            trw2 = fma(x, y, trw2); /* tr(W²) = tr((W_K W_Qᵀ)²) */
+            frob = qk__fma(mq, mk, frob);
+            trw2 = qk__fma(x, y, trw2); /* tr(W²) = tr((W_K W_Qᵀ)²) */
         }
     double trs2 = 0.5 * (frob + trw2);
     st->trace = tr;
@@ -1059,7 +1060,7 @@ void qk_walk_sample(qk_rng *r, float *x, int n, int d, const float *R)
             double s = z[j];
             if (R) { /* (Rᵀ z)_j = Σ_i R_ij z_i */
                 s = 0.0;
-                for (int i = 0; i < d; i++) s = fma((double)R[(size_t)i * d + j], z[i], s);
+                for (int i = 0; i < d; i++) s = qk__fma((double)R[(size_t)i * d + j], z[i], s);
             }
             step[j] = s * inv;
         }

@@ -1,10 +1,20 @@
 /* kern_avx2.c — AVX2+FMA kernels (compiled with -mavx2 -mfma, chosen by CPUID).
  * Same operations as kern_scalar.c lane by lane: products vectorise across output
  * columns (never across k), reductions use the 8 lanes of one register. */
+#include "qk_fp.h"
+#include "qk_kernels.h"
 #if defined(QK_HAVE_AVX2)
 #include <immintrin.h>
 #include <math.h>
-#include "qk_kernels.h"
+
+/* Every function below is compiled for AVX2+FMA whatever the file's flags (the table is
+ * used only after qk_isa.c's CPUID check), so one build file serves every host. */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
 
 #define MR 6
 #define NR 16
@@ -93,7 +103,7 @@ static float dot_avx2(const float *x, const float *y, int n)
     for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc);
     float l[8];
     _mm256_storeu_ps(l, acc);
-    for (; i < n; i++) l[i & 7] = fmaf(x[i], y[i], l[i & 7]);
+    for (; i < n; i++) l[i & 7] = qk__fmaf(x[i], y[i], l[i & 7]);
     return qk__combine8(l);
 }
 
@@ -171,8 +181,8 @@ static void jrot_avx2(double *x, double *y, int n, double c, double s)
     }
     for (; i < n; i++) {
         double a = x[i], b = y[i];
-        x[i] = fma(c, a, -(s * b));
-        y[i] = fma(c, b, s * a);
+        x[i] = qk__fma(c, a, -(s * b));
+        y[i] = qk__fma(c, b, s * a);
     }
 }
 
@@ -196,8 +206,8 @@ static void jfrot_avx2(double *x, double *y, int n, double a, double b)
     }
     for (; i < n; i++) {
         double u = x[i], w = y[i];
-        x[i] = fma(b, w, u);
-        y[i] = fma(a, u, w);
+        x[i] = qk__fma(b, w, u);
+        y[i] = qk__fma(a, u, w);
     }
 }
 
@@ -221,13 +231,13 @@ static void jstep_avx2(const double *x0, const double *x1, double *y0, double *y
     }
     for (; o < h; o++) {
         double u = x0[o], w = x1[o], ub = x0b[o], wb = x1b[o];
-        double r0t = fma(b, w, u), r1t = fma(a, u, w);
-        double r0b = fma(b, wb, ub), r1b = fma(a, ub, wb);
+        double r0t = qk__fma(b, w, u), r1t = qk__fma(a, u, w);
+        double r0b = qk__fma(b, wb, ub), r1b = qk__fma(a, ub, wb);
         double ao = as[o], bo = bs[o];
-        y0t[o] = fma(bo, r0b, r0t);
-        y0b[o] = fma(ao, r0t, r0b);
-        y1t[o] = fma(bo, r1b, r1t);
-        y1b[o] = fma(ao, r1t, r1b);
+        y0t[o] = qk__fma(bo, r0b, r0t);
+        y0b[o] = qk__fma(ao, r0t, r0b);
+        y1t[o] = qk__fma(bo, r1b, r1t);
+        y1b[o] = qk__fma(ao, r1t, r1b);
     }
 }
 
@@ -254,9 +264,9 @@ static void jdot3_avx2(const double *x, const double *y, int n, double out[3])
     _mm256_storeu_pd(g, g0);
     _mm256_storeu_pd(g + 4, g1);
     for (; i < n; i++) {
-        a[i & 7] = fma(x[i], x[i], a[i & 7]);
-        b[i & 7] = fma(y[i], y[i], b[i & 7]);
-        g[i & 7] = fma(x[i], y[i], g[i & 7]);
+        a[i & 7] = qk__fma(x[i], x[i], a[i & 7]);
+        b[i & 7] = qk__fma(y[i], y[i], b[i & 7]);
+        g[i & 7] = qk__fma(x[i], y[i], g[i & 7]);
     }
     out[0] = qk__combine8d(a);
     out[1] = qk__combine8d(b);
@@ -305,20 +315,20 @@ static void jangle_avx2(int h, double tol, const double *g, double *o)
         double aa = fabs(apq), t;
         o[k] = o[h + k] = o[2 * h + k] = o[3 * h + k] = o[4 * h + k] = 0.0;
         if (!(aa >= 0x1p-1022) || !(aa > tol * sqrt(fabs(app)) * sqrt(fabs(aqq)))) continue;
-        double r = dq / dp, dd = fma(r, aqq, -(app / r));
+        double r = dq / dp, dd = qk__fma(r, aqq, -(app / r));
         if (fabs(dd) > 0x1p500 * aa) {
             t = apq / dd;
         } else {
             double theta = 0.5 * dd / apq;
-            double w = 1.0 / (fabs(theta) + sqrt(fma(theta, theta, 1.0)));
+            double w = 1.0 / (fabs(theta) + sqrt(qk__fma(theta, theta, 1.0)));
             t = theta < 0.0 ? -w : w;
         }
-        double u = fma(t, t, 1.0), al = t / r, be = -(t * r);
+        double u = qk__fma(t, t, 1.0), al = t / r, be = -(t * r);
         o[k] = al;
         o[h + k] = be;
         o[2 * h + k] = 1.0 / sqrt(u);
-        o[3 * h + k] = fma(be, apq, app) * u;
-        o[4 * h + k] = fma(al, apq, aqq) * u;
+        o[3 * h + k] = qk__fma(be, apq, app) * u;
+        o[4 * h + k] = qk__fma(al, apq, aqq) * u;
     }
 }
 
@@ -327,10 +337,15 @@ static void jfcols_avx2(double *r, int nr, const int *cp, const int *cq, const d
 {
     for (int i = 0; i < nr; i++) {
         double x = r[cp[i]], y = r[cq[i]];
-        r[cp[i]] = fma(b[i], y, x);
-        r[cq[i]] = fma(a[i], x, y);
+        r[cp[i]] = qk__fma(b[i], y, x);
+        r[cq[i]] = qk__fma(a[i], x, y);
     }
 }
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
 #else
 typedef int qk__empty_unit_qk_have_avx2; /* ISO C: no empty translation unit */
 #endif

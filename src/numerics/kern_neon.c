@@ -1,9 +1,10 @@
 /* kern_neon.c — AArch64 NEON kernels. Same operations as kern_scalar.c lane by lane;
  * the 8 reduction lanes live in two 128-bit registers (lanes 0-3 and 4-7). */
+#include "qk_fp.h"
+#include "qk_kernels.h"
 #if defined(QK_HAVE_NEON)
 #include <arm_neon.h>
 #include <math.h>
-#include "qk_kernels.h"
 
 #define MR 8
 #define NR 8
@@ -72,7 +73,7 @@ static float dot_neon(const float *x, const float *y, int n)
     float l[8];
     vst1q_f32(l, lo);
     vst1q_f32(l + 4, hi);
-    for (; i < n; i++) l[i & 7] = fmaf(x[i], y[i], l[i & 7]);
+    for (; i < n; i++) l[i & 7] = qk__fmaf(x[i], y[i], l[i & 7]);
     return qk__combine8(l);
 }
 
@@ -153,8 +154,8 @@ static void jrot_neon(double *x, double *y, int n, double c, double s)
     }
     for (; i < n; i++) {
         double a = x[i], b = y[i];
-        x[i] = fma(c, a, -(s * b));
-        y[i] = fma(c, b, s * a);
+        x[i] = qk__fma(c, a, -(s * b));
+        y[i] = qk__fma(c, b, s * a);
     }
 }
 
@@ -173,8 +174,8 @@ static void jfrot_neon(double *x, double *y, int n, double a, double b)
     }
     for (; i < n; i++) {
         double u = x[i], w = y[i];
-        x[i] = fma(b, w, u);
-        y[i] = fma(a, u, w);
+        x[i] = qk__fma(b, w, u);
+        y[i] = qk__fma(a, u, w);
     }
 }
 
@@ -198,13 +199,13 @@ static void jstep_neon(const double *x0, const double *x1, double *y0, double *y
     }
     for (; o < h; o++) {
         double u = x0[o], w = x1[o], ub = x0b[o], wb = x1b[o];
-        double r0t = fma(b, w, u), r1t = fma(a, u, w);
-        double r0b = fma(b, wb, ub), r1b = fma(a, ub, wb);
+        double r0t = qk__fma(b, w, u), r1t = qk__fma(a, u, w);
+        double r0b = qk__fma(b, wb, ub), r1b = qk__fma(a, ub, wb);
         double ao = as[o], bo = bs[o];
-        y0t[o] = fma(bo, r0b, r0t);
-        y0b[o] = fma(ao, r0t, r0b);
-        y1t[o] = fma(bo, r1b, r1t);
-        y1b[o] = fma(ao, r1t, r1b);
+        y0t[o] = qk__fma(bo, r0b, r0t);
+        y0b[o] = qk__fma(ao, r0t, r0b);
+        y1t[o] = qk__fma(bo, r1b, r1t);
+        y1b[o] = qk__fma(ao, r1t, r1b);
     }
 }
 
@@ -228,9 +229,9 @@ static void jdot3_neon(const double *x, const double *y, int n, double out[3])
         vst1q_f64(lg + 2 * k, g[k]);
     }
     for (; i < n; i++) {
-        la[i & 7] = fma(x[i], x[i], la[i & 7]);
-        lb[i & 7] = fma(y[i], y[i], lb[i & 7]);
-        lg[i & 7] = fma(x[i], y[i], lg[i & 7]);
+        la[i & 7] = qk__fma(x[i], x[i], la[i & 7]);
+        lb[i & 7] = qk__fma(y[i], y[i], lb[i & 7]);
+        lg[i & 7] = qk__fma(x[i], y[i], lg[i & 7]);
     }
     out[0] = qk__combine8d(la);
     out[1] = qk__combine8d(lb);
@@ -275,20 +276,20 @@ static void jangle_neon(int h, double tol, const double *g, double *o)
         double aa = fabs(apq), t;
         o[k] = o[h + k] = o[2 * h + k] = o[3 * h + k] = o[4 * h + k] = 0.0;
         if (!(aa >= 0x1p-1022) || !(aa > tol * sqrt(fabs(app)) * sqrt(fabs(aqq)))) continue;
-        double r = dq / dp, dd = fma(r, aqq, -(app / r));
+        double r = dq / dp, dd = qk__fma(r, aqq, -(app / r));
         if (fabs(dd) > 0x1p500 * aa) {
             t = apq / dd;
         } else {
             double theta = 0.5 * dd / apq;
-            double w = 1.0 / (fabs(theta) + sqrt(fma(theta, theta, 1.0)));
+            double w = 1.0 / (fabs(theta) + sqrt(qk__fma(theta, theta, 1.0)));
             t = theta < 0.0 ? -w : w;
         }
-        double u = fma(t, t, 1.0), al = t / r, be = -(t * r);
+        double u = qk__fma(t, t, 1.0), al = t / r, be = -(t * r);
         o[k] = al;
         o[h + k] = be;
         o[2 * h + k] = 1.0 / sqrt(u);
-        o[3 * h + k] = fma(be, apq, app) * u;
-        o[4 * h + k] = fma(al, apq, aqq) * u;
+        o[3 * h + k] = qk__fma(be, apq, app) * u;
+        o[4 * h + k] = qk__fma(al, apq, aqq) * u;
     }
 }
 
@@ -296,8 +297,8 @@ static void jfcols_neon(double *r, int nr, const int *cp, const int *cq, const d
 {
     for (int i = 0; i < nr; i++) {
         double x = r[cp[i]], y = r[cq[i]];
-        r[cp[i]] = fma(b[i], y, x);
-        r[cq[i]] = fma(a[i], x, y);
+        r[cp[i]] = qk__fma(b[i], y, x);
+        r[cq[i]] = qk__fma(a[i], x, y);
     }
 }
 #else

@@ -1,5 +1,6 @@
 /* kern_scalar.c — the portable reference kernels. Every other path must reproduce
  * these bits. */
+#include "qk_fp.h"
 #include <math.h>
 #include "qk_kernels.h"
 
@@ -15,7 +16,7 @@ static void gemm_tile_scalar(int kc, const float *ap, const float *bp, float *c,
     for (int k = 0; k < kc; k++)
         for (int r = 0; r < MR; r++) {
             float a = ap[k * MR + r];
-            for (int j = 0; j < NR; j++) acc[r][j] = fmaf(a, bp[k * NR + j], acc[r][j]);
+            for (int j = 0; j < NR; j++) acc[r][j] = qk__fmaf(a, bp[k * NR + j], acc[r][j]);
         }
     for (int r = 0; r < m; r++)
         for (int j = 0; j < n; j++) c[r * ldc + j] = acc[r][j];
@@ -31,7 +32,7 @@ static float sum_scalar(const float *x, int n)
 static float dot_scalar(const float *x, const float *y, int n)
 {
     float l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int i = 0; i < n; i++) l[i & 7] = fmaf(x[i], y[i], l[i & 7]);
+    for (int i = 0; i < n; i++) l[i & 7] = qk__fmaf(x[i], y[i], l[i & 7]);
     return qk__combine8(l);
 }
 
@@ -60,8 +61,8 @@ static void jrot_scalar(double *x, double *y, int n, double c, double s)
 {
     for (int i = 0; i < n; i++) {
         double a = x[i], b = y[i];
-        x[i] = fma(c, a, -(s * b));
-        y[i] = fma(c, b, s * a);
+        x[i] = qk__fma(c, a, -(s * b));
+        y[i] = qk__fma(c, b, s * a);
     }
 }
 
@@ -70,8 +71,8 @@ static void jfrot_scalar(double *x, double *y, int n, double a, double b)
 {
     for (int i = 0; i < n; i++) {
         double u = x[i], w = y[i];
-        x[i] = fma(b, w, u);
-        y[i] = fma(a, u, w);
+        x[i] = qk__fma(b, w, u);
+        y[i] = qk__fma(a, u, w);
     }
 }
 
@@ -83,13 +84,13 @@ static void jstep_scalar(const double *x0, const double *x1, double *y0, double 
     double *y0t = y0 + 4, *y1t = y1 + 4, *y0b = y0 + h + 4, *y1b = y1 + h + 4;
     for (int o = 0; o < h; o++) {
         double u = x0[o], w = x1[o], ub = x0b[o], wb = x1b[o];
-        double r0t = fma(b, w, u), r1t = fma(a, u, w);
-        double r0b = fma(b, wb, ub), r1b = fma(a, ub, wb);
+        double r0t = qk__fma(b, w, u), r1t = qk__fma(a, u, w);
+        double r0b = qk__fma(b, wb, ub), r1b = qk__fma(a, ub, wb);
         double ao = as[o], bo = bs[o];
-        y0t[o] = fma(bo, r0b, r0t);
-        y0b[o] = fma(ao, r0t, r0b);
-        y1t[o] = fma(bo, r1b, r1t);
-        y1b[o] = fma(ao, r1t, r1b);
+        y0t[o] = qk__fma(bo, r0b, r0t);
+        y0b[o] = qk__fma(ao, r0t, r0b);
+        y1t[o] = qk__fma(bo, r1b, r1t);
+        y1b[o] = qk__fma(ao, r1t, r1b);
     }
 }
 
@@ -97,9 +98,9 @@ static void jdot3_scalar(const double *x, const double *y, int n, double out[3])
 {
     double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0}, g[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int i = 0; i < n; i++) {
-        a[i & 7] = fma(x[i], x[i], a[i & 7]);
-        b[i & 7] = fma(y[i], y[i], b[i & 7]);
-        g[i & 7] = fma(x[i], y[i], g[i & 7]);
+        a[i & 7] = qk__fma(x[i], x[i], a[i & 7]);
+        b[i & 7] = qk__fma(y[i], y[i], b[i & 7]);
+        g[i & 7] = qk__fma(x[i], y[i], g[i & 7]);
     }
     out[0] = qk__combine8d(a);
     out[1] = qk__combine8d(b);
@@ -114,20 +115,20 @@ static void jangle_scalar(int h, double tol, const double *g, double *o)
         double aa = apq < 0.0 ? -apq : apq, t;
         o[k] = o[h + k] = o[2 * h + k] = o[3 * h + k] = o[4 * h + k] = 0.0;
         if (!(aa >= 0x1p-1022) || !(aa > tol * sqrt(app < 0.0 ? -app : app) * sqrt(aqq < 0.0 ? -aqq : aqq))) continue;
-        double r = dq / dp, dd = fma(r, aqq, -(app / r));
+        double r = dq / dp, dd = qk__fma(r, aqq, -(app / r));
         if ((dd < 0.0 ? -dd : dd) > 0x1p500 * aa) {
             t = apq / dd;
         } else {
             double theta = 0.5 * dd / apq;
-            double w = 1.0 / ((theta < 0.0 ? -theta : theta) + sqrt(fma(theta, theta, 1.0)));
+            double w = 1.0 / ((theta < 0.0 ? -theta : theta) + sqrt(qk__fma(theta, theta, 1.0)));
             t = theta < 0.0 ? -w : w;
         }
-        double u = fma(t, t, 1.0), al = t / r, be = -(t * r);
+        double u = qk__fma(t, t, 1.0), al = t / r, be = -(t * r);
         o[k] = al;
         o[h + k] = be;
         o[2 * h + k] = 1.0 / sqrt(u);
-        o[3 * h + k] = fma(be, apq, app) * u;
-        o[4 * h + k] = fma(al, apq, aqq) * u;
+        o[3 * h + k] = qk__fma(be, apq, app) * u;
+        o[4 * h + k] = qk__fma(al, apq, aqq) * u;
     }
 }
 
@@ -135,8 +136,8 @@ static void jfcols_scalar(double *r, int nr, const int *cp, const int *cq, const
 {
     for (int i = 0; i < nr; i++) {
         double x = r[cp[i]], y = r[cq[i]];
-        r[cp[i]] = fma(b[i], y, x);
-        r[cq[i]] = fma(a[i], x, y);
+        r[cp[i]] = qk__fma(b[i], y, x);
+        r[cq[i]] = qk__fma(a[i], x, y);
     }
 }
 

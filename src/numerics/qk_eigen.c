@@ -7,6 +7,7 @@
  * per element, so the bits do not depend on the ISA path; all decisions (angles,
  * stopping tests, sorting, signs) are portable scalar code. Scaling is by powers of two
  * only, so it is exact. */
+#include "qk_fp.h"
 #include <float.h>
 #include <math.h> /* sqrt, fma: IEEE-exact */
 #include <string.h>
@@ -69,7 +70,7 @@ static double max_abs(int rows, int cols, const double *a, int lda)
 static double dot8(const double *x, const double *y, int n)
 {
     double l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int i = 0; i < n; i++) l[i & 7] = fma(x[i], y[i], l[i & 7]);
+    for (int i = 0; i < n; i++) l[i & 7] = qk__fma(x[i], y[i], l[i & 7]);
     return qk__combine8d(l);
 }
 
@@ -84,7 +85,7 @@ static double norm8(const double *x, int n)
     double l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int i = 0; i < n; i++) {
         double y = scale2(x[i], -e);
-        l[i & 7] = fma(y, y, l[i & 7]);
+        l[i & 7] = qk__fma(y, y, l[i & 7]);
     }
     return scale2(sqrt(qk__combine8d(l)), e);
 }
@@ -120,10 +121,10 @@ static int jacobi_angle(double app, double aqq, double apq, double tol, double *
         tv = apq / d;
     } else {
         double theta = 0.5 * d / apq;
-        double r = 1.0 / (dabs(theta) + sqrt(fma(theta, theta, 1.0)));
+        double r = 1.0 / (dabs(theta) + sqrt(qk__fma(theta, theta, 1.0)));
         tv = theta < 0.0 ? -r : r;
     }
-    double cv = 1.0 / sqrt(fma(tv, tv, 1.0));
+    double cv = 1.0 / sqrt(qk__fma(tv, tv, 1.0));
     *c = cv;
     *s = tv * cv;
     *t = tv;
@@ -563,7 +564,7 @@ static void complete_rows(double *g, size_t ldg, int k, int L, const double *sig
                     if (r == i || (sig[r] == 0.0 && r > i)) continue;
                     const double *y = g + (size_t)r * ldg;
                     double d = dot8(y, x, L);
-                    for (int j = 0; j < L; j++) x[j] = fma(-d, y[j], x[j]);
+                    for (int j = 0; j < L; j++) x[j] = qk__fma(-d, y[j], x[j]);
                 }
             double nx = norm8(x, L);
             if (nx > 0.5) {
@@ -695,7 +696,7 @@ double qk_stable_rank(const double *s, int k)
     double l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int i = 0; i < k; i++) {
         double r = s[i] / s[0];
-        l[i & 7] = fma(r, r, l[i & 7]);
+        l[i & 7] = qk__fma(r, r, l[i & 7]);
     }
     return qk__combine8d(l);
 }
@@ -717,7 +718,7 @@ static void matvec(int rows, int cols, const double *w, int ldw, int e, const do
     for (int i = 0; i < rows; i++) {
         const double *wi = w + (size_t)i * ldw;
         double acc = 0.0;
-        for (int j = 0; j < cols; j++) acc = fma(scale2(wi[j], -e), x[j], acc);
+        for (int j = 0; j < cols; j++) acc = qk__fma(scale2(wi[j], -e), x[j], acc);
         y[i] = acc;
     }
 }
@@ -728,7 +729,7 @@ static void matvec_t(int rows, int cols, const double *w, int ldw, int e, const 
     for (int j = 0; j < cols; j++) y[j] = 0.0;
     for (int i = 0; i < rows; i++) {
         const double *wi = w + (size_t)i * ldw;
-        for (int j = 0; j < cols; j++) y[j] = fma(scale2(wi[j], -e), x[i], y[j]);
+        for (int j = 0; j < cols; j++) y[j] = qk__fma(scale2(wi[j], -e), x[i], y[j]);
     }
 }
 
@@ -764,8 +765,8 @@ qk_status qk_spectral_norm_power(int rows, int cols, const double *w, int ldw, d
     for (int i = 0; i < rows; i++) {
         const double *wi = w + (size_t)i * ldw;
         double acc = 0.0;
-        for (int j = 0; j < cols; j++) acc = fma(scale2(wi[j], -e), u[j], acc);
-        l[i & 7] = fma(t[i], acc, l[i & 7]);
+        for (int j = 0; j < cols; j++) acc = qk__fma(scale2(wi[j], -e), u[j], acc);
+        l[i & 7] = qk__fma(t[i], acc, l[i & 7]);
     }
     *sigma = scale2(qk__combine8d(l), e);
     return QK_OK;
@@ -790,7 +791,7 @@ qk_status qk_haar_orthogonal(int n, qk_rng *rng, double *q, int ldq, double *wor
         double alpha = xk[0], ss = dot8(xk + 1, xk + 1, len);
         tau[k] = 0.0;
         if (len == 0 || ss == 0.0) continue;
-        double nrm = sqrt(fma(alpha, alpha, ss));
+        double nrm = sqrt(qk__fma(alpha, alpha, ss));
         double beta = alpha >= 0.0 ? -nrm : nrm;
         tau[k] = (beta - alpha) / beta;
         double den = alpha - beta;
@@ -801,7 +802,7 @@ qk_status qk_haar_orthogonal(int n, qk_rng *rng, double *q, int ldq, double *wor
             double wv = y[0] + dot8(xk + 1, y + 1, len);
             double f = -(tau[k] * wv);
             y[0] = y[0] + f;
-            for (int j = 1; j <= len; j++) y[j] = fma(f, xk[j], y[j]);
+            for (int j = 1; j <= len; j++) y[j] = qk__fma(f, xk[j], y[j]);
         }
     }
     /* rows of Q = P_0 P_1 ... P_{n-2}: each row r <- r P_k = r - tau (r.v) v^T, k ascending */
@@ -815,7 +816,7 @@ qk_status qk_haar_orthogonal(int n, qk_rng *rng, double *q, int ldq, double *wor
             double wv = r[k] + dot8(xk + 1, r + k + 1, len);
             double f = -(tau[k] * wv);
             r[k] = r[k] + f;
-            for (int j = 1; j <= len; j++) r[k + j] = fma(f, xk[j], r[k + j]);
+            for (int j = 1; j <= len; j++) r[k + j] = qk__fma(f, xk[j], r[k + j]);
         }
     }
     /* Q diag(sign r_kk) */

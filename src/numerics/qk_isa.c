@@ -1,5 +1,6 @@
 /* qk_isa.c — the one place that chooses a kernel table (SPEC §4: AVX2 by CPUID on
  * x86-64, NEON on AArch64; 32-bit ARM uses scalar only, SPEC §2.6). */
+#include "qk_fp.h"
 #include <string.h>
 #include "qk_kernels.h"
 

@@ -7,6 +7,18 @@
 
 #include "qk.h"
 
+/* Which SIMD paths this build has, from the compiler's predefined macros alone (SPEC §4:
+ * no per-host flags). x86-64: the AVX2 file compiles its functions for AVX2+FMA with
+ * target attributes and qk_isa.c enables it after a CPUID check. AArch64: NEON is part
+ * of the base ISA. 32-bit ARM NEON flushes subnormals, so it is never used (SPEC §2.6).
+ * -DQK_NO_SIMD builds the scalar path alone. */
+#if !defined(QK_NO_SIMD) && defined(__x86_64__) && defined(__GNUC__)
+#define QK_HAVE_AVX2 1
+#endif
+#if !defined(QK_NO_SIMD) && defined(__aarch64__) && defined(__ARM_NEON)
+#define QK_HAVE_NEON 1
+#endif
+
 
 typedef struct {
     const char *name;

@@ -4,6 +4,7 @@
  * error is the final rounding plus a tiny evaluation error (README: measured
  * exhaustively). Only IEEE +,-,*,/, sqrt, fma and bit manipulation are used, so the
  * result is the same on every target. */
+#include "qk_fp.h"
 #include <float.h>
 #include <math.h> /* fma, fmaf, sqrt: IEEE-exact operations only */
 
@@ -26,19 +27,19 @@ static inline float from_bits32(uint32_t u) { float x; memcpy(&x, &u, 4); return
 static inline double exp_poly(double r)
 {
     double p = QK__EXP_C13;
-    p = fma(p, r, QK__EXP_C12);
-    p = fma(p, r, QK__EXP_C11);
-    p = fma(p, r, QK__EXP_C10);
-    p = fma(p, r, QK__EXP_C9);
-    p = fma(p, r, QK__EXP_C8);
-    p = fma(p, r, QK__EXP_C7);
-    p = fma(p, r, QK__EXP_C6);
-    p = fma(p, r, QK__EXP_C5);
-    p = fma(p, r, QK__EXP_C4);
-    p = fma(p, r, QK__EXP_C3);
-    p = fma(p, r, QK__EXP_C2);
-    p = fma(p, r, 1.0);
-    return fma(p, r, 1.0);
+    p = qk__fma(p, r, QK__EXP_C12);
+    p = qk__fma(p, r, QK__EXP_C11);
+    p = qk__fma(p, r, QK__EXP_C10);
+    p = qk__fma(p, r, QK__EXP_C9);
+    p = qk__fma(p, r, QK__EXP_C8);
+    p = qk__fma(p, r, QK__EXP_C7);
+    p = qk__fma(p, r, QK__EXP_C6);
+    p = qk__fma(p, r, QK__EXP_C5);
+    p = qk__fma(p, r, QK__EXP_C4);
+    p = qk__fma(p, r, QK__EXP_C3);
+    p = qk__fma(p, r, QK__EXP_C2);
+    p = qk__fma(p, r, 1.0);
+    return qk__fma(p, r, 1.0);
 }
 
 /* qk_expf: clamp (by comparison, NaN passes through), k = round(x/ln2) by the shifter
@@ -51,10 +52,10 @@ float qk_expf(float x)
     float xc = x > QK__EXPF_HI ? QK__EXPF_HI : x;
     xc = xc < QK__EXPF_LO ? QK__EXPF_LO : xc;
     double xd = (double)xc;
-    double t = fma(xd, QK__LOG2E, QK__SHIFT);
+    double t = qk__fma(xd, QK__LOG2E, QK__SHIFT);
     double kd = t - QK__SHIFT;
-    double r = fma(-kd, QK__LN2_HI, xd);
-    r = fma(-kd, QK__LN2_LO, r);
+    double r = qk__fma(-kd, QK__LN2_HI, xd);
+    r = qk__fma(-kd, QK__LN2_LO, r);
     uint64_t k = bits64(t) - bits64(QK__SHIFT); /* two's complement k */
     double scale = from_bits64((k + 1023u) << 52);
     return (float)(exp_poly(r) * scale);
@@ -69,10 +70,10 @@ double qk_exp(double x)
     if (x != x) return x + x;
     if (x > 709.8) return 0x1p1023 * 0x1p1023; /* +Inf */
     if (x < -745.2) return 0.0;
-    double t = fma(x, QK__LOG2E, QK__SHIFT);
+    double t = qk__fma(x, QK__LOG2E, QK__SHIFT);
     double kd = t - QK__SHIFT;
-    double r = fma(-kd, QK__LN2_HI, x);
-    r = fma(-kd, QK__LN2_LO, r);
+    double r = qk__fma(-kd, QK__LN2_HI, x);
+    r = qk__fma(-kd, QK__LN2_LO, r);
     int64_t k = (int64_t)(bits64(t) - bits64(QK__SHIFT));
     int64_t k1 = k / 2, k2 = k - k1;
     double s1 = from_bits64((uint64_t)(k1 + 1023) << 52);
@@ -88,18 +89,18 @@ static double log_reduced(double m)
     double s = f / (m + 1.0);
     double z = s * s;
     double p = 1.0 / 23;
-    p = fma(p, z, 1.0 / 21);
-    p = fma(p, z, 1.0 / 19);
-    p = fma(p, z, 1.0 / 17);
-    p = fma(p, z, 1.0 / 15);
-    p = fma(p, z, 1.0 / 13);
-    p = fma(p, z, 1.0 / 11);
-    p = fma(p, z, 1.0 / 9);
-    p = fma(p, z, 1.0 / 7);
-    p = fma(p, z, 1.0 / 5);
-    p = fma(p, z, 1.0 / 3);
+    p = qk__fma(p, z, 1.0 / 21);
+    p = qk__fma(p, z, 1.0 / 19);
+    p = qk__fma(p, z, 1.0 / 17);
+    p = qk__fma(p, z, 1.0 / 15);
+    p = qk__fma(p, z, 1.0 / 13);
+    p = qk__fma(p, z, 1.0 / 11);
+    p = qk__fma(p, z, 1.0 / 9);
+    p = qk__fma(p, z, 1.0 / 7);
+    p = qk__fma(p, z, 1.0 / 5);
+    p = qk__fma(p, z, 1.0 / 3);
     /* 2s + 2s·z·p, written so that the leading term is exact */
-    return fma(2.0 * s * z, p, 2.0 * s);
+    return qk__fma(2.0 * s * z, p, 2.0 * s);
 }
 
 /* qk_log (double), x > 0 finite: x = m·2^e with m in [sqrt(1/2), sqrt(2)). */
@@ -115,7 +116,7 @@ double qk_log(double x)
     e += (int)((u >> 52) & 0x7ff) - 1023;
     double m = from_bits64((u & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
     if (m > 0x1.6a09e667f3bcdp0) { m *= 0.5; e += 1; }
-    return fma((double)e, QK__LN2_HI, fma((double)e, QK__LN2_LO, log_reduced(m)));
+    return qk__fma((double)e, QK__LN2_HI, qk__fma((double)e, QK__LN2_LO, log_reduced(m)));
 }
 
 /* The only five binary32 inputs whose correctly rounded double logarithm lies exactly
@@ -151,18 +152,18 @@ static double tanh_d(double x)
     else if (a < 0.17) {
         double y = 2.0 * a;
         double q = QK__EXP_C13;
-        q = fma(q, y, QK__EXP_C12);
-        q = fma(q, y, QK__EXP_C11);
-        q = fma(q, y, QK__EXP_C10);
-        q = fma(q, y, QK__EXP_C9);
-        q = fma(q, y, QK__EXP_C8);
-        q = fma(q, y, QK__EXP_C7);
-        q = fma(q, y, QK__EXP_C6);
-        q = fma(q, y, QK__EXP_C5);
-        q = fma(q, y, QK__EXP_C4);
-        q = fma(q, y, QK__EXP_C3);
-        q = fma(q, y, QK__EXP_C2);
-        double e = fma(q * y, y, y); /* y + y^2 q */
+        q = qk__fma(q, y, QK__EXP_C12);
+        q = qk__fma(q, y, QK__EXP_C11);
+        q = qk__fma(q, y, QK__EXP_C10);
+        q = qk__fma(q, y, QK__EXP_C9);
+        q = qk__fma(q, y, QK__EXP_C8);
+        q = qk__fma(q, y, QK__EXP_C7);
+        q = qk__fma(q, y, QK__EXP_C6);
+        q = qk__fma(q, y, QK__EXP_C5);
+        q = qk__fma(q, y, QK__EXP_C4);
+        q = qk__fma(q, y, QK__EXP_C3);
+        q = qk__fma(q, y, QK__EXP_C2);
+        double e = qk__fma(q * y, y, y); /* y + y^2 q */
         t = e / (e + 2.0);
     } else {
         t = 1.0 - 2.0 / (qk_exp(2.0 * a) + 1.0);
@@ -259,38 +260,38 @@ static double sin_poly(double r)
 {
     double z = r * r;
     double p = -1.0 / 1307674368000.0;     /* -1/15! */
-    p = fma(p, z, 1.0 / 6227020800.0);     /* 1/13! */
-    p = fma(p, z, -1.0 / 39916800.0);
-    p = fma(p, z, 1.0 / 362880.0);
-    p = fma(p, z, -1.0 / 5040.0);
-    p = fma(p, z, 1.0 / 120.0);
-    p = fma(p, z, -1.0 / 6.0);
-    return fma(r * z, p, r);
+    p = qk__fma(p, z, 1.0 / 6227020800.0);     /* 1/13! */
+    p = qk__fma(p, z, -1.0 / 39916800.0);
+    p = qk__fma(p, z, 1.0 / 362880.0);
+    p = qk__fma(p, z, -1.0 / 5040.0);
+    p = qk__fma(p, z, 1.0 / 120.0);
+    p = qk__fma(p, z, -1.0 / 6.0);
+    return qk__fma(r * z, p, r);
 }
 
 static double cos_poly(double r)
 {
     double z = r * r;
     double p = 1.0 / 20922789888000.0;     /* 1/16! */
-    p = fma(p, z, -1.0 / 87178291200.0);   /* -1/14! */
-    p = fma(p, z, 1.0 / 479001600.0);
-    p = fma(p, z, -1.0 / 3628800.0);
-    p = fma(p, z, 1.0 / 40320.0);
-    p = fma(p, z, -1.0 / 720.0);
-    p = fma(p, z, 1.0 / 24.0);
-    p = fma(p, z, -0.5);
-    return fma(z, p, 1.0);
+    p = qk__fma(p, z, -1.0 / 87178291200.0);   /* -1/14! */
+    p = qk__fma(p, z, 1.0 / 479001600.0);
+    p = qk__fma(p, z, -1.0 / 3628800.0);
+    p = qk__fma(p, z, 1.0 / 40320.0);
+    p = qk__fma(p, z, -1.0 / 720.0);
+    p = qk__fma(p, z, 1.0 / 24.0);
+    p = qk__fma(p, z, -0.5);
+    return qk__fma(z, p, 1.0);
 }
 
 /* quadrant q of x = k·pi/2 + r: returns r, sets *q = k mod 4 */
 static double reduce_pio2(double x, int *q)
 {
-    double t = fma(x, QK__2OPI, QK__SHIFT);
+    double t = qk__fma(x, QK__2OPI, QK__SHIFT);
     double kd = t - QK__SHIFT;
     *q = (int)((bits64(t) - bits64(QK__SHIFT)) & 3u);
-    double r = fma(-kd, QK__PIO2_1, x);
-    r = fma(-kd, QK__PIO2_2, r);
-    return fma(-kd, QK__PIO2_3, r);
+    double r = qk__fma(-kd, QK__PIO2_1, x);
+    r = qk__fma(-kd, QK__PIO2_2, r);
+    return qk__fma(-kd, QK__PIO2_3, r);
 }
 
 double qk_sin(double x)

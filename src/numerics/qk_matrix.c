@@ -5,6 +5,7 @@
  * (mr, nr) tile. K is split into blocks processed in increasing order and each tile
  * restarts from the C value the previous block stored, so every C[i][j] stays one
  * FMA chain over k = 0..K-1: blocking and tile shapes never change a bit. */
+#include "qk_fp.h"
 #include <stdint.h>
 #include <string.h>
 #include "qk_kernels.h"

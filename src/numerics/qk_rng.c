@@ -1,5 +1,6 @@
 /* qk_rng.c — SPEC §2.7: xoshiro256** (Blackman, Vigna) seeded by splitmix64.
  * Integer arithmetic only, so every target draws the same stream. */
+#include "qk_fp.h"
 #include <math.h> /* sqrt: IEEE-exact */
 #include "qk.h"
 

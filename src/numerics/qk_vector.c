@@ -1,4 +1,5 @@
 /* qk_vector.c — reductions (SPEC §2.4), row softmax and LayerNorm with backward. */
+#include "qk_fp.h"
 #include <math.h> /* sqrtf: IEEE-exact */
 #include "qk_kernels.h"
 

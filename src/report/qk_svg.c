@@ -1,5 +1,6 @@
 /* qk_svg.c — a tiny SVG writer (see qk_svg.h). Logarithms through qk_log, so a figure
  * is the same file on every target; floor/ceil are exact. */
+#include "qk_fp.h"
 #include <math.h>
 #include <string.h>
 #include "qk.h"

@@ -1,6 +1,7 @@
 /* qkspec — command-line tool. Commands: info, verify. */
 #include "qk_fp.h"
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,11 @@
 #include "cli.h"
 
 #ifndef QK_CLI_ARENA_BYTES
+#if UINTPTR_MAX > 0xffffffffu
 #define QK_CLI_ARENA_BYTES (64u << 20)
+#else
+#define QK_CLI_ARENA_BYTES (32u << 20) /* a 32-bit address space holds less */
+#endif
 #endif
 int qk_cmd_eig(int argc, char **argv, int svd); /* cmd_eig.c */
 int qk_cmd_dump(int argc, char **argv);          /* cmd_dump.c */

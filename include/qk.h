@@ -132,4 +132,23 @@ qk_isa qk_isa_current(void);
 qk_status qk_isa_select(qk_isa isa);
 qk_status qk_isa_select_name(const char *name);
 
+/* ---------------------------------------------------------------- self-test */
+/* Run-time proof that this build computes the specified bits (SPEC §2.2): canaries for
+ * what a compiler's flags or the platform may change silently, and known answers of
+ * LayerNorm, the softmax backward pass, the normals, erf/erfc/exp and expf taken from
+ * the golden vectors. Returns 0 when all hold, else an OR of the bits below; call it
+ * from a board's main before trusting any result. No I/O, no allocation, about 2 KB of
+ * stack. `qkspec verify` and `qkspec info` run it. */
+enum {
+    QK_SELFTEST_CONTRACTION = 1u << 0,   /* a*b + c fused into one fma            */
+    QK_SELFTEST_REASSOCIATION = 1u << 1, /* additions regrouped, x/y as x*(1/y)   */
+    QK_SELFTEST_FLUSH_TO_ZERO = 1u << 2, /* subnormals flushed or read as zero    */
+    QK_SELFTEST_FMA = 1u << 3,           /* the fma in use is not correctly rounded */
+    QK_SELFTEST_ARITHMETIC = 1u << 4,    /* sqrt or a double subtraction misrounds */
+    QK_SELFTEST_KNOWN_ANSWERS = 1u << 5, /* a routine differs from the golden bits */
+    QK_SELFTEST_BITS = 6
+};
+unsigned qk_selftest(void);
+const char *qk_selftest_str(unsigned bit); /* one bit: what it means and what to do */
+
 #endif /* QK_H */

@@ -48,6 +48,7 @@ typedef struct {
 typedef struct {
     unsigned char *buf;
     size_t cap, used;
+    size_t peak; /* largest `used` so far: the memory a board must give the reader */
 } qk_arena;
 void *qk_arena_take(qk_arena *a, size_t bytes); /* NULL when full */
 

@@ -578,7 +578,7 @@ TEST(eigen_golden_vectors_every_isa)
     for (int isa = 0; isa < QK_ISA_COUNT; isa++) {
         if (!qk_isa_available((qk_isa)isa)) continue;
         qk_isa_select((qk_isa)isa);
-        qk_arena ar = {buf, cap, 0};
+        qk_arena ar = {buf, cap, 0, 0};
         long cases = 0, bad = 0;
         int rc = qk_verify_file(path, &ar, stdout, &cases, &bad);
         CHECK(rc == 0 && bad == 0 && cases > 0, "%s: %ld of %ld cases differ (rc %d)", qk_isa_name((qk_isa)isa), bad,

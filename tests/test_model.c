@@ -4,6 +4,7 @@
  * training step across ISA paths. */
 #include <stdlib.h>
 #include "qk_model.h"
+#include "qk_train.h"
 #include "qktest.h"
 #include "test_util.h"
 
@@ -316,4 +317,239 @@ TEST(model_locater_lowers_eigen_scale)
     CHECK(loc.scale < 0.5 * none.scale, "LocAteR scale %.4g not below half of %.4g", loc.scale, none.scale);
     CHECK(fabs(loc_k2.trace - 1.0) < fabs(none.trace - 1.0), "kappa2: |tr - 1| %.4g vs %.4g without", fabs(loc_k2.trace - 1.0),
           fabs(none.trace - 1.0));
+}
+
+/* ------------------------------------------------------------------ the trainer (qk_train.h) */
+
+/* tiny with byte tokens (V = 256) on the first 4 KiB of the built-in synthetic corpus:
+ * the setting of the board example in qk_train.h. */
+typedef struct {
+    qk_model_config c;
+    qk_train_config tc;
+    qk_train_sizes_t sz;
+    qk_model m;
+    qk_trainer t;
+    float *mem, *walks;
+    int *tok;
+    double *work;
+} trainer_h;
+
+static unsigned char tr_text[4096];
+static int tr_ids[4096];
+
+static long tr_corpus(void)
+{
+    long n = (long)qk_synthetic_corpus(tr_text, sizeof tr_text);
+    for (long i = 0; i < n; i++) tr_ids[i] = tr_text[i];
+    return n;
+}
+
+static void tr_open(trainer_h *h, const char *preset, uint64_t seed, int K)
+{
+    memset(h, 0, sizeof *h);
+    qk_model_preset(preset, &h->c);
+    int lm = h->c.kind == QK_MODEL_LM;
+    if (lm) h->c.V = 256;
+    qk_train_config tc = {seed, K, 0.1f, lm ? tr_ids : NULL, lm ? tr_corpus() : 0};
+    h->tc = tc;
+    CHECK_OK(qk_train_sizes(&h->c, &h->tc, &h->sz));
+    h->mem = calloc(h->sz.model, sizeof(float));
+    h->tok = calloc(h->sz.tokens + 1, sizeof(int));
+    h->walks = calloc(h->sz.walks + 1, sizeof(float));
+    h->work = calloc(h->sz.work + 1, sizeof(double));
+    CHECK_OK(qk_train_bind_model(&h->m, &h->c, h->mem, h->sz.model));
+    CHECK_OK(qk_train_init(&h->t, &h->m, &h->tc, h->tok, h->walks, K ? h->work : NULL));
+}
+
+static void tr_close(trainer_h *h)
+{
+    free(h->mem);
+    free(h->tok);
+    free(h->walks);
+    free(h->work);
+}
+
+/* 20 steps lower the validation loss and the mean training loss; the evaluation
+ * numbers are finite and in range; the walk model trains and evaluates too. */
+TEST(model_train_tiny_loss_decreases)
+{
+    trainer_h h;
+    tr_open(&h, "tiny", 1, 2);
+    qk_train_metrics e0, e1;
+    float rho[8];
+    CHECK_OK(qk_train_eval(&h.t, &e0, rho));
+    CHECK(e0.step == 0 && isnan(e0.train_loss), "step-0 evaluation: step %ld, train loss %g", e0.step, e0.train_loss);
+    double first = 0, last = 0;
+    for (int s = 0; s < 20; s++) {
+        CHECK_OK(qk_train_step(&h.t));
+        if (s < 5) first += h.t.loss / 5.0;
+        if (s >= 15) last += h.t.loss / 5.0;
+    }
+    CHECK_OK(qk_train_eval(&h.t, &e1, rho));
+    CHECK(h.t.step == 20 && e1.step == 20 && e1.train_loss == (double)h.t.loss, "step count %ld / %ld", h.t.step, e1.step);
+    CHECK(e1.val_loss < e0.val_loss - 0.5, "validation loss %.4f -> %.4f", e0.val_loss, e1.val_loss);
+    CHECK(last < first - 0.5, "mean training loss of steps 1-5 %.4f, of steps 16-20 %.4f", first, last);
+    CHECK(fabs(e1.val_ppl / exp(e1.val_loss) - 1.0) < 1e-12, "perplexity %g vs exp(%g)", e1.val_ppl, e1.val_loss);
+    CHECK(e1.entropy > 0 && e1.entropy < log(5.0) && e1.frob2 > 0 && e1.spectral_norm > 0 &&
+              e1.spectral_norm * e1.spectral_norm <= e1.frob2 * (1 + 1e-9),
+          "entropy %g, frob2 %g, spectral norm %g", e1.entropy, e1.frob2, e1.spectral_norm);
+    for (int i = 0; i < h.c.T; i++) CHECK(rho[i] >= 0 && rho[i] <= 1, "rho[%d] = %g", i, rho[i]);
+    double w[8];
+    CHECK_OK(qk_train_qk_eigenvalues(&h.t, w));
+    qk_qk_stats st;
+    qk_model_qk_stats(&h.m, 0, 0, &st);
+    double tr = 0;
+    for (int i = 0; i < h.c.d; i++) {
+        tr += w[i];
+        CHECK(i == 0 || w[i - 1] <= w[i], "eigenvalues not ascending at %d", i);
+    }
+    CHECK(fabs(tr - st.trace) <= 1e-9 * (1.0 + sqrt(st.scale)), "sum of eigenvalues %.17g, trace %.17g", tr, st.trace);
+    tr_close(&h);
+
+    tr_open(&h, "walk", 3, 2);
+    CHECK_OK(qk_train_eval(&h.t, &e0, NULL));
+    for (int s = 0; s < 20; s++) CHECK_OK(qk_train_step(&h.t));
+    CHECK_OK(qk_train_eval(&h.t, &e1, NULL));
+    CHECK(isnan(e1.val_ppl) && isfinite(e1.val_loss) && e1.val_loss < e0.val_loss, "walk: validation loss %.4f -> %.4f",
+          e0.val_loss, e1.val_loss);
+    tr_close(&h);
+}
+
+/* A NaN parameter, an absurd learning rate and a LocAteR weight whose gradient
+ * overflows stop training at the step they first affect, with QK_ERR_NONFINITE,
+ * sticky; a NaN learning rate is refused up front. */
+TEST(model_train_stops_on_nonfinite)
+{
+    trainer_h h;
+    tr_open(&h, "tiny", 1, 0);
+    for (int s = 0; s < 5; s++) CHECK_OK(qk_train_step(&h.t));
+    float keep = h.m.w.p[QK_P_WOUT][3];
+    h.m.w.p[QK_P_WOUT][3] = NAN;
+    CHECK(qk_train_step(&h.t) == QK_ERR_NONFINITE, "NaN parameter: step 6 did not stop");
+    CHECK(h.t.stop == QK_TRAIN_NONFINITE_LOSS && h.t.stop_step == 6 && h.t.step == 5,
+          "NaN parameter: stop %d at step %ld after %ld steps", (int)h.t.stop, h.t.stop_step, h.t.step);
+    h.m.w.p[QK_P_WOUT][3] = keep;
+    CHECK(qk_train_step(&h.t) == QK_ERR_NONFINITE && h.t.stop_step == 6, "a stopped trainer went on");
+    CHECK(h.m.step == 5, "AdamW ran after the stop (%ld steps)", h.m.step);
+    tr_close(&h);
+
+    /* A NaN FFN weight: the ReLU hides it from the loss, not from the gradients. The
+     * step stops before AdamW, so the parameters stay those after 2 steps. */
+    tr_open(&h, "tiny", 1, 0);
+    for (int s = 0; s < 2; s++) CHECK_OK(qk_train_step(&h.t));
+    h.m.w.p[QK_P_W1][3] = NAN;
+    uint64_t before = qk_model_param_hash(&h.m);
+    CHECK(qk_train_step(&h.t) == QK_ERR_NONFINITE && h.t.stop == QK_TRAIN_NONFINITE_GRAD && h.t.stop_step == 3,
+          "NaN FFN weight: stop %d at step %ld", (int)h.t.stop, h.t.stop_step);
+    CHECK(isfinite(h.m.loss) && qk_model_param_hash(&h.m) == before && h.m.step == 2, "parameters changed at the stop");
+    tr_close(&h);
+
+    /* A NaN learning rate is refused with the configuration; a finite but absurd one
+     * (1e30) moves the parameters to ~1e30 at step 4, and step 5's loss overflows. */
+    tr_open(&h, "tiny", 1, 0);
+    qk_model_config bad = h.c;
+    bad.lr = NAN;
+    CHECK(qk_train_sizes(&bad, &h.tc, &h.sz) == QK_ERR_ARG, "NaN learning rate: sizes accepted");
+    CHECK(qk_train_bind_model(&h.m, &bad, h.mem, h.sz.model) == QK_ERR_ARG, "NaN learning rate: bind accepted");
+    tr_close(&h);
+    tr_open(&h, "tiny", 1, 0);
+    for (int s = 0; s < 3; s++) CHECK_OK(qk_train_step(&h.t));
+    h.m.cfg.lr = 1e30f;
+    CHECK_OK(qk_train_step(&h.t));
+    CHECK(qk_train_step(&h.t) == QK_ERR_NONFINITE && h.t.stop == QK_TRAIN_NONFINITE_LOSS && h.t.stop_step == 5,
+          "learning rate 1e30: stop %d at step %ld", (int)h.t.stop, h.t.stop_step);
+    tr_close(&h);
+
+    /* LocAteR weight 1.9e38: the penalty is still finite (3.2e38) at initialisation,
+     * its gradient is not; the parameters keep their initial values. */
+    memset(&h, 0, sizeof h);
+    qk_model_config c;
+    qk_model_preset("tiny", &c);
+    c.V = 256;
+    c.kappa1 = 1.9e38f;
+    qk_train_config tc = {1, 0, 0.1f, tr_ids, tr_corpus()};
+    qk_train_sizes_t sz;
+    CHECK_OK(qk_train_sizes(&c, &tc, &sz));
+    float *mem = calloc(sz.model, sizeof(float));
+    int tok[12];
+    qk_model m;
+    qk_trainer t;
+    CHECK_OK(qk_train_bind_model(&m, &c, mem, sz.model));
+    CHECK_OK(qk_train_init(&t, &m, &tc, tok, NULL, NULL));
+    uint64_t init = qk_model_param_hash(&m);
+    CHECK(qk_train_step(&t) == QK_ERR_NONFINITE && t.stop == QK_TRAIN_NONFINITE_GRAD && t.stop_step == 1,
+          "overflowing gradient: stop %d at step %ld (loss %g, LocAteR %g)", (int)t.stop, t.stop_step, (double)m.loss,
+          (double)m.reg);
+    CHECK(isfinite(m.loss) && isfinite(m.reg) && qk_model_param_hash(&m) == init, "parameters changed at the stop");
+    free(mem);
+}
+
+/* The same seed gives the same parameters bit for bit; another seed, or another token
+ * array, gives others. Bad setups are refused. */
+TEST(model_train_hash_depends_on_seed_and_data)
+{
+    uint64_t hash[4];
+    for (int run = 0; run < 4; run++) {
+        trainer_h h;
+        tr_open(&h, "tiny", run == 2 ? 2 : 1, 0);
+        if (run == 3) /* every token changed: 'a' <-> 'b', ... */
+            for (long i = 0; i < h.tc.n_ids; i++) tr_ids[i] ^= 1;
+        for (int s = 0; s < 20; s++) CHECK_OK(qk_train_step(&h.t));
+        hash[run] = qk_model_param_hash(&h.m);
+        tr_close(&h);
+    }
+    CHECK(hash[0] == hash[1], "two runs with seed 1 differ: %016llx %016llx", (unsigned long long)hash[0],
+          (unsigned long long)hash[1]);
+    CHECK(hash[2] != hash[0], "seed 2 gave the parameters of seed 1");
+    CHECK(hash[3] != hash[0], "another token array gave the same parameters");
+
+    trainer_h h;
+    tr_open(&h, "tiny", 1, 0);
+    qk_train_metrics e;
+    CHECK(qk_train_eval(&h.t, &e, NULL) == QK_ERR_ARG, "evaluation without K and work accepted");
+    CHECK(qk_train_qk_eigenvalues(&h.t, (double[8]){0}) == QK_ERR_ARG, "eigenvalues without work accepted");
+    qk_trainer t;
+    qk_train_config tc = h.tc;
+    tc.n_ids = 12; /* too short for a validation window of T + 2 = 7 tokens */
+    CHECK(qk_train_init(&t, &h.m, &tc, h.tok, NULL, NULL) == QK_ERR_ARG, "a 12-token corpus accepted");
+    tc = h.tc;
+    tc.val_frac = 1.0f;
+    CHECK(qk_train_init(&t, &h.m, &tc, h.tok, NULL, NULL) == QK_ERR_ARG, "val_frac 1 accepted");
+    tc = h.tc;
+    CHECK(qk_train_init(&t, &h.m, &tc, NULL, NULL, NULL) == QK_ERR_ARG, "LM without a token buffer accepted");
+    tc.eval_batches = 1;
+    CHECK(qk_train_init(&t, &h.m, &tc, h.tok, NULL, NULL) == QK_ERR_ARG, "K = 1 without work accepted");
+    CHECK(qk_train_bind_model(&h.m, &h.c, h.mem, h.sz.model - 1) == QK_ERR_CAPACITY, "a short model buffer accepted");
+    long ntr;
+    CHECK(qk_train_split(1000, 0.1f, 5, &ntr) == QK_OK && ntr == 900, "split of 1000 tokens: %ld", ntr);
+    tr_close(&h);
+}
+
+/* The board example of qk_train.h, verbatim: tiny, V = 256, seed 1, 20 steps on 4 KiB
+ * of the synthetic corpus, no evaluation. Prints the parameter hash a bare-metal run
+ * must reproduce. */
+TEST(model_train_tiny_board_hash)
+{
+    static float mem[26138];
+    static int tok[12], ids[4096];
+    static unsigned char text[4096];
+    qk_model_config c;
+    qk_model m;
+    qk_trainer t;
+    qk_train_config tc = {1, 0, 0.1f, ids, 0};
+    qk_model_preset("tiny", &c);
+    c.V = 256;
+    tc.n_ids = (long)qk_synthetic_corpus(text, sizeof text);
+    for (long i = 0; i < tc.n_ids; i++) ids[i] = text[i];
+    qk_train_sizes_t sz;
+    CHECK_OK(qk_train_sizes(&c, &tc, &sz));
+    CHECK(sz.model == 26138 && sz.tokens == 12 && sz.work == 0 && tc.n_ids == 3936,
+          "sizes changed: model %zu floats, tokens %zu, corpus %ld (update qk_train.h)", sz.model, sz.tokens, tc.n_ids);
+    CHECK_OK(qk_train_bind_model(&m, &c, mem, 26138));
+    CHECK_OK(qk_train_init(&t, &m, &tc, tok, NULL, NULL));
+    for (int s = 0; s < 20; s++) CHECK_OK(qk_train_step(&t));
+    uint64_t hash = qk_model_param_hash(&m);
+    printf("model_train_tiny_board_hash: tiny (V = 256), seed 1, 20 steps, %ld-byte synthetic corpus: parameter hash "
+           "%016llx (isa %s)\n", tc.n_ids, (unsigned long long)hash, qk_isa_name(qk_isa_current()));
+    CHECK(hash == 0xab6d5cd543fb8ee5ull, "parameter hash %016llx, expected ab6d5cd543fb8ee5", (unsigned long long)hash);
 }

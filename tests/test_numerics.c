@@ -344,3 +344,328 @@ TEST(math_sin_cos_against_libm)
     CHECK(qk_sin(0.0) == 0.0 && qk_cos(0.0) == 1.0, "sin 0, cos 0");
     CHECK(isnan(qk_sin(INFINITY)) && isnan(qk_cos(NAN)), "non-finite arguments");
 }
+
+/* ------------------------------------------- integer-only fused multiply-add (SPEC §2.2) */
+/* qk__fma_soft / qk__fmaf_soft (src/numerics/qk_softfp.c) against three references:
+ *   - a table of edge cases whose answers were computed by the x86-64 FMA instruction
+ *     (vfmadd231sd/ss) and agree with the IEEE 754 rule in each comment;
+ *   - hashes of the results over a fixed stream of generated inputs, computed by the
+ *     x86-64 FMA instruction (inputs built from integers only, so the stream is the same
+ *     on every target);
+ *   - the platform's fma/fmaf case by case, where those are correctly rounded (the
+ *     condition of qk_fp.h: glibc, x86-64, AArch64, or a hardware FMA), and for fmaf
+ *     everywhere an exact double-precision reference: a*b is exact in double and the
+ *     sum is rounded to odd before the single rounding to float (correct because
+ *     53 >= 24 + 2). tools/fma_check runs 10^7 cases per precision against the
+ *     instruction. */
+#include "qk_fp.h"
+
+#if defined(__FP_FAST_FMA) || defined(__GLIBC__) || defined(__x86_64__) || defined(__aarch64__)
+#define TN_LIBM_FMA_OK 1
+#else
+#define TN_LIBM_FMA_OK 0
+#endif
+#if defined(__FP_FAST_FMAF) || defined(__GLIBC__) || defined(__x86_64__) || defined(__aarch64__)
+#define TN_LIBM_FMAF_OK 1
+#else
+#define TN_LIBM_FMAF_OK 0
+#endif
+
+static uint64_t tn_dbits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
+static double tn_dbl(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
+
+/* Edge cases: a, b, c and the expected result as bit patterns. */
+static const uint64_t tn_fma_table[][4] = {
+    /* signed zeros: +0 + -0 = +0, -0 + -0 = -0; exact zero of nonzero terms is +0 */
+    {0x0000000000000000u, 0xbff0000000000000u, 0x0000000000000000u, 0x0000000000000000u}, /* +0*-1 + +0 */
+    {0x8000000000000000u, 0x3ff0000000000000u, 0x8000000000000000u, 0x8000000000000000u}, /* -0*1 + -0 */
+    {0x0000000000000000u, 0x3ff0000000000000u, 0x8000000000000000u, 0x0000000000000000u}, /* +0*1 + -0 */
+    {0x3ff0000000000000u, 0x3ff0000000000000u, 0xbff0000000000000u, 0x0000000000000000u}, /* 1*1 - 1 */
+    {0xbff0000000000000u, 0x3ff0000000000000u, 0x3ff0000000000000u, 0x0000000000000000u}, /* -1*1 + 1 */
+    {0x3ff0000000000000u, 0x3ff0000000000000u, 0x8000000000000000u, 0x3ff0000000000000u}, /* 1*1 + -0 */
+    {0x0000000000000001u, 0x8000000000000001u, 0x0000000000000000u, 0x8000000000000000u}, /* -2^-2148 + 0 -> -0 */
+    /* invalid and infinite */
+    {0x7ff0000000000000u, 0x0000000000000000u, 0x3ff0000000000000u, 0x7ff8000000000000u}, /* inf*0 + 1 = NaN */
+    {0x7ff0000000000000u, 0x3ff0000000000000u, 0xfff0000000000000u, 0x7ff8000000000000u}, /* inf - inf = NaN */
+    {0x7ff0000000000000u, 0xbff0000000000000u, 0xfff0000000000000u, 0xfff0000000000000u}, /* -inf - inf */
+    {0x3ff0000000000000u, 0x3ff0000000000000u, 0x7ff0000000000000u, 0x7ff0000000000000u}, /* 1 + inf */
+    {0x7ff8000000000000u, 0x0000000000000000u, 0x3ff0000000000000u, 0x7ff8000000000000u}, /* NaN in */
+    {0x3ff0000000000000u, 0x3ff0000000000000u, 0x7ff8000000000000u, 0x7ff8000000000000u}, /* NaN in */
+    {0x7fefffffffffffffu, 0x4000000000000000u, 0xffefffffffffffffu, 0x7fefffffffffffffu}, /* 2 MAX - MAX: no overflow */
+    /* ties: (1+2^-26)(1+2^-27) = 1 + 2^-26 + 2^-27 + 2^-53, exactly half an ulp above
+     * an even significand; c decides */
+    {0x3ff0000004000000u, 0x3ff0000002000000u, 0x0000000000000000u, 0x3ff0000006000000u}, /* tie, to even */
+    {0x3ff0000004000000u, 0x3ff0000002000000u, 0x2370000000000000u, 0x3ff0000006000001u}, /* + 2^-200: up */
+    {0x3ff0000004000000u, 0x3ff0000002000000u, 0xa370000000000000u, 0x3ff0000006000000u}, /* - 2^-200: down */
+    /* 1 - 2^-54 is a tie between 1 - 2^-53 and 1 (even); 2^-54(1 + 2^-50) more is past it */
+    {0xbc90000000000000u, 0x3ff0000000000000u, 0x3ff0000000000000u, 0x3ff0000000000000u},
+    {0xbc90000000000004u, 0x3ff0000000000000u, 0x3ff0000000000000u, 0x3fefffffffffffffu},
+    /* (1 + 2^-52)(1 - 2^-53) - 1 = 2^-53 - 2^-105: the low half of the product survives */
+    {0x3ff0000000000001u, 0x3fefffffffffffffu, 0xbff0000000000000u, 0x3c9ffffffffffffeu},
+    /* huge exponent gaps: the small term only moves the result through the sticky bit */
+    {0x1a70000000000000u, 0x1a70000000000000u, 0x3ff0000000000000u, 0x3ff0000000000000u}, /* 2^-600^2 + 1 */
+    {0x9a70000000000000u, 0x1a70000000000000u, 0x3ff0000000000000u, 0x3ff0000000000000u}, /* 1 - 2^-1200 */
+    {0x3ff0000000000000u, 0x3ff0000000000000u, 0x0000000000000001u, 0x3ff0000000000000u}, /* 1 + 2^-1074 */
+    {0x7fe0000000000000u, 0x3ff0000000000000u, 0x8000000000000001u, 0x7fe0000000000000u}, /* 2^1023 - tiny */
+    /* subnormals in and out */
+    {0x1e60000000000000u, 0x1e60000000000000u, 0x0000000000000000u, 0x0000000000000001u}, /* 2^-537^2 */
+    {0x1e50000000000000u, 0x1e60000000000000u, 0x0000000000000000u, 0x0000000000000000u}, /* 2^-1075: tie to 0 */
+    {0x1e50000000000000u, 0x1e60000000000001u, 0x0000000000000000u, 0x0000000000000001u}, /* just above */
+    {0x9e50000000000000u, 0x1e60000000000000u, 0x0000000000000000u, 0x8000000000000000u}, /* -2^-1075 -> -0 */
+    {0x0000000000000001u, 0x4330000000000000u, 0x0000000000000000u, 0x0010000000000000u}, /* 2^-1074 2^52 */
+    {0x0008000000000000u, 0x4000000000000000u, 0x0000000000000001u, 0x0010000000000001u}, /* into normal */
+    {0x0010000000000000u, 0x3fe0000000000000u, 0x8000000000000001u, 0x0007ffffffffffffu}, /* out of normal */
+    {0x000fffffffffffffu, 0x3ff0000000000001u, 0x0000000000000000u, 0x0010000000000000u}, /* rounds to MIN */
+    /* overflow: MAX's significand is odd, so the tie MAX + 2^970 goes to infinity */
+    {0x7fefffffffffffffu, 0x3ff0000000000001u, 0x0000000000000000u, 0x7ff0000000000000u},
+    {0x7fefffffffffffffu, 0x3ff0000000000000u, 0x7c90000000000000u, 0x7ff0000000000000u}, /* + 2^970 */
+    {0x7fefffffffffffffu, 0x3ff0000000000000u, 0x7c80000000000000u, 0x7fefffffffffffffu}, /* + 2^969 */
+    {0xffefffffffffffffu, 0x4000000000000000u, 0x7fefffffffffffffu, 0xffefffffffffffffu}, /* -2MAX + MAX */
+    {0xffefffffffffffffu, 0x4000000000000000u, 0x3ff0000000000000u, 0xfff0000000000000u}, /* -2MAX + 1 */
+};
+
+static const uint32_t tn_fmaf_table[][4] = {
+    {0x00000000u, 0xbf800000u, 0x00000000u, 0x00000000u}, /* +0*-1 + +0 = +0 */
+    {0x80000000u, 0x3f800000u, 0x80000000u, 0x80000000u}, /* -0*1 + -0 = -0 */
+    {0x00000000u, 0x3f800000u, 0x80000000u, 0x00000000u}, /* +0*1 + -0 = +0 */
+    {0x3f800000u, 0x3f800000u, 0xbf800000u, 0x00000000u}, /* 1 - 1 = +0 */
+    {0x00000001u, 0x80000001u, 0x00000000u, 0x80000000u}, /* -2^-298 + 0 -> -0 */
+    {0x7f800000u, 0x00000000u, 0x3f800000u, 0x7fc00000u}, /* inf*0 = NaN */
+    {0x7f800000u, 0x3f800000u, 0xff800000u, 0x7fc00000u}, /* inf - inf = NaN */
+    {0x3f800000u, 0x3f800000u, 0x7f800000u, 0x7f800000u}, /* 1 + inf */
+    {0x7fc00000u, 0x3f800000u, 0x3f800000u, 0x7fc00000u}, /* NaN in */
+    /* double rounding: (1+2^-12)^2 + 2^-70 = 1 + 2^-11 + 2^-24 + 2^-70. Rounded to double
+     * first it becomes the tie 1 + 2^-11 + 2^-24 and then rounds to even (down); the
+     * single rounding goes up. */
+    {0x3f800800u, 0x3f800800u, 0x1c800000u, 0x3f801001u},
+    {0x3f800800u, 0x3f800800u, 0x9c800000u, 0x3f801000u}, /* - 2^-70: down */
+    {0x3f800800u, 0x3f800800u, 0x00000000u, 0x3f801000u}, /* the tie itself: even */
+    /* 1 - 2^-25 is a tie between 1 - 2^-24 and 1 (even); 2^-25(1 + 2^-22) is past it */
+    {0xb3000000u, 0x3f800000u, 0x3f800000u, 0x3f800000u},
+    {0xb3000002u, 0x3f800000u, 0x3f800000u, 0x3f7fffffu},
+    /* (1 + 2^-23)(1 - 2^-24) - 1 = 2^-24 - 2^-47 */
+    {0x3f800001u, 0x3f7fffffu, 0xbf800000u, 0x337ffffeu},
+    /* gaps */
+    {0x1f800000u, 0x1f800000u, 0x3f800000u, 0x3f800000u}, /* 2^-64^2 + 1 */
+    {0x9f800000u, 0x1f800000u, 0x3f800000u, 0x3f800000u}, /* 1 - 2^-128 */
+    {0x3f800000u, 0x3f800000u, 0x00000001u, 0x3f800000u}, /* 1 + 2^-149 */
+    /* subnormals */
+    {0x1a000000u, 0x1a800000u, 0x00000000u, 0x00000001u}, /* 2^-75 2^-74 = 2^-149 */
+    {0x1a000000u, 0x1a000000u, 0x00000000u, 0x00000000u}, /* 2^-150: tie to 0 */
+    {0x1a000000u, 0x1a000001u, 0x00000000u, 0x00000001u}, /* just above */
+    {0x9a000000u, 0x1a000000u, 0x00000000u, 0x80000000u}, /* -2^-150 -> -0 */
+    {0x00400000u, 0x40000000u, 0x00000001u, 0x00800001u}, /* into normal */
+    {0x00800000u, 0x3f000000u, 0x80000001u, 0x003fffffu}, /* out of normal */
+    /* overflow: MAX + 2^103 is a tie going to infinity, + 2^102 is not */
+    {0x7f7fffffu, 0x3f800001u, 0x00000000u, 0x7f800000u},
+    {0x7f7fffffu, 0x3f800000u, 0x73000000u, 0x7f800000u},
+    {0x7f7fffffu, 0x3f800000u, 0x72800000u, 0x7f7fffffu},
+    {0xff7fffffu, 0x40000000u, 0x7f7fffffu, 0xff7fffffu},
+};
+
+static int tn_same64(uint64_t x, uint64_t y)
+{
+    uint64_t m = 0x7fffffffffffffffu, inf = 0x7ff0000000000000u;
+    return x == y || ((x & m) > inf && (y & m) > inf); /* any NaN matches any NaN */
+}
+static int tn_same32(uint32_t x, uint32_t y)
+{
+    return x == y || ((x & 0x7fffffffu) > 0x7f800000u && (y & 0x7fffffffu) > 0x7f800000u);
+}
+
+TEST(softfp_fma_edge_cases)
+{
+    for (size_t i = 0; i < sizeof tn_fma_table / sizeof tn_fma_table[0]; i++) {
+        const uint64_t *t = tn_fma_table[i];
+        uint64_t r = tn_dbits(qk__fma_soft(tn_dbl(t[0]), tn_dbl(t[1]), tn_dbl(t[2])));
+        CHECK(tn_same64(r, t[3]), "fma_soft case %d: %016llx, expected %016llx", (int)i, (unsigned long long)r,
+              (unsigned long long)t[3]);
+#if TN_LIBM_FMA_OK
+        r = tn_dbits(fma(tn_dbl(t[0]), tn_dbl(t[1]), tn_dbl(t[2])));
+        CHECK(tn_same64(r, t[3]), "platform fma case %d: %016llx, table %016llx", (int)i, (unsigned long long)r,
+              (unsigned long long)t[3]);
+#endif
+    }
+    for (size_t i = 0; i < sizeof tn_fmaf_table / sizeof tn_fmaf_table[0]; i++) {
+        const uint32_t *t = tn_fmaf_table[i];
+        uint32_t r = tu_bits(qk__fmaf_soft(tu_float(t[0]), tu_float(t[1]), tu_float(t[2])));
+        CHECK(tn_same32(r, t[3]), "fmaf_soft case %d: %08x, expected %08x", (int)i, (unsigned)r, (unsigned)t[3]);
+#if TN_LIBM_FMAF_OK
+        r = tu_bits(fmaf(tu_float(t[0]), tu_float(t[1]), tu_float(t[2])));
+        CHECK(tn_same32(r, t[3]), "platform fmaf case %d: %08x, table %08x", (int)i, (unsigned)r, (unsigned)t[3]);
+#endif
+    }
+}
+
+/* Generated inputs, integers only. Families (i mod 5): random bit patterns; random
+ * significands with an exponent gap of 0..60 between a*b and c; c = minus a*b
+ * truncated to 53 (24) bits, nudged by up to 3 ulps (heavy cancellation, half of them
+ * with short significands so that a*b + c can be exactly zero); ties: odd
+ * short significands whose product needs one bit too many, plus a tiny c of either sign
+ * or none; the whole exponent range (subnormal and overflowing products and sums). */
+static uint64_t tn_sm(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+/* ±2^(be-1023) × 1.f with be clamped to 1..2046 (normal) */
+static uint64_t tn_mk64(uint64_t sign, int be, uint64_t f)
+{
+    if (be < 1) be = 1;
+    if (be > 2046) be = 2046;
+    return sign << 63 | (uint64_t)be << 52 | (f & 0x000fffffffffffffu);
+}
+
+static void tn_gen64(uint64_t *s, int fam, uint64_t *a, uint64_t *b, uint64_t *c)
+{
+    uint64_t r = tn_sm(s), x = tn_sm(s), y = tn_sm(s), z = tn_sm(s);
+    int ea = 1023 + (int)(r % 81) - 40, eb = 1023 + (int)(r >> 8 & 63) - 32, g = (int)(r >> 16) % 61;
+    *a = x, *b = y, *c = z;
+    if (fam == 1) {
+        *a = tn_mk64(x >> 63, ea, x), *b = tn_mk64(y >> 63, eb, y);
+        *c = tn_mk64(z >> 63, ea + eb - 1023 + (r >> 24 & 1 ? g : -g), z);
+    } else if (fam == 2) { /* c = -trunc53(a*b) ± k ulp */
+        uint64_t ma, mb, hi, lo, t;
+        int sh;
+        if (r >> 28 & 1) x &= ~0x7ffffffull, y &= ~0x7ffffffull; /* 26-bit: exact product */
+        ma = x | 1ull << 52, mb = y | 1ull << 52;
+        *a = tn_mk64(x >> 63, ea, x), *b = tn_mk64(y >> 63, eb, y);
+        ma &= 0x001fffffffffffffu, mb &= 0x001fffffffffffffu;
+        { /* the 106-bit product's top 53 bits, 32-bit pieces */
+            uint64_t a0 = ma & 0xffffffffu, a1 = ma >> 32, b0 = mb & 0xffffffffu, b1 = mb >> 32;
+            uint64_t mid = (a0 * b0 >> 32) + (a0 * b1 & 0xffffffffu) + (a1 * b0 & 0xffffffffu);
+            lo = (mid << 32) | (a0 * b0 & 0xffffffffu);
+            hi = a1 * b1 + (a0 * b1 >> 32) + (a1 * b0 >> 32) + (mid >> 32);
+        }
+        sh = hi >> 41 ? 53 : 52; /* product in [2^104, 2^106) */
+        t = (hi << (64 - sh)) | (lo >> sh);
+        *c = tn_mk64(((x ^ y) >> 63) ^ 1, ea + eb - 1023 + (sh - 52), t);
+        *c += (uint64_t)((int)(r >> 24 & 7) - 3);
+    } else if (fam == 3) { /* odd 27-bit significands: the product often needs 54 bits */
+        *a = tn_mk64(x >> 63, ea, (x | 1) << 26);
+        *b = tn_mk64(y >> 63, eb, (y | 1) << 26);
+        *c = r >> 24 & 1 ? 0 : tn_mk64(z >> 63, ea + eb - 1023 - 54 - g, z);
+    } else if (fam == 4) { /* anywhere, c near a*b in magnitude */
+        ea = 1 + (int)(r % 2046), eb = 1023 + (1023 - ea) + (int)(r >> 12) % 2100 - 1050;
+        *a = tn_mk64(x >> 63, ea, x), *b = tn_mk64(y >> 63, eb, y);
+        *c = tn_mk64(z >> 63, ea + eb - 1023 + (int)(r >> 32 & 7) - 4, z);
+        if (r >> 40 & 1) *c &= 0x800fffffffffffffu; /* subnormal or zero c */
+        if (r >> 41 & 1) *a &= 0x800fffffffffffffu; /* subnormal or zero a */
+    }
+}
+
+static int tn_mk32e(int be) { return be < 1 ? 1 : be > 254 ? 254 : be; }
+static uint32_t tn_mk32(uint64_t sign, int be, uint64_t f)
+{
+    return (uint32_t)(sign & 1) << 31 | (uint32_t)tn_mk32e(be) << 23 | (uint32_t)(f & 0x7fffffu);
+}
+
+static void tn_gen32(uint64_t *s, int fam, uint32_t *a, uint32_t *b, uint32_t *c)
+{
+    uint64_t r = tn_sm(s), x = tn_sm(s), y = tn_sm(s), z = tn_sm(s);
+    int ea = 127 + (int)(r % 41) - 20, eb = 127 + (int)(r >> 8 & 31) - 16, g = (int)(r >> 16) % 61;
+    *a = (uint32_t)x, *b = (uint32_t)y, *c = (uint32_t)z;
+    if (fam == 1) {
+        *a = tn_mk32(x >> 63, ea, x), *b = tn_mk32(y >> 63, eb, y);
+        *c = tn_mk32(z >> 63, ea + eb - 127 + (r >> 24 & 1 ? g : -g), z);
+    } else if (fam == 2) {
+        uint64_t p;
+        int sh;
+        if (r >> 28 & 1) x &= ~0xfffull, y &= ~0xfffull; /* 12-bit: exact product */
+        p = (uint64_t)((x & 0x7fffffu) | 0x800000u) * ((y & 0x7fffffu) | 0x800000u);
+        sh = p >> 47 ? 24 : 23;
+        *a = tn_mk32(x >> 63, ea, x), *b = tn_mk32(y >> 63, eb, y);
+        *c = tn_mk32(((x ^ y) >> 63) ^ 1, ea + eb - 127 + (sh - 23), p >> sh);
+        *c += (uint32_t)((int)(r >> 24 & 7) - 3);
+    } else if (fam == 3) { /* odd 13- and 12-bit significands: often 25 bits */
+        *a = tn_mk32(x >> 63, ea, ((x & 0xfffu) | 1) << 11);
+        *b = tn_mk32(y >> 63, eb, ((y & 0x7ffu) | 1) << 12);
+        *c = r >> 24 & 1 ? 0 : tn_mk32(z >> 63, ea + eb - 127 - 25 - g, z);
+    } else if (fam == 4) {
+        ea = 1 + (int)(r % 254), eb = 127 + (127 - ea) + (int)(r >> 12) % 300 - 150;
+        *a = tn_mk32(x >> 63, ea, x), *b = tn_mk32(y >> 63, eb, y);
+        *c = tn_mk32(z >> 63, ea + eb - 127 + (int)(r >> 32 & 7) - 4, z);
+        if (r >> 40 & 1) *c &= 0x807fffffu;
+        if (r >> 41 & 1) *a &= 0x807fffffu;
+    }
+}
+
+/* FNV-1a style mix of a result, NaNs folded to one value (payloads are free). */
+static uint64_t tn_mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3u; }
+static uint64_t tn_canon64(uint64_t u) { return tn_same64(u, 0x7ff8000000000000u) ? 0x7ff8000000000000u : u; }
+static uint32_t tn_canon32(uint32_t u) { return tn_same32(u, 0x7fc00000u) ? 0x7fc00000u : u; }
+
+/* fmaf by double arithmetic: p = a*b exact; s + e = p + c exactly (TwoSum); s made odd
+ * if e != 0 (round to odd), then one rounding to float. */
+static float tn_fmaf_ref(float a, float b, float c)
+{
+    double p = (double)a * (double)b, s = p + (double)c, bb, e;
+    uint64_t u;
+    if (isnan(s) || isinf(s) || isinf(p)) return (float)s;
+    bb = s - p;
+    e = (p - (s - bb)) + ((double)c - bb);
+    u = tn_dbits(s);
+    if (e != 0 && !(u & 1)) u += (e > 0) == (s > 0) ? 1 : -1;
+    return (float)tn_dbl(u);
+}
+
+/* Hashes over the first 12500 and the first 200000 cases, from the x86-64 FMA
+ * instruction's results. */
+#define TN_H1_64 0x09f801aff7b9c795u
+#define TN_H2_64 0x380d7cc3d6b8e31du
+#define TN_H1_32 0x0518f185a36f4c9fu
+#define TN_H2_32 0x4381ec950f3c3601u
+
+TEST(softfp_fma_random_against_reference)
+{
+    long n = 200000 / qkt_scale(), bad = 0, badp = 0;
+    uint64_t s = 12345, h = 0xcbf29ce484222325u, hp = h;
+    if (n < 12500) n = 12500;
+    for (long i = 0; i < n; i++) {
+        uint64_t a, b, c, r;
+        tn_gen64(&s, (int)(i % 5), &a, &b, &c);
+        r = tn_dbits(qk__fma_soft(tn_dbl(a), tn_dbl(b), tn_dbl(c)));
+        h = tn_mix(h, tn_canon64(r));
+#if TN_LIBM_FMA_OK
+        {
+            uint64_t w = tn_dbits(fma(tn_dbl(a), tn_dbl(b), tn_dbl(c)));
+            hp = tn_mix(hp, tn_canon64(w));
+            if (!tn_same64(r, w) && bad++ < 5)
+                CHECK(0, "fma(%016llx, %016llx, %016llx): soft %016llx, platform %016llx", (unsigned long long)a,
+                      (unsigned long long)b, (unsigned long long)c, (unsigned long long)r, (unsigned long long)w);
+        }
+#endif
+        if (i + 1 == 12500) CHECK(h == TN_H1_64, "fma_soft hash of 12500 cases %016llx (platform %016llx)",
+                                  (unsigned long long)h, (unsigned long long)hp);
+        if (i + 1 == 200000) CHECK(h == TN_H2_64, "fma_soft hash of 200000 cases %016llx (platform %016llx)",
+                                   (unsigned long long)h, (unsigned long long)hp);
+    }
+    CHECK(bad == 0, "%ld of %ld fma cases differ from the platform's fma", bad, n);
+    s = 54321, h = 0xcbf29ce484222325u, hp = h, bad = 0;
+    for (long i = 0; i < n; i++) {
+        uint32_t a, b, c, r, w;
+        tn_gen32(&s, (int)(i % 5), &a, &b, &c);
+        r = tu_bits(qk__fmaf_soft(tu_float(a), tu_float(b), tu_float(c)));
+        h = tn_mix(h, tn_canon32(r));
+        w = tu_bits(tn_fmaf_ref(tu_float(a), tu_float(b), tu_float(c)));
+        if (!tn_same32(r, w) && badp++ < 5)
+            CHECK(0, "fmaf(%08x, %08x, %08x): soft %08x, double reference %08x", (unsigned)a, (unsigned)b, (unsigned)c,
+                  (unsigned)r, (unsigned)w);
+#if TN_LIBM_FMAF_OK
+        w = tu_bits(fmaf(tu_float(a), tu_float(b), tu_float(c)));
+        hp = tn_mix(hp, tn_canon32(w));
+        if (!tn_same32(r, w) && bad++ < 5)
+            CHECK(0, "fmaf(%08x, %08x, %08x): soft %08x, platform %08x", (unsigned)a, (unsigned)b, (unsigned)c,
+                  (unsigned)r, (unsigned)w);
+#endif
+        if (i + 1 == 12500) CHECK(h == TN_H1_32, "fmaf_soft hash of 12500 cases %016llx (platform %016llx)",
+                                  (unsigned long long)h, (unsigned long long)hp);
+        if (i + 1 == 200000) CHECK(h == TN_H2_32, "fmaf_soft hash of 200000 cases %016llx (platform %016llx)",
+                                   (unsigned long long)h, (unsigned long long)hp);
+    }
+    CHECK(bad == 0, "%ld of %ld fmaf cases differ from the platform's fmaf", bad, n);
+    CHECK(badp == 0, "%ld of %ld fmaf cases differ from the double-precision reference", badp, n);
+}

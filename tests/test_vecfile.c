@@ -13,7 +13,7 @@ static int read_text(const char *text, char *err, size_t errlen, qk_vcase *c)
 {
     FILE *f = fmemopen((void *)text, strlen(text), "r");
     qk_vreader r = {f, "mem", 0, 0, {0}};
-    qk_arena a = {arena_buf, sizeof arena_buf, 0};
+    qk_arena a = {arena_buf, sizeof arena_buf, 0, 0};
     int st;
     while ((st = qk_vec_read(&r, c, &a)) == 1) {}
     fclose(f);
@@ -71,7 +71,7 @@ TEST(vecfile_reads_good_input_and_round_trips)
     CHECK(read_text(GOOD, err, sizeof err, &c) == 0, "good file rejected: %s", err);
     FILE *f = fmemopen((void *)GOOD, strlen(GOOD), "r");
     qk_vreader r = {f, "mem", 0, 0, {0}};
-    qk_arena a = {arena_buf, sizeof arena_buf, 0};
+    qk_arena a = {arena_buf, sizeof arena_buf, 0, 0};
     CHECK(qk_vec_read(&r, &c, &a) == 1, "no case read: %s", r.err);
     fclose(f);
     long long v = 0;
@@ -101,7 +101,7 @@ TEST(vecfile_compare_reports_ulps)
     read_text(GOOD, err, sizeof err, &c);
     FILE *f = fmemopen((void *)GOOD, strlen(GOOD), "r");
     qk_vreader r = {f, "mem", 0, 0, {0}};
-    qk_arena a = {arena_buf, sizeof arena_buf, 0};
+    qk_arena a = {arena_buf, sizeof arena_buf, 0, 0};
     qk_vec_read(&r, &c, &a);
     fclose(f);
     qk_vcase got = c;

@@ -12,7 +12,7 @@
 #include "qk_model.h"
 
 static unsigned char arena_buf[256u << 20];
-static qk_arena arena = {arena_buf, sizeof arena_buf, 0};
+static qk_arena arena = {arena_buf, sizeof arena_buf, 0, 0};
 static qk_rng rng;
 static FILE *out;
 
@@ -116,6 +116,181 @@ static void gen_map64(const char *op, double lo, double hi, int n)
     finish(&c);
 }
 
+/* A map case with the given inputs (the special cases below: no generator draws, so
+ * every case before them keeps its inputs). */
+static void gen_list64(const char *op, const char *name, const double *v, int n)
+{
+    qk_vcase c;
+    begin(&c, op, "%s", name);
+    memcpy(add(&c, "x", 0, QK_DT_F64, n, 0)->data, v, sizeof(double) * n);
+    add(&c, "y", 1, QK_DT_F64, n, 0);
+    finish(&c);
+}
+
+static void gen_list32(const char *op, const char *name, const float *v, int n)
+{
+    qk_vcase c;
+    begin(&c, op, "%s", name);
+    memcpy(add(&c, "x", 0, QK_DT_F32, n, 0)->data, v, sizeof(float) * n);
+    add(&c, "y", 1, QK_DT_F32, n, 0);
+    finish(&c);
+}
+
+#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define MAXLIST 1100
+
+/* list = common ++ extra */
+static int cat64(double *list, const double *common, int nc, const double *extra, int ne)
+{
+    memcpy(list, common, sizeof(double) * nc);
+    memcpy(list + nc, extra, sizeof(double) * ne);
+    return nc + ne;
+}
+
+/* Double specials: NaN, ±Inf, ±0, the smallest and largest subnormals, the smallest
+ * normal, the largest finite value, ±1; then per function the two adjacent doubles
+ * around each threshold where the correctly rounded result overflows, becomes
+ * subnormal, underflows to 0 or reaches its limit (found in 200-bit arithmetic), and
+ * around the switches between the implementation's own branches. */
+static const double specials64[] = {NAN, INFINITY, -INFINITY, 0.0, -0.0, 0x1p-1074, -0x1p-1074,
+                                    0x0.fffffffffffffp-1022, -0x0.fffffffffffffp-1022, 0x1p-1022,
+                                    -0x1p-1022, 0x1.fffffffffffffp1023, -0x1.fffffffffffffp1023, 1.0, -1.0};
+
+static void gen_special64(void)
+{
+    static const double exp_x[] = {
+        0x1.62e42fefa39efp9, 0x1.62e42fefa39f0p9,   /* last finite result; overflow */
+        -0x1.6232bdd7abcd3p9, -0x1.6232bdd7abcd2p9, /* exp x = 2^-1022 between them */
+        -0x1.74910d52d3052p9, -0x1.74910d52d3051p9, /* 0; 2^-1074 (exp x = 2^-1075 between) */
+        709.8, 0x1.62e6666666667p9, -745.2, -0x1.749999999999bp9, /* the cut-offs of qk_exp */
+        0x1p-54, -0x1p-54};
+    static const double log_x[] = {0x1.fffffffffffffp-1, 0x1.0000000000001p0, 0x1.6a09e667f3bcdp0,
+                                   0x1.6a09e667f3bcep0, 2.0, 0.5, 0x1p1023, 0x1p-1022};
+    static const double erf_x[] = {
+        0x1.7afb48dc96626p2, 0x1.7afb48dc96627p2, /* erf rounds to 1 from the second */
+        -0x1.7afb48dc96626p2, -0x1.7afb48dc96627p2,
+        0x1.fffffffffffffp0, 2.0, -2.0, 0x1.7ffffffffffffp2, 6.0, -6.0, 0x1p-28, -0x1p-28};
+    static const double erfc_x[] = {
+        -0x1.7744f8f74e94bp2, -0x1.7744f8f74e94ap2, /* erfc rounds to 2 up to the first */
+        0x1.a8b12fc6e4891p4, 0x1.a8b12fc6e4892p4,   /* erfc x = 2^-1022 between them */
+        0x1.b39dc41e48bfcp4, 0x1.b39dc41e48bfdp4,   /* 2^-1074; 0 (erfc x = 2^-1075 between) */
+        0x1.fffffffffffffp0, 2.0, 27.3, 0x1.b4ccccccccccep4, /* the cut-offs of qk_erfc */
+        0x1.7afb48dc96627p2, -0x1.7afb48dc96627p2};
+    double list[MAXLIST];
+    gen_list64("exp", "exp_special", list, cat64(list, specials64, NELEM(specials64), exp_x, NELEM(exp_x)));
+    gen_list64("log", "log_special", list, cat64(list, specials64, NELEM(specials64), log_x, NELEM(log_x)));
+    gen_list64("erf", "erf_special", list, cat64(list, specials64, NELEM(specials64), erf_x, NELEM(erf_x)));
+    gen_list64("erfc", "erfc_special", list, cat64(list, specials64, NELEM(specials64), erfc_x, NELEM(erfc_x)));
+}
+
+/* The double nearest k·pi/2 (a double-double product; exact but for a tie). */
+static double near_kpio2(double k)
+{
+    const double hi = 0x1.921fb54442d18p0, lo = 0x1.1a62633145c07p-54; /* pi/2 = hi + lo + O(2^-108) */
+    double p = k * hi;
+    return p + (fma(k, hi, -p) + k * lo);
+}
+
+/* sin and cos for |x| < 2^20 (qk.h). Five cases each, the same inputs for both:
+ *   _sweep  a uniform sweep over [-10, 10];
+ *   _tiny   ±(1 + j/7)·2^e for e = -1074, -1067, ..., -3 (subnormals included) and zero;
+ *   _pio2   around multiples of pi/2, where x - k·pi/2 cancels: the double nearest k·pi/2,
+ *           its neighbours and x ± 2^-20, ±2^-40 relative, for k = 1..16, powers of two,
+ *           k near 2^19, and the k whose nearest double is closest to k·pi/2 (relative to
+ *           k) among all |x| < 2^20 (found by enumerating every k): 29 (x - k·pi/2 =
+ *           2^-60.5), 204551 and 409102 (2^-54.3 and 2^-53.3, the largest effect of the
+ *           truncated pi/2), 554999, 263205, 643718;
+ *   _wide   ±(1 + u)·2^e for e = 0..19, u from the generator, and the largest double
+ *           below 2^20;
+ *   _special  NaN, ±Inf (NaN expected), ±0 (sin: +0 only), subnormal and normal limits.
+ * Beyond 2^20 qk.h promises nothing, so the largest finite value is not an input. */
+static void gen_trig(void)
+{
+    static const double trig_special[] = {NAN, INFINITY, -INFINITY, 0.0, 0x1p-1074, -0x1p-1074,
+                                          0x0.fffffffffffffp-1022, -0x0.fffffffffffffp-1022, 0x1p-1022,
+                                          -0x1p-1022, 0x1.fffffffffffffp19, -0x1.fffffffffffffp19,
+                                          0x1p-26, -0x1p-26, 0x1.6a09e667f3bccp-27, 0x1.6a09e667f3bcdp-27};
+    static const double ks[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 29, 64, 1024,
+                                65536, 524287, 524288, 667544, 204551, 409102, 554999, 263205, 643718};
+    static const char *const fn[2] = {"sin", "cos"};
+    double list[MAXLIST];
+    qk_rng r;
+    qk_rng_seed(&r, 20240219); /* its own stream: the generator of the other cases is untouched */
+    double wide[400];
+    for (int e = 0, n = 0; e < 20; e++)
+        for (int j = 0; j < 20; j++, n++) {
+            double u = qk_rng_uniform(&r), x = (1.0 + u) * (double)(1L << e);
+            wide[n] = j % 2 ? -x : x;
+        }
+    for (int f = 0; f < 2; f++) {
+        char name[QK_VEC_NAME];
+        int n = 0;
+        for (int i = 0; i < 1001; i++) list[n++] = -10.0 + 20.0 * i / 1000;
+        snprintf(name, sizeof name, "%s_sweep", fn[f]);
+        gen_list64(fn[f], name, list, n);
+        n = 0;
+        if (f) list[n++] = -0.0; /* qk_sin(-0) is not -0 (C99 F.9.4.6): left out */
+        list[n++] = 0.0;
+        for (int e = -1074; e < 0; e += 7)
+            for (int s = 0; s < 2; s++) {
+                double x = (1.0 + (e + 1074) / 7 % 7 / 7.0) * 0x1p-60;
+                for (int k = -60; k > e; k--) x *= 0.5; /* exact above 2^-1022; rounds below */
+                for (int k = -60; k < e; k++) x *= 2.0;
+                list[n++] = s ? -x : x;
+            }
+        snprintf(name, sizeof name, "%s_tiny", fn[f]);
+        gen_list64(fn[f], name, list, n);
+        n = 0;
+        for (int i = 0; i < NELEM(ks); i++) {
+            double x = near_kpio2(ks[i]);
+            double nb[7] = {x, nextafter(x, 0.0), nextafter(x, INFINITY), x + x * 0x1p-20, x - x * 0x1p-20,
+                            x + x * 0x1p-40, x - x * 0x1p-40};
+            for (int j = 0; j < 7; j++) list[n++] = nb[j];
+            if (i % 3 == 0) list[n++] = -x;
+        }
+        snprintf(name, sizeof name, "%s_pio2", fn[f]);
+        gen_list64(fn[f], name, list, n);
+        snprintf(name, sizeof name, "%s_wide", fn[f]);
+        gen_list64(fn[f], name, wide, NELEM(wide));
+        n = cat64(list, trig_special, NELEM(trig_special), NULL, 0);
+        if (f) list[n++] = -0.0;
+        snprintf(name, sizeof name, "%s_special", fn[f]);
+        gen_list64(fn[f], name, list, n);
+    }
+}
+
+/* Float specials the sweeps' list lacks: the largest subnormals, -2^-126, and the two
+ * adjacent floats around each threshold of each function (found in 200-bit arithmetic),
+ * plus the clamps of the vector exp. */
+static void gen_special32(void)
+{
+    static const float common[] = {0x1.fffffcp-127f, -0x1.fffffcp-127f, -0x1p-126f};
+    static const float expf_x[] = {
+        0x1.62e42ep6f, 0x1.62e430p6f,         /* last finite result; overflow */
+        -0x1.5d58a0p6f, -0x1.5d589ep6f,       /* expf x = 2^-126 between them */
+        -0x1.9fe36ap6f, -0x1.9fe368p6f,       /* 0; 2^-149 (expf x = 2^-150 between) */
+        100.0f, 0x1.900002p6f, -110.0f, -0x1.b80002p6f}; /* the clamps of qk_vexpf */
+    static const float logf_x[] = {0x1.fffffep-1f, 0x1.000002p0f};
+    static const float tanhf_x[] = {0x1.205966p3f, 0x1.205968p3f, -0x1.205966p3f, -0x1.205968p3f}; /* tanhf rounds to ±1 from the second */
+    static const float gelu_tanhf_x[] = {
+        -0x1.43386cp3f, -0x1.43386ap3f,       /* |gelu| = 2^-126 between them */
+        -0x1.58aaf4p3f, -0x1.58aaf2p3f};      /* -0; nonzero (|gelu| = 2^-150 between) */
+    static const float gelu_erff_x[] = {
+        -0x1.a4ae0ep3f, -0x1.a4ae0cp3f,       /* |gelu| = 2^-126 between them */
+        -0x1.cb64eap3f, -0x1.cb64e8p3f};      /* -0; nonzero (|gelu| = 2^-150 between) */
+    static const struct { const char *op; const float *x; int n; } fs[] = {
+        {"expf", expf_x, NELEM(expf_x)}, {"logf", logf_x, NELEM(logf_x)}, {"tanhf", tanhf_x, NELEM(tanhf_x)},
+        {"gelu_tanhf", gelu_tanhf_x, NELEM(gelu_tanhf_x)}, {"gelu_erff", gelu_erff_x, NELEM(gelu_erff_x)}};
+    for (int i = 0; i < NELEM(fs); i++) {
+        float list[32];
+        char name[QK_VEC_NAME];
+        memcpy(list, common, sizeof common);
+        memcpy(list + NELEM(common), fs[i].x, sizeof(float) * fs[i].n);
+        snprintf(name, sizeof name, "%s_special", fs[i].op);
+        gen_list32(fs[i].op, name, list, NELEM(common) + fs[i].n);
+    }
+}
+
 static void gen_math(const char *dir)
 {
     out = open_file(dir, "math.qkv");
@@ -128,6 +303,9 @@ static void gen_math(const char *dir)
     gen_map64("log", 1e-300, 1e300, 1001);
     gen_map64("erf", -7.0, 7.0, 1001);
     gen_map64("erfc", -3.0, 27.0, 1001);
+    gen_special64();
+    gen_trig();
+    gen_special32();
     fclose(out);
 }
 

@@ -15,7 +15,7 @@
 #include "qk_io.h"
 
 static unsigned char arena_buf[64u << 20];
-static qk_arena arena = {arena_buf, sizeof arena_buf, 0};
+static qk_arena arena = {arena_buf, sizeof arena_buf, 0, 0};
 static qk_rng rng;
 static FILE *out;
 

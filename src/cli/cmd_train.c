@@ -1,6 +1,8 @@
 /* cmd_train.c — `qkspec train`: the language model on a text file (bytes or words) or
  * the theory model on random walks, with evaluations (loss, perplexity, W_QK eigen
- * statistics, attention entropy, per-position ρ) written as CSV. */
+ * statistics, attention entropy, per-position ρ) written as CSV. The training itself
+ * is the library's (qk_train.h); this file reads and tokenises the corpus, shows the
+ * progress line and writes the files. */
 #include "qk_fp.h"
 #include <errno.h>
 #include <math.h>
@@ -10,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
-#include "qk_eigen.h"
 #include "train.h"
 
 #ifndef QK_CLI_CORPUS_BYTES
@@ -80,40 +81,6 @@ const char *train_cached_corpus(void)
 }
 
 /* ------------------------------------------------------------------ corpora */
-
-/* A fixed synthetic English-like corpus (always the same text: its own seed), so the
- * language-model experiments run without any download. Sentences from a small
- * grammar with agreement and a few long-range patterns. */
-static size_t synthetic_corpus(unsigned char *buf, size_t cap)
-{
-    static const char *det[] = {"the", "a", "every", "no", "one"};
-    static const char *adj[] = {"old", "quiet", "clever", "small", "bright", "cold", "honest", "strange", "patient", "red"};
-    static const char *noun[] = {"king", "river", "doctor", "garden", "machine", "teacher", "city", "letter", "sailor",
-                                 "lawyer", "window", "horse"};
-    static const char *verb[] = {"sees", "follows", "praises", "forgets", "builds", "answers", "carries", "watches",
-                                 "admires", "remembers"};
-    static const char *adv[] = {"slowly", "often", "never", "again", "gladly", "at night"};
-    qk_rng r;
-    qk_rng_seed(&r, 20240202);
-    size_t n = 0;
-#define PICK(a) a[qk_rng_u64(&r) % (sizeof a / sizeof a[0])]
-    while (n + 200 < cap && n < (2u << 20) - 200) {
-        char s[200];
-        const char *subj = PICK(noun), *obj = PICK(noun);
-        int kind = (int)(qk_rng_u64(&r) % 4);
-        if (kind == 0) snprintf(s, sizeof s, "%s %s %s %s %s %s. ", PICK(det), PICK(adj), subj, PICK(verb), PICK(det), obj);
-        else if (kind == 1) snprintf(s, sizeof s, "%s %s %s the %s. ", PICK(det), subj, PICK(verb), obj);
-        else if (kind == 2) snprintf(s, sizeof s, "the %s %s %s, and the %s %s it. ", subj, PICK(adv), PICK(verb), obj, PICK(verb));
-        else snprintf(s, sizeof s, "when the %s %s the %s, the %s %s the %s. ", subj, PICK(verb), obj, obj, PICK(verb), subj);
-        s[0] = (char)(s[0] == 'w' && kind == 3 ? 'W' : s[0] - 32 * (s[0] >= 'a' && s[0] <= 'z'));
-        size_t k = strlen(s);
-        memcpy(buf + n, s, k);
-        n += k;
-        if (qk_rng_u64(&r) % 8 == 0) buf[n++] = '\n';
-    }
-#undef PICK
-    return n;
-}
 
 static long load_file(const char *path, unsigned char *buf, size_t cap)
 {
@@ -188,105 +155,29 @@ static double now_seconds(void)
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-/* B windows of T+1 tokens at random starts in [lo, hi - T - 1] */
-static void random_batch(int *tok, const int *ids, long lo, long hi, int B, int T, qk_rng *r)
+/* Evaluates the model at the trainer's step into the next row of r (when there is room). */
+static int evaluate(qk_trainer *t, const train_opts *o, train_result *r)
 {
-    long span = hi - lo - T - 1;
-    for (int b = 0; b < B; b++) {
-        long s = lo + (long)(qk_rng_u64(r) % (uint64_t)(span + 1));
-        memcpy(tok + (size_t)b * (T + 1), ids + s, sizeof(int) * (size_t)(T + 1));
-    }
-}
-
-/* eval batch k: evenly spaced windows of the validation split */
-static void eval_batch(int *tok, const int *ids, long lo, long hi, int B, int T, int k, int K)
-{
-    long span = hi - lo - T - 1;
-    for (int b = 0; b < B; b++) {
-        long j = (long)k * B + b, n = (long)K * B;
-        long s = lo + (n > 1 ? (long)((double)span * j / (n - 1)) : 0);
-        memcpy(tok + (size_t)b * (T + 1), ids + s, sizeof(int) * (size_t)(T + 1));
-    }
-}
-
-static void sym_eigenvalues(const qk_model *m, double *w)
-{
-    int d = m->cfg.d;
-    static double W[QK_MAX_D * QK_MAX_D], work[8 * QK_MAX_D * QK_MAX_D];
-    qk_model_wqk(m, 0, 0, W);
-    qk_symmetrize(d, W, d);
-    size_t wl = qk_eigh_work_len(d, 0);
-    if (wl > sizeof work / sizeof work[0] || qk_eigh(d, W, d, w, NULL, d, work, wl, NULL, NULL) != QK_OK)
-        for (int i = 0; i < d; i++) w[i] = NAN;
-}
-
-static double spectral_norm_wqk(const qk_model *m, int head)
-{
-    int d = m->cfg.d;
-    static double W[QK_MAX_D * QK_MAX_D], work[8 * QK_MAX_D * QK_MAX_D];
-    qk_model_wqk(m, 0, head, W);
-    double s = NAN;
-    size_t wl = qk_spectral_norm_work_len(d, d);
-    if (wl <= sizeof work / sizeof work[0]) qk_spectral_norm(d, d, W, d, &s, work, wl);
-    return s;
-}
-
-/* ------------------------------------------------------------------ training */
-
-typedef struct {
-    const int *ids;
-    long train_lo, train_hi, val_lo, val_hi;
-    int *tok;
-    float *walk;
-    float *eval_walk;
-} data_t;
-
-static int evaluate(qk_model *m, const train_opts *o, data_t *D, train_result *r, long step, double train_loss)
-{
-    const qk_model_config *c = &m->cfg;
-    int K = o->eval_batches, T = c->T, lm = c->kind == QK_MODEL_LM;
-    double loss = 0, ent = 0;
-    static double rho[QK_MAX_T];
-    static float rh[QK_MAX_T];
-    for (int i = 0; i < T; i++) rho[i] = 0;
-    for (int k = 0; k < K; k++) {
-        if (lm) eval_batch(D->tok, D->ids, D->val_lo, D->val_hi, c->B, T, k, K);
-        const float *walk = D->eval_walk + (size_t)k * c->B * (T + 1) * c->d;
-        qk_status s = qk_model_forward(m, D->tok, walk);
-        if (s != QK_OK) {
-            fprintf(stderr, "\nqkspec train: %s: non-finite validation loss at step %ld\n", o->label, step);
-            return 1;
-        }
-        loss += m->loss / K;
-        ent += qk_model_attn_entropy(m, 0) / K;
-        qk_model_rho(m, 0, rh);
-        for (int i = 0; i < T; i++) rho[i] += rh[i] / K;
+    qk_train_metrics e;
+    static float rho[QK_MAX_T];
+    if (qk_train_eval(t, &e, rho) != QK_OK) {
+        fprintf(stderr, "\nqkspec train: %s: non-finite validation loss at step %ld\n", o->label, t->step);
+        return 1;
     }
     if (r->n >= QK_TRAIN_MAX_EVALS) return 0;
-    int e = r->n++;
-    r->step[e] = step;
-    r->train_loss[e] = train_loss;
-    r->val_loss[e] = loss;
-    r->reg[e] = m->reg;
-    r->entropy[e] = ent;
-    qk_qk_stats st, acc = {0, 0, 0, 0, 0};
-    double spec = 0;
-    for (int h = 0; h < c->H; h++) {
-        qk_model_qk_stats(m, 0, h, &st);
-        acc.mean += st.mean / c->H;
-        acc.scale += st.scale / c->H;
-        acc.var += st.var / c->H;
-        acc.frob2 += st.frob2 / c->H;
-        acc.trace += st.trace / c->H;
-        spec += spectral_norm_wqk(m, h) / c->H;
-    }
-    r->eig_mean[e] = acc.mean;
-    r->eig_scale[e] = acc.scale;
-    r->eig_var[e] = acc.var;
-    r->frob2[e] = acc.frob2;
-    r->trace[e] = acc.trace;
-    r->spec2[e] = spec;
-    for (int i = 0; i < T; i++) r->rho[e][i] = (float)rho[i];
+    int k = r->n++;
+    r->step[k] = e.step;
+    r->train_loss[k] = e.train_loss;
+    r->val_loss[k] = e.val_loss;
+    r->reg[k] = e.reg;
+    r->entropy[k] = e.entropy;
+    r->eig_mean[k] = e.eig_mean;
+    r->eig_scale[k] = e.eig_scale;
+    r->eig_var[k] = e.eig_var;
+    r->frob2[k] = e.frob2;
+    r->trace[k] = e.trace;
+    r->spec2[k] = e.spectral_norm;
+    memcpy(r->rho[k], rho, sizeof(float) * (size_t)r->T);
     return 0;
 }
 
@@ -336,9 +227,10 @@ static int write_csvs(const train_opts *o, const train_result *r)
     return 0;
 }
 
-static int prepare_data(const train_opts *o, qk_model_config *c, data_t *D, train_result *r)
+/* Reads and tokenises the corpus into g_tokens (LM); sets c->V and the corpus name. */
+static int prepare_data(const train_opts *o, qk_model_config *c, long *ntok_out, train_result *r)
 {
-    memset(D, 0, sizeof *D);
+    *ntok_out = 0;
     if (c->kind != QK_MODEL_LM) {
         snprintf(r->corpus, sizeof r->corpus, "random walks, Sigma = I");
         return 0;
@@ -351,10 +243,10 @@ static int prepare_data(const train_opts *o, qk_model_config *c, data_t *D, trai
         const char *base = strrchr(o->text, '/');
         snprintf(r->corpus, sizeof r->corpus, "%s", base ? base + 1 : o->text);
     } else {
-        n = (long)synthetic_corpus(g_text, sizeof g_text);
+        n = (long)qk_synthetic_corpus(g_text, sizeof g_text);
         snprintf(r->corpus, sizeof r->corpus, "built-in synthetic corpus");
     }
-    long ntok;
+    long ntok, ntrain;
     if (o->word_level) {
         int V;
         ntok = words_to_ids(g_text, (size_t)n, g_tokens, o->vocab_max, &V);
@@ -365,77 +257,66 @@ static int prepare_data(const train_opts *o, qk_model_config *c, data_t *D, trai
         ntok = n;
         c->V = 256;
     }
-    long nval = (long)(ntok * (double)o->val_frac);
-    D->ids = g_tokens;
-    D->train_lo = 0;
-    D->train_hi = ntok - nval;
-    D->val_lo = D->train_hi;
-    D->val_hi = ntok;
-    if (D->train_hi - D->train_lo < c->T + 2 || D->val_hi - D->val_lo < c->T + 2) {
+    if (qk_train_split(ntok, o->val_frac, c->T, &ntrain) != QK_OK) {
         fprintf(stderr, "qkspec train: the corpus (%ld tokens) is too short for sequences of %d tokens\n", ntok, c->T);
         return 2;
     }
+    *ntok_out = ntok;
     return 0;
 }
 
 int train_run(const train_opts *o, train_result *r)
 {
     qk_model_config c = o->cfg;
-    data_t D;
     memset(r, 0, sizeof *r);
-    int rc = prepare_data(o, &c, &D, r);
+    long ntok;
+    int rc = prepare_data(o, &c, &ntok, r);
     if (rc) return rc;
     static qk_model m;
     qk_model_sizes_t sz;
     if (cli_model_open("train", &c, &m, &sz)) return 2;
-    /* token and walk buffers: one training batch and the eval walks */
+    /* the trainer's buffers: one batch of tokens or walks, the validation walks, the
+     * evaluation workspace */
     static int tok[(QK_MAX_T + 1) * 1024];
     static float walk[1 << 22];
-    size_t per = (size_t)c.B * (c.T + 1) * (size_t)c.d;
-    if ((size_t)c.B * (c.T + 1) > sizeof tok / sizeof tok[0] ||
-        (c.kind != QK_MODEL_LM && per * (size_t)(1 + o->eval_batches) > sizeof walk / sizeof walk[0])) {
+    static double work[QK_MAX_T + 9 * (size_t)QK_MAX_D * QK_MAX_D];
+    qk_train_config tc = {o->seed, o->eval_batches, o->val_frac, c.kind == QK_MODEL_LM ? g_tokens : NULL, ntok};
+    qk_train_sizes_t ts;
+    if (qk_train_sizes(&c, &tc, &ts) != QK_OK || ts.tokens > sizeof tok / sizeof tok[0] ||
+        ts.walks > sizeof walk / sizeof walk[0] || ts.work > sizeof work / sizeof work[0]) {
         fprintf(stderr, "qkspec train: batch too large for this build (reduce --batch or --seq)\n");
         return 2;
     }
-    D.tok = tok;
-    D.walk = walk;
-    D.eval_walk = walk + per;
-    qk_model_init(&m, o->seed);
+    static qk_trainer t;
+    qk_status s = qk_train_init(&t, &m, &tc, tok, walk, work);
+    if (s != QK_OK) {
+        fprintf(stderr, "qkspec train: %s\n", qk_status_str(s));
+        return 2;
+    }
     r->T = c.T;
     r->d = c.d;
     r->params = (long long)sz.params;
-    qk_rng data_rng, eval_rng;
-    qk_rng_seed(&data_rng, o->seed * 7919u + 17u);
-    qk_rng_seed(&eval_rng, 987654321u);
-    if (c.kind != QK_MODEL_LM)
-        for (int b = 0; b < c.B * o->eval_batches; b++)
-            qk_walk_sample(&eval_rng, D.eval_walk + (size_t)b * (c.T + 1) * c.d, c.T + 1, c.d, NULL);
-    sym_eigenvalues(&m, r->eig_init);
+    qk_train_qk_eigenvalues(&t, r->eig_init);
     int tty = o->progress && isatty(fileno(stderr));
-    double t0 = now_seconds(), loss = NAN, last_print = 0;
-    for (long step = 0; step <= o->steps; step++) {
-        if (step % o->eval_every == 0 || step == o->steps) {
-            if (evaluate(&m, o, &D, r, step, loss)) return 1;
+    double t0 = now_seconds(), last_print = 0;
+    for (;;) {
+        if (t.step % o->eval_every == 0 || t.step == o->steps) {
+            if (evaluate(&t, o, r)) return 1;
         }
-        if (step == o->steps) break;
-        if (c.kind == QK_MODEL_LM) random_batch(tok, D.ids, D.train_lo, D.train_hi, c.B, c.T, &data_rng);
-        else
-            for (int b = 0; b < c.B; b++) qk_walk_sample(&data_rng, walk + (size_t)b * (c.T + 1) * c.d, c.T + 1, c.d, NULL);
-        qk_model_sr_step(&m);
-        qk_status s = qk_model_forward(&m, tok, walk);
+        if (t.step == o->steps) break;
+        s = qk_train_step(&t);
         if (s != QK_OK) {
-            fprintf(stderr, "\nqkspec train: %s: non-finite loss at step %ld (loss %g, LocAteR %g); stopping\n", o->label,
-                    step + 1, (double)m.loss, (double)m.reg);
-            return 1;
-        }
-        loss = m.loss;
-        qk_model_backward(&m);
-        if (qk_model_adamw(&m) != QK_OK) {
-            fprintf(stderr, "\nqkspec train: %s: non-finite gradient at step %ld; stopping\n", o->label, step + 1);
+            if (t.stop == QK_TRAIN_NONFINITE_LOSS)
+                fprintf(stderr, "\nqkspec train: %s: non-finite loss at step %ld (loss %g, LocAteR %g); stopping\n",
+                        o->label, t.stop_step, (double)m.loss, (double)m.reg);
+            else if (t.stop == QK_TRAIN_NONFINITE_GRAD)
+                fprintf(stderr, "\nqkspec train: %s: non-finite gradient at step %ld; stopping\n", o->label, t.stop_step);
+            else
+                fprintf(stderr, "\nqkspec train: %s: step %ld: %s; stopping\n", o->label, t.step + 1, qk_status_str(s));
             return 1;
         }
         if (tty && now_seconds() - last_print > 0.2) {
-            progress_line(o, r, step + 1, loss, t0);
+            progress_line(o, r, t.step, t.loss, t0);
             last_print = now_seconds();
         }
     }
@@ -443,7 +324,8 @@ int train_run(const train_opts *o, train_result *r)
     r->seconds = now_seconds() - t0;
     r->ms_per_step = 1000.0 * r->seconds / (double)o->steps;
     r->tokens_per_second = (double)o->steps * c.B * c.T / r->seconds;
-    sym_eigenvalues(&m, r->eig_final);
+    r->param_hash = qk_model_param_hash(&m);
+    qk_train_qk_eigenvalues(&t, r->eig_final);
     return write_csvs(o, r);
 }
 
@@ -470,6 +352,7 @@ int qk_cmd_train(int argc, char **argv)
     if (o.cfg.kind == QK_MODEL_LM) printf(" (ppl %.3f)", exp(r.val_loss[e]));
     printf(", W_QK eigen mean %.5g, scale %.5g, var %.5g, entropy %.4f\n", r.eig_mean[e], r.eig_scale[e], r.eig_var[e],
            r.entropy[e]);
+    printf("  parameter hash %016llx\n", (unsigned long long)r.param_hash);
     if (o.out) printf("  wrote %s/%s_evals.csv and %s/%s_rho.csv\n", o.out, o.label, o.out, o.label);
     return 0;
 }

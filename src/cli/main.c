@@ -64,6 +64,17 @@ static const char *arch_name(void)
 #endif
 }
 
+/* Runs qk_selftest() and prints its verdict; returns its status (0: all hold). */
+static unsigned report_selftest(FILE *f)
+{
+    unsigned st = qk_selftest();
+    if (!st) { fprintf(f, "self-test:    ok (no contraction, reassociation or flush-to-zero; fma and known answers exact)\n"); return 0; }
+    fprintf(f, "self-test:    FAILED: this build does not compute the specified bits (SPEC 2.2):\n");
+    for (int b = 0; b < QK_SELFTEST_BITS; b++)
+        if (st & (1u << b)) fprintf(f, "  - %s\n", qk_selftest_str(1u << b));
+    return st;
+}
+
 static int cmd_info(void)
 {
     printf("qkspec %s\n", QK_VERSION);
@@ -81,6 +92,7 @@ static int cmd_info(void)
         if (qk_isa_compiled((qk_isa)i))
             printf(" %s(%s)", qk_isa_name((qk_isa)i), qk_isa_available((qk_isa)i) ? "available" : "not on this CPU");
     printf("\nselected:     %s\n", qk_isa_name(qk_isa_current()));
+    unsigned st = report_selftest(stdout);
     printf("capacities:   QK_GEMM_MC=%d QK_GEMM_KC=%d QK_GEMM_NC=%d\n", QK_GEMM_MC, QK_GEMM_KC, QK_GEMM_NC);
     printf("memory:       matrix-product packing scratch %zu bytes (stack, per call)\n", qk_gemm_stack_bytes());
     printf("              vector-reader arena %u bytes (static, command-line tool only)\n", (unsigned)QK_CLI_ARENA_BYTES);
@@ -98,7 +110,7 @@ static int cmd_info(void)
         printf("  %-10s %11zu   %8.2f MiB (%.2f + %.2f + %.2f)\n", presets[i], sz.params, total * 4.0 / 1048576,
                sz.params * 16.0 / 1048576, sz.acts * 4.0 / 1048576, sz.scratch * 4.0 / 1048576);
     }
-    return 0;
+    return st ? 1 : 0;
 }
 
 static int has_suffix(const char *s, const char *suf)
@@ -149,7 +161,10 @@ static int cmd_verify(int argc, char **argv)
             snprintf(paths[n++], 512, "%s", argv[i]);
         }
     }
-    qk_arena a = {g_arena, sizeof g_arena, 0};
+    /* a build that fails the self-test cannot be trusted to judge the vectors either; it
+     * still runs them, to show the damage, but the verdict is a failure */
+    unsigned st = report_selftest(stderr);
+    qk_arena a = {g_arena, sizeof g_arena, 0, 0};
     long cases = 0, bad = 0, files_bad = 0;
     for (int i = 0; i < n; i++) {
         long c0 = cases, b0 = bad;
@@ -158,7 +173,9 @@ static int cmd_verify(int argc, char **argv)
     }
     printf("verify [%s]: %ld cases in %d files, %ld mismatching, %ld unreadable\n", qk_isa_name(qk_isa_current()),
            cases, n, bad, files_bad);
-    return bad || files_bad ? 1 : 0;
+    if (getenv("QKSPEC_ARENA_PEAK")) printf("reader arena peak: %lu bytes\n", (unsigned long)a.peak);
+    if (st) fprintf(stderr, "qkspec verify: the self-test failed (above); this build gives other bits than the project specifies\n");
+    return bad || files_bad || st ? 1 : 0;
 }
 
 int main(int argc, char **argv)

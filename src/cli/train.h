@@ -1,10 +1,11 @@
 /* train.h — private to the command-line tool: the training driver shared by
- * `train`, `sweep` and `reproduce` (SPEC §1.2; issue: evaluation CSVs, ρ heat map). */
-#ifndef QK_TRAIN_H
-#define QK_TRAIN_H
+ * `train`, `sweep` and `reproduce` (SPEC §1.2; evaluation CSVs, ρ heat map) around the
+ * library's trainer (qk_train.h). */
+#ifndef QK_CLI_TRAIN_H
+#define QK_CLI_TRAIN_H
 
 #include <stdio.h>
-#include "qk_model.h"
+#include "qk_train.h"
 
 #define QK_TRAIN_MAX_EVALS 256
 
@@ -35,6 +36,7 @@ typedef struct {
     double seconds, tokens_per_second, ms_per_step;
     char corpus[160];
     long long params;
+    uint64_t param_hash; /* qk_model_param_hash after the last step */
 } train_result;
 
 void train_defaults(train_opts *o);

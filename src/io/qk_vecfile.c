@@ -12,6 +12,7 @@ void *qk_arena_take(qk_arena *a, size_t bytes)
     size_t at = (a->used + 15u) & ~(size_t)15u;
     if (at > a->cap || bytes > a->cap - at) return NULL;
     a->used = at + bytes;
+    if (a->used > a->peak) a->peak = a->used;
     return a->buf + at;
 }
 
@@ -131,17 +132,17 @@ static int read_tensor(qk_vreader *r, qk_vcase *c, qk_arena *a, int is_out)
     }
     if (qk_vcase_tensor(c, toks[0])) return fail(r, "tensor '%s' declared twice", toks[0]);
     qk_vtensor *t = qk_vcase_add(c, a, toks[0], is_out, dt, n - 2, dims);
-    if (!t) return fail(r, "tensor '%s' does not fit in the reader's memory (%zu bytes)", toks[0], a->cap);
+    if (!t) return fail(r, "tensor '%s' does not fit in the reader's memory (%lu bytes)", toks[0], (unsigned long)a->cap);
     int digits = dt == QK_DT_F32 ? 8 : 16;
     for (size_t i = 0; i < t->count; i++) {
         char tok[64];
         int nl, len = next_token(r, tok, sizeof tok, &nl);
-        if (len == 0) return fail(r, "tensor '%s': file ends after %zu of %zu values", t->name, i, t->count);
+        if (len == 0) return fail(r, "tensor '%s': file ends after %lu of %lu values", t->name, (unsigned long)i, (unsigned long)t->count);
         uint64_t v;
         if (len < 0 || !parse_hex(tok, digits, &v)) {
             if (len > 0 && (!strcmp(tok, "end") || !strcmp(tok, "in") || !strcmp(tok, "out")))
-                return fail(r, "tensor '%s': only %zu of %zu values before '%s'", t->name, i, t->count, tok);
-            return fail(r, "tensor '%s' value %zu: '%s' is not %d hex digits", t->name, i, len > 0 ? tok : "(too long)", digits);
+                return fail(r, "tensor '%s': only %lu of %lu values before '%s'", t->name, (unsigned long)i, (unsigned long)t->count, tok);
+            return fail(r, "tensor '%s' value %lu: '%s' is not %d hex digits", t->name, (unsigned long)i, len > 0 ? tok : "(too long)", digits);
         }
         if (dt == QK_DT_F32) { uint32_t u = (uint32_t)v; memcpy((char *)t->data + 4 * i, &u, 4); }
         else memcpy((char *)t->data + 8 * i, &v, 8);
@@ -161,7 +162,7 @@ int qk_vec_read(qk_vreader *r, qk_vcase *c, qk_arena *a)
         char v[1][QK_VEC_NAME];
         long long ver;
         if (line_tokens(r, v, 1) != 1 || !parse_int(v[0], 0, 1000000, &ver)) return fail(r, "missing format version after 'qkspec-vectors'");
-        if (ver != QK_VEC_VERSION) return fail(r, "format version %lld is not supported (this reader reads %d)", ver, QK_VEC_VERSION);
+        if (ver != QK_VEC_VERSION) return fail(r, "format version %ld is not supported (this reader reads %d)", (long)ver, QK_VEC_VERSION);
         r->header_seen = 1;
     }
     memset(c, 0, sizeof *c);
@@ -232,12 +233,44 @@ qk_vtensor *qk_vcase_add(qk_vcase *c, qk_arena *a, const char *name, int is_out,
     return t;
 }
 
+/* 64-bit integers and sizes printed with C89 formats only: the printf of newlib (and
+ * of newlib-nano) on bare-metal boards has no %zu and no %ll (src/port/board_main.c). */
+static const char *hex64(uint64_t v, char buf[17])
+{
+    sprintf(buf, "%08lx%08lx", (unsigned long)(v >> 32), (unsigned long)(v & 0xffffffffu));
+    return buf;
+}
+
+static const char *dec64(long long v, char buf[24])
+{
+    char tmp[24];
+    int n = 0, neg = v < 0;
+    unsigned long long u = neg ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do tmp[n++] = (char)('0' + u % 10); while (u /= 10);
+    int k = 0;
+    if (neg) buf[k++] = '-';
+    while (n) buf[k++] = tmp[--n];
+    buf[k] = 0;
+    return buf;
+}
+
+static const char *udec64(uint64_t v, char buf[24])
+{
+    char tmp[24];
+    int n = 0, k = 0;
+    do tmp[n++] = (char)('0' + v % 10); while (v /= 10);
+    while (n) buf[k++] = tmp[--n];
+    buf[k] = 0;
+    return buf;
+}
+
 void qk_vec_write_header(FILE *f) { fprintf(f, "qkspec-vectors %d\n", QK_VEC_VERSION); }
 
 void qk_vec_write_case(FILE *f, const qk_vcase *c)
 {
     fprintf(f, "case %s\nop %s\n", c->name, c->op);
-    for (int i = 0; i < c->nparam; i++) fprintf(f, "param %s %lld\n", c->pkey[i], c->pval[i]);
+    char b1[24], b2[24];
+    for (int i = 0; i < c->nparam; i++) fprintf(f, "param %s %s\n", c->pkey[i], dec64(c->pval[i], b1));
     for (int i = 0; i < c->ntensor; i++) {
         const qk_vtensor *t = &c->t[i];
         fprintf(f, "%s %s %s", t->is_out ? "out" : "in", t->name, qk_dtype_name(t->dt));
@@ -254,14 +287,14 @@ void qk_vec_write_case(FILE *f, const qk_vcase *c)
                 } else {
                     uint64_t u;
                     memcpy(&u, (const char *)t->data + 8 * k, 8);
-                    fprintf(f, "%s%016llx", k > j ? " " : "", (unsigned long long)u);
+                    fprintf(f, "%s%s", k > j ? " " : "", hex64(u, b1));
                 }
             }
             fputs("  #", f);
             for (size_t k = j; k < end; k++) {
                 if (t->dt == QK_DT_F32) fprintf(f, " %.9g", (double)((const float *)t->data)[k]);
                 else if (t->dt == QK_DT_F64) fprintf(f, " %.17g", ((const double *)t->data)[k]);
-                else fprintf(f, " %llu", (unsigned long long)((const uint64_t *)t->data)[k]);
+                else fprintf(f, " %s", udec64(((const uint64_t *)t->data)[k], b2));
             }
             fputc('\n', f);
         }
@@ -297,6 +330,7 @@ static long long ulps64(double a, double b)
 long qk_vcase_compare(const qk_vcase *want, const qk_vcase *got, FILE *out)
 {
     long bad = 0;
+    char h1[24], h2[24], h3[24];
     for (int i = 0; i < want->ntensor; i++) {
         const qk_vtensor *w = &want->t[i], *g = &got->t[i];
         if (!w->is_out) continue;
@@ -309,8 +343,9 @@ long qk_vcase_compare(const qk_vcase *want, const qk_vcase *got, FILE *out)
                     uint32_t ua, ub;
                     memcpy(&ua, &a, 4);
                     memcpy(&ub, &b, 4);
-                    fprintf(out, "  case %s tensor %s index %zu: got %08x (%.9g) expected %08x (%.9g), %lld ulp\n",
-                            want->name, w->name, k, (unsigned)ub, (double)b, (unsigned)ua, (double)a, ulps32(a, b));
+                    fprintf(out, "  case %s tensor %s index %lu: got %08lx (%.9g) expected %08lx (%.9g), %s ulp\n",
+                            want->name, w->name, (unsigned long)k, (unsigned long)ub, (double)b, (unsigned long)ua,
+                            (double)a, dec64(ulps32(a, b), h1));
                 }
             } else {
                 uint64_t ua, ub;
@@ -322,11 +357,12 @@ long qk_vcase_compare(const qk_vcase *want, const qk_vcase *got, FILE *out)
                 same = ua == ub || (w->dt == QK_DT_F64 && a != a && b != b);
                 if (!same && bad < 5 && out) {
                     if (w->dt == QK_DT_F64)
-                        fprintf(out, "  case %s tensor %s index %zu: got %016llx (%.17g) expected %016llx (%.17g), %lld ulp\n",
-                                want->name, w->name, k, (unsigned long long)ub, b, (unsigned long long)ua, a, ulps64(a, b));
+                        fprintf(out, "  case %s tensor %s index %lu: got %s (%.17g) expected %s (%.17g), %s ulp\n",
+                                want->name, w->name, (unsigned long)k, hex64(ub, h1), b, hex64(ua, h2), a,
+                                dec64(ulps64(a, b), h3));
                     else
-                        fprintf(out, "  case %s tensor %s index %zu: got %llu expected %llu\n", want->name, w->name, k,
-                                (unsigned long long)ub, (unsigned long long)ua);
+                        fprintf(out, "  case %s tensor %s index %lu: got %s expected %s\n", want->name, w->name,
+                                (unsigned long)k, udec64(ub, h1), udec64(ua, h2));
                 }
             }
             if (!same) bad++;

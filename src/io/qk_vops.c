@@ -115,7 +115,7 @@ static const struct { const char *name; map32 f32; map64 f64; } maps[] = {
     {"expf", 0, 0},          {"logf", qk_logf, 0},           {"tanhf", qk_tanhf, 0},
     {"gelu_tanhf", qk_gelu_tanhf, 0}, {"gelu_erff", qk_gelu_erff, 0},
     {"exp", 0, qk_exp},      {"log", 0, qk_log},             {"erf", 0, qk_erf},
-    {"erfc", 0, qk_erfc},
+    {"erfc", 0, qk_erfc},    {"sin", 0, qk_sin},             {"cos", 0, qk_cos},
 };
 
 static int op_map(const qk_vcase *c, qk_vcase *g, qk_arena *a, char *err, size_t errlen)
@@ -236,6 +236,8 @@ static const struct { const char *name; qk_vop_fn fn; } ops[] = {
     {"log", op_map},
     {"erf", op_map},
     {"erfc", op_map},
+    {"sin", op_map},
+    {"cos", op_map},
     {"softmax", op_softmax},
     {"softmax_backward", op_softmax_backward},
     {"layernorm", op_layernorm},

@@ -68,7 +68,7 @@ static int op_forward(const qk_vcase *c, qk_vcase *got, qk_arena *a, char *err, 
     long long v[7];
     if (read_params(c, keys, 6, v, 0, 1 << 20, err, errlen) || read_params(c, keys + 6, 1, v + 6, 0, 1LL << 62, err, errlen))
         return -1;
-    if (v[0] >= QK_COL_NVARIANT) return qk_vop_error(err, errlen, "case %s: unknown variant %lld", c->name, v[0]);
+    if (v[0] >= QK_COL_NVARIANT) return qk_vop_error(err, errlen, "case %s: unknown variant %ld", c->name, (long)v[0]);
     qk_collapse_config cfg = qk_collapse_default_config((int)v[1], (int)v[2], (int)v[3], (int)v[4]);
     cfg.dff = (int)v[5];
     cfg.V = 0;

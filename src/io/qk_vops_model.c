@@ -59,7 +59,7 @@ static int put(qk_vcase *got, const char *name, const void *src, size_t count, s
 {
     qk_vtensor *t = qk_vcase_tensor(got, name);
     if (!t || t->count != count || qk_dtype_size(t->dt) != elem || !t->is_out)
-        return qk_vop_error(err, n, "case %s: output '%s' missing or not of %zu values", got->name, name, count);
+        return qk_vop_error(err, n, "case %s: output '%s' missing or not of %lu values", got->name, name, (unsigned long)count);
     memcpy(t->data, src, count * elem);
     return 0;
 }

@@ -169,12 +169,36 @@ else skip "independence check (python3-numpy not installed)"; fi
 # ---------------------------------------------------------------- other targets
 # One target: build, unit tests and vectors on each ISA path; its counts go to a file
 # so that two targets can run at once (2 cores), output printed in order afterwards.
+# A bare-metal board (# qk-board: MACHINE CPU): the program under qemu-system-arm with
+# semihosting; verify every vector file, then train the tiny preset and compare the
+# parameter hash with the host's.
+board_run() {
+    machine=$1 cpu=$2 elf=$3; shift 3
+    args=""
+    for a in "$@"; do args="$args,arg=$a"; done
+    timeout 1800 qemu-system-arm -M "$machine" -cpu "$cpu" -nographic -monitor none -serial none \
+        -semihosting-config "enable=on,target=native,arg=qkspec$args" -kernel "$elf"
+}
+board_checks() {
+    name=$1 machine=$2 cpu=$3
+    elf=build/$name/qkspec.elf
+    if board_run "$machine" "$cpu" "$elf" verify vectors > "$tmp/board.$name.out" 2>&1; then
+        pass "$name: vectors bit-identical on $machine ($(grep '^verify' "$tmp/board.$name.out" | sed 's/.*: //'); $(tail -n 1 "$tmp/board.$name.out"))"
+    else fail "$name: vectors on $machine:"; grep -v '^vectors/' "$tmp/board.$name.out" | head -n 12; fi
+    host=$(build/qkspec train-demo 2>/dev/null | sed -n 's/.*parameter hash \([0-9a-f]*\).*/\1/p')
+    if board_run "$machine" "$cpu" "$elf" train > "$tmp/train.$name.out" 2>&1 &&
+       got=$(sed -n 's/.*parameter hash \([0-9a-f]*\).*/\1/p' "$tmp/train.$name.out") && [ -n "$host" ] && [ "$got" = "$host" ]; then
+        pass "$name: tiny preset, 20 training steps: parameter hash $got equals the host's ($(tail -n 1 "$tmp/train.$name.out"))"
+    else fail "$name: training on $machine (host hash '$host'):"; head -n 5 "$tmp/train.$name.out"; fi
+}
+
 run_target() {
     t=$1; name=$2
     P=0 F=0 S=0
     needs=$(sed -n 's/^# qk-needs: *//p' "$t")
     run=$(sed -n 's/^# qk-run: *//p' "$t")
     isas=$(sed -n 's/^# qk-isas: *//p' "$t")
+    board=$(sed -n 's/^# qk-board: *//p' "$t")
     missing=""
     for tool in $needs; do command -v "$tool" > /dev/null 2>&1 || missing="$missing $tool"; done
     if [ -n "$missing" ]; then skip "$name: not installed:$missing"
@@ -182,8 +206,9 @@ run_target() {
     else
         pass "$name: build"
         b=build/$name
-        if [ -n "$run" ]; then unit "$name" env QKTEST_SCALE=16 $run $b/qktest; else unit "$name" $b/qktest; fi
-        for isa in $isas; do isa_check "$name" "$isa" $run $b/qkspec; done
+        if [ -n "$board" ]; then board_checks "$name" $board
+        elif [ -n "$run" ]; then unit "$name" env QKTEST_SCALE=16 $run $b/qktest; else unit "$name" $b/qktest; fi
+        [ -n "$board" ] || for isa in $isas; do isa_check "$name" "$isa" $run $b/qkspec; done
     fi
     echo "$P $F $S" > "$tmp/counts.$name"
 }

@@ -344,10 +344,11 @@ static long tr_corpus(void)
     return n;
 }
 
-static void tr_open(trainer_h *h, const char *preset, uint64_t seed, int K)
+static void tr_open_b(trainer_h *h, const char *preset, uint64_t seed, int K, int B)
 {
     memset(h, 0, sizeof *h);
     qk_model_preset(preset, &h->c);
+    if (B > 0) h->c.B = B;
     int lm = h->c.kind == QK_MODEL_LM;
     if (lm) h->c.V = 256;
     qk_train_config tc = {seed, K, 0.1f, lm ? tr_ids : NULL, lm ? tr_corpus() : 0};
@@ -360,6 +361,8 @@ static void tr_open(trainer_h *h, const char *preset, uint64_t seed, int K)
     CHECK_OK(qk_train_bind_model(&h->m, &h->c, h->mem, h->sz.model));
     CHECK_OK(qk_train_init(&h->t, &h->m, &h->tc, h->tok, h->walks, K ? h->work : NULL));
 }
+
+static void tr_open(trainer_h *h, const char *preset, uint64_t seed, int K) { tr_open_b(h, preset, seed, K, 0); }
 
 static void tr_close(trainer_h *h)
 {
@@ -386,6 +389,18 @@ TEST(model_train_tiny_loss_decreases)
         if (s >= 15) last += h.t.loss / 5.0;
     }
     CHECK_OK(qk_train_eval(&h.t, &e1, rho));
+    /* the documented validation windows: j = k·B + b of K·B = 4 evenly spaced over the
+     * validation split, start n_train + floor(span·j/3) */
+    long span = h.tc.n_ids - h.t.n_train - h.c.T - 1;
+    double manual = 0;
+    for (int k = 0; k < 2; k++) {
+        int tok[12];
+        for (int b = 0; b < 2; b++)
+            memcpy(tok + b * 6, tr_ids + h.t.n_train + span * (k * 2 + b) / 3, sizeof(int) * 6);
+        CHECK_OK(qk_model_forward(&h.m, tok, NULL));
+        manual += h.m.loss / 2;
+    }
+    CHECK(manual == e1.val_loss, "validation loss %.17g, by hand %.17g", e1.val_loss, manual);
     CHECK(h.t.step == 20 && e1.step == 20 && e1.train_loss == (double)h.t.loss, "step count %ld / %ld", h.t.step, e1.step);
     CHECK(e1.val_loss < e0.val_loss - 0.5, "validation loss %.4f -> %.4f", e0.val_loss, e1.val_loss);
     CHECK(last < first - 0.5, "mean training loss of steps 1-5 %.4f, of steps 16-20 %.4f", first, last);
@@ -406,7 +421,7 @@ TEST(model_train_tiny_loss_decreases)
     CHECK(fabs(tr - st.trace) <= 1e-9 * (1.0 + sqrt(st.scale)), "sum of eigenvalues %.17g, trace %.17g", tr, st.trace);
     tr_close(&h);
 
-    tr_open(&h, "walk", 3, 2);
+    tr_open_b(&h, "walk", 3, 2, qkt_scale() > 1 ? 8 : 0); /* 32 walks per batch natively */
     CHECK_OK(qk_train_eval(&h.t, &e0, NULL));
     for (int s = 0; s < 20; s++) CHECK_OK(qk_train_step(&h.t));
     CHECK_OK(qk_train_eval(&h.t, &e1, NULL));
@@ -498,12 +513,23 @@ TEST(model_train_hash_depends_on_seed_and_data)
         hash[run] = qk_model_param_hash(&h.m);
         tr_close(&h);
     }
+    /* the documented data order: batch 1 of seed 2 holds windows at u64() mod (n_train - T)
+     * of a generator seeded with 2·7919 + 17 */
+    trainer_h h;
+    tr_open(&h, "tiny", 2, 0);
+    CHECK_OK(qk_train_step(&h.t));
+    qk_rng r;
+    qk_rng_seed(&r, 2 * 7919 + 17);
+    for (int b = 0; b < 2; b++) {
+        long s0 = (long)(qk_rng_u64(&r) % (uint64_t)(h.t.n_train - h.c.T));
+        CHECK(!memcmp(h.tok + b * 6, tr_ids + s0, sizeof(int) * 6), "window %d of batch 1 is not at %ld", b, s0);
+    }
+    tr_close(&h);
     CHECK(hash[0] == hash[1], "two runs with seed 1 differ: %016llx %016llx", (unsigned long long)hash[0],
           (unsigned long long)hash[1]);
     CHECK(hash[2] != hash[0], "seed 2 gave the parameters of seed 1");
     CHECK(hash[3] != hash[0], "another token array gave the same parameters");
 
-    trainer_h h;
     tr_open(&h, "tiny", 1, 0);
     qk_train_metrics e;
     CHECK(qk_train_eval(&h.t, &e, NULL) == QK_ERR_ARG, "evaluation without K and work accepted");
@@ -526,9 +552,9 @@ TEST(model_train_hash_depends_on_seed_and_data)
 }
 
 /* The board example of qk_train.h, verbatim: tiny, V = 256, seed 1, 20 steps on 4 KiB
- * of the synthetic corpus, no evaluation. Prints the parameter hash a bare-metal run
- * must reproduce. */
-TEST(model_train_tiny_board_hash)
+ * of the synthetic corpus, no evaluation; on every ISA path of this CPU. Prints the
+ * parameter hash a bare-metal run must reproduce. */
+static uint64_t board_hash(void)
 {
     static float mem[26138];
     static int tok[12], ids[4096];
@@ -545,11 +571,22 @@ TEST(model_train_tiny_board_hash)
     CHECK_OK(qk_train_sizes(&c, &tc, &sz));
     CHECK(sz.model == 26138 && sz.tokens == 12 && sz.work == 0 && tc.n_ids == 3936,
           "sizes changed: model %zu floats, tokens %zu, corpus %ld (update qk_train.h)", sz.model, sz.tokens, tc.n_ids);
-    CHECK_OK(qk_train_bind_model(&m, &c, mem, 26138));
-    CHECK_OK(qk_train_init(&t, &m, &tc, tok, NULL, NULL));
-    for (int s = 0; s < 20; s++) CHECK_OK(qk_train_step(&t));
-    uint64_t hash = qk_model_param_hash(&m);
-    printf("model_train_tiny_board_hash: tiny (V = 256), seed 1, 20 steps, %ld-byte synthetic corpus: parameter hash "
-           "%016llx (isa %s)\n", tc.n_ids, (unsigned long long)hash, qk_isa_name(qk_isa_current()));
-    CHECK(hash == 0xab6d5cd543fb8ee5ull, "parameter hash %016llx, expected ab6d5cd543fb8ee5", (unsigned long long)hash);
+    if (qk_train_bind_model(&m, &c, mem, 26138) != QK_OK || qk_train_init(&t, &m, &tc, tok, NULL, NULL) != QK_OK)
+        return 1;
+    for (int s = 0; s < 20; s++)
+        if (qk_train_step(&t) != QK_OK) return 2;
+    return qk_model_param_hash(&m);
+}
+
+TEST(model_train_tiny_board_hash)
+{
+    for (int isa = 0; isa < QK_ISA_COUNT; isa++) {
+        if (!qk_isa_available((qk_isa)isa)) continue;
+        qk_isa_select((qk_isa)isa);
+        uint64_t hash = board_hash();
+        printf("model_train_tiny_board_hash: tiny (V = 256), seed 1, 20 steps, 3936-byte synthetic corpus, isa %s: "
+               "parameter hash %016llx\n", qk_isa_name((qk_isa)isa), (unsigned long long)hash);
+        CHECK(hash == 0xab6d5cd543fb8ee5ull, "%s: parameter hash %016llx, expected ab6d5cd543fb8ee5",
+              qk_isa_name((qk_isa)isa), (unsigned long long)hash);
+    }
 }

@@ -371,6 +371,15 @@ TEST(math_sin_cos_against_libm)
 #define TN_LIBM_FMAF_OK 0
 #endif
 
+#if defined(__SOFTFP__) || (defined(__ARM_FP) && !(__ARM_FP & 8))
+#define TN_HW_DOUBLE 0 /* double arithmetic in software (Cortex-M3, Cortex-M4F): */
+                       /* libgcc's, whose addition misrounds (see qk__dadd_soft) */
+#else
+#define TN_HW_DOUBLE 1
+#endif
+
+double qk__dadd_soft(double a, double b); /* qk_softfp.c */
+
 static uint64_t tn_dbits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
 static double tn_dbl(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
 
@@ -522,7 +531,7 @@ static uint64_t tn_mk64(uint64_t sign, int be, uint64_t f)
 static void tn_gen64(uint64_t *s, int fam, uint64_t *a, uint64_t *b, uint64_t *c)
 {
     uint64_t r = tn_sm(s), x = tn_sm(s), y = tn_sm(s), z = tn_sm(s);
-    int ea = 1023 + (int)(r % 81) - 40, eb = 1023 + (int)(r >> 8 & 63) - 32, g = (int)(r >> 16) % 61;
+    int ea = 1023 + (int)(r % 81) - 40, eb = 1023 + (int)(r >> 8 & 63) - 32, g = (int)((r >> 16) % 61);
     *a = x, *b = y, *c = z;
     if (fam == 1) {
         *a = tn_mk64(x >> 63, ea, x), *b = tn_mk64(y >> 63, eb, y);
@@ -549,7 +558,7 @@ static void tn_gen64(uint64_t *s, int fam, uint64_t *a, uint64_t *b, uint64_t *c
         *b = tn_mk64(y >> 63, eb, (y | 1) << 26);
         *c = r >> 24 & 1 ? 0 : tn_mk64(z >> 63, ea + eb - 1023 - 54 - g, z);
     } else if (fam == 4) { /* anywhere, c near a*b in magnitude */
-        ea = 1 + (int)(r % 2046), eb = 1023 + (1023 - ea) + (int)(r >> 12) % 2100 - 1050;
+        ea = 1 + (int)(r % 2046), eb = 1023 + (1023 - ea) + (int)((r >> 12) % 2100) - 1050;
         *a = tn_mk64(x >> 63, ea, x), *b = tn_mk64(y >> 63, eb, y);
         *c = tn_mk64(z >> 63, ea + eb - 1023 + (int)(r >> 32 & 7) - 4, z);
         if (r >> 40 & 1) *c &= 0x800fffffffffffffu; /* subnormal or zero c */
@@ -566,7 +575,7 @@ static uint32_t tn_mk32(uint64_t sign, int be, uint64_t f)
 static void tn_gen32(uint64_t *s, int fam, uint32_t *a, uint32_t *b, uint32_t *c)
 {
     uint64_t r = tn_sm(s), x = tn_sm(s), y = tn_sm(s), z = tn_sm(s);
-    int ea = 127 + (int)(r % 41) - 20, eb = 127 + (int)(r >> 8 & 31) - 16, g = (int)(r >> 16) % 61;
+    int ea = 127 + (int)(r % 41) - 20, eb = 127 + (int)(r >> 8 & 31) - 16, g = (int)((r >> 16) % 61);
     *a = (uint32_t)x, *b = (uint32_t)y, *c = (uint32_t)z;
     if (fam == 1) {
         *a = tn_mk32(x >> 63, ea, x), *b = tn_mk32(y >> 63, eb, y);
@@ -585,7 +594,7 @@ static void tn_gen32(uint64_t *s, int fam, uint32_t *a, uint32_t *b, uint32_t *c
         *b = tn_mk32(y >> 63, eb, ((y & 0x7ffu) | 1) << 12);
         *c = r >> 24 & 1 ? 0 : tn_mk32(z >> 63, ea + eb - 127 - 25 - g, z);
     } else if (fam == 4) {
-        ea = 1 + (int)(r % 254), eb = 127 + (127 - ea) + (int)(r >> 12) % 300 - 150;
+        ea = 1 + (int)(r % 254), eb = 127 + (127 - ea) + (int)((r >> 12) % 300) - 150;
         *a = tn_mk32(x >> 63, ea, x), *b = tn_mk32(y >> 63, eb, y);
         *c = tn_mk32(z >> 63, ea + eb - 127 + (int)(r >> 32 & 7) - 4, z);
         if (r >> 40 & 1) *c &= 0x807fffffu;
@@ -599,14 +608,20 @@ static uint64_t tn_canon64(uint64_t u) { return tn_same64(u, 0x7ff8000000000000u
 static uint32_t tn_canon32(uint32_t u) { return tn_same32(u, 0x7fc00000u) ? 0x7fc00000u : u; }
 
 /* fmaf by double arithmetic: p = a*b exact; s + e = p + c exactly (TwoSum); s made odd
- * if e != 0 (round to odd), then one rounding to float. */
+ * if e != 0 (round to odd), then one rounding to float. Where double arithmetic is
+ * libgcc's soft-float, the additions go through qk__dadd_soft (tested below). */
+#if TN_HW_DOUBLE
+#define TN_ADD(x, y) ((x) + (y))
+#else
+#define TN_ADD(x, y) qk__dadd_soft((x), (y))
+#endif
 static float tn_fmaf_ref(float a, float b, float c)
 {
-    double p = (double)a * (double)b, s = p + (double)c, bb, e;
+    double p = (double)a * (double)b, s = TN_ADD(p, (double)c), bb, e;
     uint64_t u;
     if (isnan(s) || isinf(s) || isinf(p)) return (float)s;
-    bb = s - p;
-    e = (p - (s - bb)) + ((double)c - bb);
+    bb = TN_ADD(s, -p);
+    e = TN_ADD(TN_ADD(p, -TN_ADD(s, -bb)), TN_ADD((double)c, -bb));
     u = tn_dbits(s);
     if (e != 0 && !(u & 1)) u += (e > 0) == (s > 0) ? 1 : -1;
     return (float)tn_dbl(u);
@@ -614,10 +629,10 @@ static float tn_fmaf_ref(float a, float b, float c)
 
 /* Hashes over the first 12500 and the first 200000 cases, from the x86-64 FMA
  * instruction's results. */
-#define TN_H1_64 0x09f801aff7b9c795u
-#define TN_H2_64 0x380d7cc3d6b8e31du
-#define TN_H1_32 0x0518f185a36f4c9fu
-#define TN_H2_32 0x4381ec950f3c3601u
+#define TN_H1_64 0xfb5101d773957999u
+#define TN_H2_64 0x7350186e76b4a5a9u
+#define TN_H1_32 0x2477ee643a34ed39u
+#define TN_H2_32 0x1e9b0c0ea6895f7du
 
 TEST(softfp_fma_random_against_reference)
 {
@@ -668,4 +683,109 @@ TEST(softfp_fma_random_against_reference)
     }
     CHECK(bad == 0, "%ld of %ld fmaf cases differ from the platform's fmaf", bad, n);
     CHECK(badp == 0, "%ld of %ld fmaf cases differ from the double-precision reference", badp, n);
+}
+
+/* --------------------------------------- integer-only double addition (SPEC §2.2) */
+/* qk__dadd_soft (qk_softfp.c), for targets whose double arithmetic is libgcc's
+ * soft-float: its __adddf3 misrounds effective subtractions with an exponent difference
+ * of exactly 33 whose result loses its leading bit (1 - v for v in [2^-33, 2^-32)). The
+ * references: a table computed by x86-64 SSE2 addsd (each entry checked against the
+ * IEEE rule in its comment), hashes of x86-64 results over a generated stream, and the
+ * platform's own addition where double arithmetic is hardware. tools/fma_check runs
+ * 10^7 cases against addsd. */
+
+static const uint64_t tn_dadd_table[][3] = {
+    {0x0000000000000000u, 0x8000000000000000u, 0x0000000000000000u}, /* +0 + -0 = +0 */
+    {0x8000000000000000u, 0x8000000000000000u, 0x8000000000000000u}, /* -0 + -0 = -0 */
+    {0x3ff0000000000000u, 0xbff0000000000000u, 0x0000000000000000u}, /* 1 - 1 = +0 */
+    {0x8000000000000001u, 0x0000000000000001u, 0x0000000000000000u}, /* -tiny + tiny = +0 */
+    {0x8000000000000000u, 0x3ff0000000000000u, 0x3ff0000000000000u}, /* -0 + 1 */
+    {0xbff0000000000000u, 0x0000000000000000u, 0xbff0000000000000u}, /* -1 + 0 */
+    {0x7ff0000000000000u, 0xfff0000000000000u, 0x7ff8000000000000u}, /* inf - inf = NaN */
+    {0xfff0000000000000u, 0xfff0000000000000u, 0xfff0000000000000u}, /* -inf - inf */
+    {0x7ff0000000000000u, 0xffefffffffffffffu, 0x7ff0000000000000u}, /* inf - MAX */
+    {0x3ff0000000000000u, 0x7ff8000000000000u, 0x7ff8000000000000u}, /* NaN */
+    {0x7fefffffffffffffu, 0x7fefffffffffffffu, 0x7ff0000000000000u}, /* MAX + MAX = inf */
+    {0x7fefffffffffffffu, 0x7c90000000000000u, 0x7ff0000000000000u}, /* MAX + 2^970: tie, odd, up */
+    {0x7fefffffffffffffu, 0x7c80000000000000u, 0x7fefffffffffffffu}, /* MAX + 2^969 */
+    {0x0000000000000001u, 0x0000000000000001u, 0x0000000000000002u}, /* subnormals add exactly */
+    {0x0010000000000000u, 0x8000000000000001u, 0x000fffffffffffffu}, /* MIN - tiny */
+    {0x000fffffffffffffu, 0x0000000000000001u, 0x0010000000000000u}, /* into the normals */
+    {0x3ff0000000000000u, 0x3ca0000000000000u, 0x3ff0000000000000u}, /* 1 + 2^-53: tie, even */
+    {0x3ff0000000000001u, 0x3ca0000000000000u, 0x3ff0000000000002u}, /* (1 + 2^-52) + 2^-53: up */
+    {0x3ff0000000000000u, 0x3ca0000000000001u, 0x3ff0000000000001u}, /* past the tie */
+    {0x3ff0000000000000u, 0xbc90000000000000u, 0x3ff0000000000000u}, /* 1 - 2^-54: tie, even */
+    {0x3ff0000000000000u, 0xbc90000000000001u, 0x3fefffffffffffffu}, /* past it */
+    {0x3ff0000000000000u, 0x0000000000000001u, 0x3ff0000000000000u}, /* 1 + 2^-1074 */
+    {0x3ff0000000000000u, 0x8000000000000001u, 0x3ff0000000000000u}, /* 1 - 2^-1074 */
+    /* exponent difference 33, found misrounded by one ulp by libgcc's __adddf3 on
+     * Cortex-M3/M4 (...5d81, ...e7c3, ...d41e) */
+    {0x3ff0000000000000u, 0xbdeaa27e2117a9f3u, 0x3fefffffffe55d82u}, /* 1 - 0x1.aa27e2117a9f3p-33 */
+    {0x3de8183da83aaea2u, 0xbff0000000000000u, 0xbfefffffffe7e7c2u}, /* 0x1.8183da83aaea2p-33 - 1 */
+    {0xbff0000000000000u, 0x3def2be17ab1c1eau, 0xbfefffffffe0d41fu}, /* -1 + 0x1.f2be17ab1c1eap-33 */
+};
+
+TEST(softfp_dadd_edge_cases)
+{
+    for (size_t i = 0; i < sizeof tn_dadd_table / sizeof tn_dadd_table[0]; i++) {
+        const uint64_t *t = tn_dadd_table[i];
+        uint64_t r = tn_dbits(qk__dadd_soft(tn_dbl(t[0]), tn_dbl(t[1])));
+        uint64_t r2 = tn_dbits(qk__dadd_soft(tn_dbl(t[1]), tn_dbl(t[0])));
+        CHECK(tn_same64(r, t[2]) && tn_same64(r2, t[2]), "dadd_soft case %d: %016llx / %016llx, expected %016llx",
+              (int)i, (unsigned long long)r, (unsigned long long)r2, (unsigned long long)t[2]);
+    }
+}
+
+/* Families (i mod 5): random bits; random significands, exponent difference 0..60;
+ * ±2^e (1 + k 2^-52), k < 2^20, against an opposite-signed v 2^(e-30..e-36) (the
+ * libgcc case); b = -a moved by up to 3 ulps; the whole exponent range. */
+static void tn_gen_add(uint64_t *s, int fam, uint64_t *a, uint64_t *b)
+{
+    uint64_t r = tn_sm(s), x = tn_sm(s), y = tn_sm(s);
+    int ea = 1 + (int)(r % 2046), g = (int)((r >> 16) % 61);
+    *a = x, *b = y;
+    if (fam == 1) {
+        *a = tn_mk64(x >> 63, ea, x);
+        *b = tn_mk64(y >> 63, ea + (r >> 24 & 1 ? g : -g), y);
+    } else if (fam == 2) {
+        *a = tn_mk64(x >> 63, ea, r >> 25 & 1 ? x >> 44 : 0);
+        *b = tn_mk64(~x >> 63, ea - 30 - (int)((r >> 26) % 7), y);
+    } else if (fam == 3) {
+        *a = tn_mk64(x >> 63, ea, x);
+        *b = (*a ^ 0x8000000000000000u) + (uint64_t)((int)(r >> 24 & 7) - 3);
+    } else if (fam == 4) {
+        *a = tn_mk64(x >> 63, ea, x) & (r >> 30 & 1 ? 0x800fffffffffffffu : ~0ull);
+        *b = tn_mk64(y >> 63, ea + (int)(r >> 32 & 63) - 32, y) & (r >> 31 & 1 ? 0x800fffffffffffffu : ~0ull);
+    }
+}
+
+#define TN_HA1 0x61911186237c0491u
+#define TN_HA2 0xb85e4e850475bebdu
+
+TEST(softfp_dadd_random_against_reference)
+{
+    long n = 200000 / qkt_scale(), bad = 0;
+    uint64_t s = 777, h = 0xcbf29ce484222325u, hp = h;
+    if (n < 12500) n = 12500;
+    for (long i = 0; i < n; i++) {
+        uint64_t a, b, r;
+        tn_gen_add(&s, (int)(i % 5), &a, &b);
+        r = tn_dbits(qk__dadd_soft(tn_dbl(a), tn_dbl(b)));
+        h = tn_mix(h, tn_canon64(r));
+#if TN_HW_DOUBLE
+        {
+            volatile double va = tn_dbl(a), vb = tn_dbl(b);
+            uint64_t w = tn_dbits(va + vb);
+            hp = tn_mix(hp, tn_canon64(w));
+            if (!tn_same64(r, w) && bad++ < 5)
+                CHECK(0, "%016llx + %016llx: soft %016llx, platform %016llx", (unsigned long long)a,
+                      (unsigned long long)b, (unsigned long long)r, (unsigned long long)w);
+        }
+#endif
+        if (i + 1 == 12500) CHECK(h == TN_HA1, "dadd_soft hash of 12500 cases %016llx (platform %016llx)",
+                                  (unsigned long long)h, (unsigned long long)hp);
+        if (i + 1 == 200000) CHECK(h == TN_HA2, "dadd_soft hash of 200000 cases %016llx (platform %016llx)",
+                                   (unsigned long long)h, (unsigned long long)hp);
+    }
+    CHECK(bad == 0, "%ld of %ld additions differ from the platform's", bad, n);
 }

@@ -1,6 +1,7 @@
 /* fma_check.c — the project's integer-only fused multiply-add (qk__fma_soft,
  * qk__fmaf_soft in src/numerics/qk_softfp.c, SPEC §2.2) against the processor's FMA
- * instruction, bit for bit, over random inputs in nine families:
+ * instruction, and its double addition (qk__dadd_soft) against the processor's add,
+ * bit for bit, over random inputs. The fma families:
  *
  *   bits       uniformly random bit patterns (NaN, inf, subnormals included)
  *   gap        random significands, exponent gap 0..60 between a*b and c, either side
@@ -14,7 +15,12 @@
  *   special    operands drawn from ±0, ±inf, NaN, ±min subnormal, ±max, ±1, random
  *   overflow   products and sums at the top of the range (rounding to ±inf or not)
  *
- *   build/fma_check [N]       N cases per precision (default 10000000), N/9 per family
+ * The addition families: bits, gap (0..60), gap33 (exponent difference 30..36 with the
+ * larger operand within 2^-32 of a power of two and opposite signs: the case libgcc's
+ * soft-float __adddf3 misrounds at exactly 33), farexp, cancel, halfway, subnormal,
+ * special, overflow.
+ *
+ *   build/fma_check [N]       N cases per function (default 10000000), N/9 per family
  *
  * Prints, per precision and family, the number of cases and of mismatches (a NaN
  * result matches any NaN: payloads are outside the contract, SPEC §2), the first few
@@ -241,6 +247,41 @@ static void gen_f(int f, float *a, float *b, float *c)
     }
 }
 
+/* One addition case of family f. */
+double qk__dadd_soft(double a, double b); /* qk_softfp.c */
+static const char *add_name[NFAM] = {"bits",     "gap",       "gap33",   "farexp",  "cancel",
+                                     "halfway", "subnormal", "special", "overflow"};
+static void gen_add(int f, double *a, double *b)
+{
+    int e = rint_in(-900, 900), g;
+    switch (f) {
+    case 0: *a = dbl(rnd()), *b = dbl(rnd()); return;
+    case 1: g = rint_in(0, 60), *a = rd(e, 53), *b = rd(e + (coin() ? g : -g), 53); return;
+    case 2: /* ±2^e (1 + k 2^-52), k < 2^20, against ∓v 2^(e-g) */
+        g = rint_in(30, 36);
+        *a = ldexp(1.0 + ldexp((double)(rnd() >> (coin() ? 44 : 63)), -52), e);
+        if (coin()) *a = -*a;
+        *b = rd(e - g, 53);
+        if ((*a > 0) == (*b > 0)) *b = -*b;
+        if (coin()) { double t = *a; *a = *b; *b = t; }
+        return;
+    case 3: g = rint_in(61, 2100), *a = rd(e, 53), *b = ldexp(rd(0, 53), e - g); return;
+    case 4: *a = rd(e, rint_in(1, 53)), *b = -dbl(dbits(*a) + (uint64_t)rint_in(-3, 3)); return;
+    case 5: /* short significands: sums exactly halfway or next to it */
+        g = rint_in(40, 60), *a = rd(e, rint_in(1, 53)), *b = rd(e - g, rint_in(1, 4)); return;
+    case 6: *a = ldexp(rd(0, 53), rint_in(-1080, -1015)), *b = ldexp(rd(0, 53), rint_in(-1080, -1015)); return;
+    case 7:
+        *a = coin() ? dspec[rint_in(0, NSPEC - 1)] : rd(rint_in(-10, 10), 53);
+        *b = coin() ? dspec[rint_in(0, NSPEC - 1)] : rd(rint_in(-10, 10), 53);
+        return;
+    default: *a = rd(1023, rint_in(1, 53)), *b = rd(rint_in(960, 1023), rint_in(1, 53)); return;
+    }
+}
+
+/* The processor's double addition (SSE2 addsd on x86-64), at run time. */
+static volatile double g_va, g_vb;
+static double hw_add(double a, double b) { g_va = a, g_vb = b; return g_va + g_vb; }
+
 /* ------------------------------------------------------------------ the runs */
 static double now_s(void)
 {
@@ -303,6 +344,32 @@ static long run_float(long n)
     return total;
 }
 
+static long run_add(long n)
+{
+    long cnt[NFAM] = {0}, bad[NFAM] = {0}, total = 0;
+    int shown = 0;
+    double t0 = now_s();
+    for (long i = 0; i < n; i++) {
+        int f = (int)(i % NFAM);
+        double a, b, s, h;
+        gen_add(f, &a, &b);
+        s = qk__dadd_soft(a, b), h = hw_add(a, b);
+        cnt[f]++;
+        if (dbits(s) != dbits(h) && !(isnan(s) && isnan(h))) {
+            bad[f]++;
+            if (shown++ < 10)
+                printf("  MISMATCH add(%016llx, %016llx): soft %016llx, hardware %016llx\n", (unsigned long long)dbits(a),
+                       (unsigned long long)dbits(b), (unsigned long long)dbits(s), (unsigned long long)dbits(h));
+        }
+    }
+    printf("qk__dadd_soft against the processor's double add: %.2f s\n", now_s() - t0);
+    for (int f = 0; f < NFAM; f++) {
+        printf("  %-10s %10ld cases  %ld mismatches\n", add_name[f], cnt[f], bad[f]);
+        total += bad[f];
+    }
+    return total;
+}
+
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 10000000L, bad;
@@ -316,6 +383,7 @@ int main(int argc, char **argv)
 #endif
     bad = run_double(n);
     bad += run_float(n);
-    printf("%ld cases per precision, %ld mismatches\n", n, bad);
+    bad += run_add(n);
+    printf("%ld cases per function, %ld mismatches\n", n, bad);
     return bad != 0;
 }

@@ -163,19 +163,21 @@ static void gen_special64(void)
         -0x1.6232bdd7abcd3p9, -0x1.6232bdd7abcd2p9, /* exp x = 2^-1022 between them */
         -0x1.74910d52d3052p9, -0x1.74910d52d3051p9, /* 0; 2^-1074 (exp x = 2^-1075 between) */
         709.8, 0x1.62e6666666667p9, -745.2, -0x1.749999999999bp9, /* the cut-offs of qk_exp */
-        0x1p-54, -0x1p-54};
-    static const double log_x[] = {0x1.fffffffffffffp-1, 0x1.0000000000001p0, 0x1.6a09e667f3bcdp0,
-                                   0x1.6a09e667f3bcep0, 2.0, 0.5, 0x1p1023, 0x1p-1022};
+        0x1p-54, -0x1p-54};                         /* exp x rounds to 1 */
+    static const double log_x[] = {0x1.fffffffffffffp-1, 0x1.0000000000001p0, /* around 1 */
+                                   0x1.6a09e667f3bcdp0, 0x1.6a09e667f3bcep0,  /* qk_log's mantissa switch */
+                                   2.0, 0.5, 0x1p1023, 0x1p-1022};
     static const double erf_x[] = {
         0x1.7afb48dc96626p2, 0x1.7afb48dc96627p2, /* erf rounds to 1 from the second */
         -0x1.7afb48dc96626p2, -0x1.7afb48dc96627p2,
-        0x1.fffffffffffffp0, 2.0, -2.0, 0x1.7ffffffffffffp2, 6.0, -6.0, 0x1p-28, -0x1p-28};
+        0x1.fffffffffffffp0, 2.0, -2.0, 0x1.7ffffffffffffp2, 6.0, -6.0, /* the switches of qk_erf */
+        0x1p-28, -0x1p-28};
     static const double erfc_x[] = {
         -0x1.7744f8f74e94bp2, -0x1.7744f8f74e94ap2, /* erfc rounds to 2 up to the first */
         0x1.a8b12fc6e4891p4, 0x1.a8b12fc6e4892p4,   /* erfc x = 2^-1022 between them */
         0x1.b39dc41e48bfcp4, 0x1.b39dc41e48bfdp4,   /* 2^-1074; 0 (erfc x = 2^-1075 between) */
         0x1.fffffffffffffp0, 2.0, 27.3, 0x1.b4ccccccccccep4, /* the cut-offs of qk_erfc */
-        0x1.7afb48dc96627p2, -0x1.7afb48dc96627p2};
+        0x1.7afb48dc96627p2, -0x1.7afb48dc96627p2}; /* erf's threshold */
     double list[MAXLIST];
     gen_list64("exp", "exp_special", list, cat64(list, specials64, NELEM(specials64), exp_x, NELEM(exp_x)));
     gen_list64("log", "log_special", list, cat64(list, specials64, NELEM(specials64), log_x, NELEM(log_x)));
@@ -183,7 +185,8 @@ static void gen_special64(void)
     gen_list64("erfc", "erfc_special", list, cat64(list, specials64, NELEM(specials64), erfc_x, NELEM(erfc_x)));
 }
 
-/* The double nearest k·pi/2 (a double-double product; exact but for a tie). */
+/* The double nearest k·pi/2 (a double-double product: wrong only within 2^-80 of a tie,
+ * absolute). */
 static double near_kpio2(double k)
 {
     const double hi = 0x1.921fb54442d18p0, lo = 0x1.1a62633145c07p-54; /* pi/2 = hi + lo + O(2^-108) */
@@ -195,14 +198,16 @@ static double near_kpio2(double k)
  *   _sweep  a uniform sweep over [-10, 10];
  *   _tiny   ±(1 + j/7)·2^e for e = -1074, -1067, ..., -3 (subnormals included) and zero;
  *   _pio2   around multiples of pi/2, where x - k·pi/2 cancels: the double nearest k·pi/2,
- *           its neighbours and x ± 2^-20, ±2^-40 relative, for k = 1..16, powers of two,
- *           k near 2^19, and the k whose nearest double is closest to k·pi/2 (relative to
- *           k) among all |x| < 2^20 (found by enumerating every k): 29 (x - k·pi/2 =
- *           2^-60.5), 204551 and 409102 (2^-54.3 and 2^-53.3, the largest effect of the
- *           truncated pi/2), 554999, 263205, 643718;
- *   _wide   ±(1 + u)·2^e for e = 0..19, u from the generator, and the largest double
- *           below 2^20;
- *   _special  NaN, ±Inf (NaN expected), ±0 (sin: +0 only), subnormal and normal limits.
+ *           its neighbours and x(1 ± 2^-20), x(1 ± 2^-40) (those below 2^20), -x for
+ *           every third k, for k = 1..16, powers of two, 524287 and 667544 (the largest
+ *           k below 2^20·2/pi), and, from enumerating every k below 2^20·2/pi: 29, whose
+ *           nearest double is the closest of all to a multiple of pi/2 (2^-60.5 away),
+ *           and 204551, 409102, 554999, 263205, 643718, where the truncation of pi/2 in
+ *           the reduction (|k|·2^-122.9) weighs most against ulp(x - k·pi/2);
+ *   _wide   ±(1 + u)·2^e for e = 0..19, u from a generator of its own;
+ *   _special  NaN, ±Inf (NaN expected), ±0 (sin: +0 only), the subnormal and normal
+ *           limits, ±(the largest double below 2^20), ±2^-26 (sin x rounds to x) and
+ *           the two doubles around 2^-26.5 (cos x rounds to 1 below it).
  * Beyond 2^20 qk.h promises nothing, so the largest finite value is not an input. */
 static void gen_trig(void)
 {
@@ -245,7 +250,8 @@ static void gen_trig(void)
             double x = near_kpio2(ks[i]);
             double nb[7] = {x, nextafter(x, 0.0), nextafter(x, INFINITY), x + x * 0x1p-20, x - x * 0x1p-20,
                             x + x * 0x1p-40, x - x * 0x1p-40};
-            for (int j = 0; j < 7; j++) list[n++] = nb[j];
+            for (int j = 0; j < 7; j++)
+                if (fabs(nb[j]) < 0x1p20) list[n++] = nb[j]; /* the domain of qk.h */
             if (i % 3 == 0) list[n++] = -x;
         }
         snprintf(name, sizeof name, "%s_pio2", fn[f]);
@@ -271,7 +277,8 @@ static void gen_special32(void)
         -0x1.9fe36ap6f, -0x1.9fe368p6f,       /* 0; 2^-149 (expf x = 2^-150 between) */
         100.0f, 0x1.900002p6f, -110.0f, -0x1.b80002p6f}; /* the clamps of qk_vexpf */
     static const float logf_x[] = {0x1.fffffep-1f, 0x1.000002p0f};
-    static const float tanhf_x[] = {0x1.205966p3f, 0x1.205968p3f, -0x1.205966p3f, -0x1.205968p3f}; /* tanhf rounds to ±1 from the second */
+    static const float tanhf_x[] = {0x1.205966p3f, 0x1.205968p3f, /* tanhf rounds to 1 from the second */
+                                    -0x1.205966p3f, -0x1.205968p3f};
     static const float gelu_tanhf_x[] = {
         -0x1.43386cp3f, -0x1.43386ap3f,       /* |gelu| = 2^-126 between them */
         -0x1.58aaf4p3f, -0x1.58aaf2p3f};      /* -0; nonzero (|gelu| = 2^-150 between) */

@@ -1,6 +1,11 @@
 /* cmd_reproduce.c — `qkspec reproduce [--quick] [--out DIR]`: the simulation of
  * SPEC §1.3, the LocAteR / σReparam sweep of §1.1 on a text corpus, and a
  * self-contained HTML report with SVG figures and CSV files. */
+/* 64-bit file offsets and inode numbers on 32-bit hosts too (readdir fails on them
+ * otherwise), whatever flags the build passes. */
+#ifndef _FILE_OFFSET_BITS
+#define _FILE_OFFSET_BITS 64
+#endif
 #include "qk_fp.h"
 #include <errno.h>
 #include <math.h>

@@ -1,6 +1,12 @@
 /* qkspec — command-line tool. Commands: info, verify. */
+/* 64-bit file offsets and inode numbers on 32-bit hosts too (readdir fails on them
+ * otherwise), whatever flags the build passes. */
+#ifndef _FILE_OFFSET_BITS
+#define _FILE_OFFSET_BITS 64
+#endif
 #include "qk_fp.h"
 #include <dirent.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,9 +134,12 @@ static int list_dir(const char *dir, char paths[][512], int cap)
     if (!d) return -1;
     int n = 0;
     struct dirent *e;
+    errno = 0;
     while ((e = readdir(d)) && n < cap)
         if (has_suffix(e->d_name, ".qkv")) snprintf(paths[n++], 512, "%s/%s", dir, e->d_name);
+    int err = errno;
     closedir(d);
+    if (err) { fprintf(stderr, "qkspec verify: %s: %s\n", dir, strerror(err)); return -1; }
     char *ptrs[256];
     for (int i = 0; i < n; i++) ptrs[i] = paths[i];
     qsort(ptrs, (size_t)n, sizeof ptrs[0], cmp_str);

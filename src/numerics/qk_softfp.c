@@ -215,6 +215,42 @@ double qk__fma_soft(double a, double b, double c)
     return dfrom(0); /* exact cancellation of nonzero terms: +0 in round to nearest */
 }
 
+/* ------------------------------------------------------------- binary64 add */
+/* Correctly rounded a + b in integers only, for targets whose double arithmetic is
+ * libgcc's soft-float (Cortex-M3, Cortex-M4F): its __aeabi_dadd/__adddf3 misrounds by
+ * one ulp an effective subtraction whose exponent difference is exactly 33 when the
+ * result loses its leading bit (e.g. 1 - v with v in [2^-33, 2^-32)): for a shift of 33
+ * it keeps one bit below the sum plus a sticky bit, and the normalising left shift then
+ * takes the sticky bit for the rounding bit (SPEC §2.2). Same method as the fma:
+ * significands placed with their leading bit at bit 61 (9 zero low bits), the one with
+ * the smaller exponent shifted right with sticky; bits are lost only for shifts above
+ * 9, where the other operand is >= 2^61 and the sum >= 2^60 rounds at bit 8 or higher. */
+double qk__dadd_soft(double a, double b);
+
+double qk__dadd_soft(double a, double b)
+{
+    uint64_t ua = dbits(a), ub = dbits(b), one = 0x3ff0000000000000u, res;
+    int ea, eb, sa = (int)(ua >> 63), sb = (int)(ub >> 63), d;
+    u128 p, q;
+    if ((ua << 1) == 0 || (ub << 1) == 0) { /* a zero: a + b is b, a, or +-0 */
+        if ((ub << 1) != 0) return b;
+        if ((ua << 1) != 0) return a;
+        return dfrom(ua & ub); /* -0 only for -0 + -0 (round to nearest) */
+    }
+    if (special64(ua, one, ub, &res)) return dfrom(res); /* NaN, inf: as a*1 + b */
+    p.hi = q.hi = 0;
+    p.lo = unpack64(ua, &ea) << 9;
+    q.lo = unpack64(ub, &eb) << 9;
+    d = ea - eb;
+    if (d > 0) q = shr_sticky128(q, d);
+    else p = shr_sticky128(p, -d), ea = eb;
+    ea -= 9;
+    if (sa == sb) return round_pack64(sa, add128(p, q), ea);
+    if (p.lo < q.lo) return round_pack64(sb, sub128(q, p), ea);
+    if (q.lo < p.lo) return round_pack64(sa, sub128(p, q), ea);
+    return dfrom(0); /* exact cancellation: +0 in round to nearest */
+}
+
 /* ------------------------------------------------------------- binary32 fma */
 /* As round_pack64 for binary32 from a 64-bit r: last bit 2^(max(E, -126) - 23). */
 static float round_pack32(int sign, uint64_t r, int e)

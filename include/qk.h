@@ -101,8 +101,8 @@ double qk_exp(double x);
 double qk_log(double x);
 double qk_erf(double x);
 double qk_erfc(double x);
-double qk_sin(double x); /* |x| < 2^20; beyond, accuracy degrades gracefully */
-double qk_cos(double x);
+double qk_sin(double x); /* |x| < 2^20 (within 3.4 ulp); NaN outside, sin(±0) = ±0 */
+double qk_cos(double x); /* |x| < 2^20 (within 3.4 ulp); NaN outside                 */
 void qk_vexpf(float *y, const float *x, int n); /* y_i = qk_expf(x_i); y may be x */
 
 /* ---------------------------------------------------------------- random numbers */

@@ -144,7 +144,8 @@ qk_status qk_train_step(qk_trainer *t);
 /* Evaluates the current parameters on the K validation batches (needs K >= 1 and
  * work). rho: (T) ρ_i of layer 0 averaged over the batches, or NULL. Overwrites the
  * model's activations and m->loss/m->reg (a following step recomputes them).
- * QK_ERR_NONFINITE if a validation loss is non-finite (e is then not filled). */
+ * QK_ERR_NONFINITE if a validation loss is non-finite, QK_ERR_ARG for an id out of
+ * range (e is then not filled). */
 qk_status qk_train_eval(qk_trainer *t, qk_train_metrics *e, float *rho);
 
 /* Eigenvalues (d, ascending) of the symmetric part of W_QK of layer 0, head 0, into w;
@@ -155,7 +156,7 @@ qk_status qk_train_qk_eigenvalues(qk_trainer *t, double *w);
  * (always the same text, on every target and compiler) into buf; returns its length,
  * less than min(cap, QK_SYNTHETIC_CORPUS_MAX) (2096984 bytes when cap allows). A
  * smaller cap gives a prefix of the same text. */
-#define QK_SYNTHETIC_CORPUS_MAX (2u << 20)
+#define QK_SYNTHETIC_CORPUS_MAX ((size_t)2 << 20)
 size_t qk_synthetic_corpus(unsigned char *buf, size_t cap);
 
 #endif

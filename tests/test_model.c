@@ -551,9 +551,9 @@ TEST(model_train_hash_depends_on_seed_and_data)
     tr_close(&h);
 }
 
-/* The board example of qk_train.h, verbatim: tiny, V = 256, seed 1, 20 steps on 4 KiB
- * of the synthetic corpus, no evaluation; on every ISA path of this CPU. Prints the
- * parameter hash a bare-metal run must reproduce. */
+/* The board example of qk_train.h (its calls, with checked sizes): tiny, V = 256, seed
+ * 1, 20 steps on 4 KiB of the synthetic corpus, no evaluation; on every ISA path of
+ * this CPU. Prints the parameter hash a bare-metal run must reproduce. */
 static uint64_t board_hash(void)
 {
     static float mem[26138];

@@ -294,9 +294,15 @@ static double reduce_pio2(double x, int *q)
     return qk__fma(-kd, QK__PIO2_3, r);
 }
 
+/* The domain |x| < 2^20, where the three-part pi/2 of reduce_pio2 keeps the error below
+ * 3.4 ulp; beyond it the reduction loses every bit (the result even leaves [-1, 1] from
+ * 2^55), so a NaN says so instead of a wrong number. */
+static int trig_domain(double x) { return x < 0x1p20 && x > -0x1p20; }
+
 double qk_sin(double x)
 {
-    if (!(x - x == 0.0)) return (x - x) / (x - x); /* NaN for NaN and ±Inf */
+    if (!trig_domain(x)) return (x - x) / (x - x); /* NaN for NaN, ±Inf and |x| >= 2^20 */
+    if (x == 0.0) return x;                          /* sin(±0) = ±0 (C99 Annex F) */
     int q;
     double r = reduce_pio2(x, &q);
     switch (q) {
@@ -309,7 +315,7 @@ double qk_sin(double x)
 
 double qk_cos(double x)
 {
-    if (!(x - x == 0.0)) return (x - x) / (x - x);
+    if (!trig_domain(x)) return (x - x) / (x - x);
     int q;
     double r = reduce_pio2(x, &q);
     switch (q) {

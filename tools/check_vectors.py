@@ -725,10 +725,13 @@ def _check_map64(case):
     y = _shape(case, "outputs", "y", x.shape)
     f, extra, absolute = _MAP64[case["op"]]
     ref = np.array([_math_or_special(f, v) for v in x.tolist()], dtype=np.float64)
+    if case["op"] in ("sin", "cos"):
+        # qk.h: the domain is |x| < 2^20; at and beyond it the result is NaN
+        ref = np.where(np.abs(x) >= 2.0 ** 20, np.nan, ref)
     tol = (MAP64_ULP + (0.0 if extra is None else extra(x))) * ulp64(ref)
     if absolute is not None:
         tol = tol + absolute(x)
-    tol = np.where(_exact_points(x), 0.0, tol)
+    tol = np.where(_exact_points(x) | np.isnan(ref), 0.0, tol)
     r = Report(case)
     r.compare("y", y, ref, tol, zero_sign=(x == 0))
     return r.verdict()

@@ -263,6 +263,15 @@ static void gen_trig(void)
         snprintf(name, sizeof name, "%s_special", fn[f]);
         gen_list64(fn[f], name, list, n);
     }
+    /* _domain: sin(-0) = -0 and cos(-0) = 1 (C99 F.9.4), and NaN from |x| = 2^20 on,
+     * where qk.h ends the domain rather than return a number with no correct bits */
+    static const double dom[] = {-0.0, 0x1p20, -0x1p20, 0x1.0000000000001p20, 0x1p21, 0x1p55, -0x1p55, 1e300,
+                                 -0x1.fffffffffffffp1023, 0x1.fffffffffffffp1023};
+    for (int f = 0; f < 2; f++) {
+        char name[QK_VEC_NAME];
+        snprintf(name, sizeof name, "%s_domain", fn[f]);
+        gen_list64(fn[f], name, list, cat64(list, dom, NELEM(dom), NULL, 0));
+    }
 }
 
 /* Float specials the sweeps' list lacks: the largest subnormals, -2^-126, and the two

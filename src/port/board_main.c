@@ -14,9 +14,7 @@
 #include "qk.h"
 #include "qk_eigen.h"
 #include "qk_io.h"
-#if 0
 #include "qk_train.h"
-#endif
 #include "vector_files.h" /* static const char *const qk__vector_files[] = {"a.qkv", ...}; */
 
 #ifndef QK_BOARD_ARENA_BYTES
@@ -94,21 +92,35 @@ static int cmd_info(void)
     return st ? 1 : 0;
 }
 
-/* The tiny preset trained for 20 steps from the library's own token stream: the hash
- * must equal the host's (tests/run.sh compares them). */
+/* The tiny preset trained for 20 steps on the library's synthetic corpus (qk_train.h's
+ * board example): the parameter hash must equal the host's (tests/run.sh compares). */
 static int cmd_train(void)
 {
-#if 0
-    static float mem[QK_TRAIN_TINY_FLOATS] __attribute__((section(".bigram")));
-    unsigned long long hash = 0;
-    float loss0 = 0, loss = 0;
+    static float mem[26138]; /* qk_train_sizes: the model of tiny with V = 256 */
+    static int tok[12], ids[4096];
+    static unsigned char text[4096];
+    qk_model_config c;
+    qk_model m;
+    qk_trainer t;
+    qk_train_config tc = {1, 0, 0.1f, ids, 0};
+    qk_model_preset("tiny", &c);
+    c.V = 256;
+    tc.n_ids = (long)qk_synthetic_corpus(text, sizeof text);
+    for (long i = 0; i < tc.n_ids; i++) ids[i] = text[i];
     qk_port_stack_repaint();
-    qk_status s = qk_train_tiny_demo(mem, sizeof mem / sizeof mem[0], 20, &hash, &loss0, &loss);
+    qk_status s = qk_train_bind_model(&m, &c, mem, sizeof mem / sizeof mem[0]);
+    if (s == QK_OK) s = qk_train_init(&t, &m, &tc, tok, NULL, NULL);
+    float first = 0;
+    for (int k = 0; k < 20 && s == QK_OK; k++) {
+        s = qk_train_step(&t);
+        if (k == 0) first = t.loss;
+    }
     if (s != QK_OK) { printf("train: %s\n", qk_status_str(s)); return 1; }
-    printf("train tiny: 20 steps, loss %.6f -> %.6f, parameter hash %08lx%08lx\n", (double)loss0, (double)loss,
-           (unsigned long)(hash >> 32), (unsigned long)(hash & 0xffffffffu));
-    printf("stack high-water of the training %lu bytes\n", (unsigned long)qk_port_stack_peak());
-#endif
+    uint64_t h = qk_model_param_hash(&m);
+    printf("train tiny: 20 steps, loss %.6f -> %.6f, parameter hash %08lx%08lx\n", (double)first, (double)t.loss,
+           (unsigned long)(h >> 32), (unsigned long)(h & 0xffffffffu));
+    printf("training stack high-water %lu bytes, static model memory %lu bytes\n",
+           (unsigned long)qk_port_stack_peak(), (unsigned long)(sizeof mem + sizeof tok + sizeof ids + sizeof text));
     return 0;
 }
 

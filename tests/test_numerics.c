@@ -378,7 +378,7 @@ TEST(math_sin_cos_against_libm)
 #define TN_HW_DOUBLE 1
 #endif
 
-double qk__dadd_soft(double a, double b); /* qk_softfp.c */
+
 
 static uint64_t tn_dbits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
 static double tn_dbl(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }

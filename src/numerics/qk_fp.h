@@ -60,6 +60,9 @@
 #endif
 
 double qk__fma_soft(double a, double b, double c);  /* qk_softfp.c */
+double qk__dadd_soft(double a, double b);           /* qk_softfp.c: a + b, correctly rounded;
+                                                        replaces libgcc's on soft-double ARM
+                                                        (qk_softfp_arm.c) */
 float qk__fmaf_soft(float a, float b, float c);     /* qk_softfp.c */
 
 #if QK__FMA_SOFT

@@ -220,8 +220,9 @@ double qk__fma_soft(double a, double b, double c)
  * libgcc's soft-float (Cortex-M3, Cortex-M4F): its __aeabi_dadd/__adddf3 misrounds by
  * one ulp an effective subtraction whose exponent difference is exactly 33 when the
  * result loses its leading bit (e.g. 1 - v with v in [2^-33, 2^-32)): for a shift of 33
- * it keeps one bit below the sum plus a sticky bit, and the normalising left shift then
- * takes the sticky bit for the rounding bit (SPEC §2.2). Same method as the fma:
+ * it keeps one bit below the sum plus a sticky bit, and after the one-place left
+ * normalisation the rounding bit is read from an always-zero position (SPEC §2.2;
+ * libgcc/config/arm/ieee754-df.S, `orrcs ip, ip, #2`). Same method as the fma:
  * significands placed with their leading bit at bit 61 (9 zero low bits), the one with
  * the smaller exponent shifted right with sticky; bits are lost only for shifts above
  * 9, where the other operand is >= 2^61 and the sum >= 2^60 rounds at bit 8 or higher. */

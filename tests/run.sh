@@ -166,6 +166,22 @@ if /usr/bin/python3 -c 'import numpy' > /dev/null 2>&1; then
     else fail "independence check self-test:"; grep -E "WRONG|FAILED" "$tmp/selftest.out" | head -n 10; fi
 else skip "independence check (python3-numpy not installed)"; fi
 
+# script_checks LABEL CMD...: a check script that prints PASS/FAIL lines; each counts.
+script_checks() {
+    label=$1; shift
+    "$@" > "$tmp/script.$label.out" 2>&1
+    rc=$?
+    cat "$tmp/script.$label.out"
+    p=$(grep -c '^PASS' "$tmp/script.$label.out"); f=$(grep -c '^FAIL' "$tmp/script.$label.out")
+    P=$((P + p)); F=$((F + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail "$label: exited $rc"; fi
+}
+
+# the sources under a user's own compiler flags (SPEC §2.2): refused, exact or loud
+script_checks userflags sh tests/userflags.sh
+# the single-file drop-in, natively and through the cross compilers
+script_checks single-file sh tests/single.sh
+
 # ---------------------------------------------------------------- other targets
 # One target: build, unit tests and vectors on each ISA path; its counts go to a file
 # so that two targets can run at once (2 cores), output printed in order afterwards.

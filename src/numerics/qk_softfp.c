@@ -226,7 +226,6 @@ double qk__fma_soft(double a, double b, double c)
  * significands placed with their leading bit at bit 61 (9 zero low bits), the one with
  * the smaller exponent shifted right with sticky; bits are lost only for shifts above
  * 9, where the other operand is >= 2^61 and the sum >= 2^60 rounds at bit 8 or higher. */
-double qk__dadd_soft(double a, double b);
 
 double qk__dadd_soft(double a, double b)
 {

@@ -104,6 +104,7 @@ double qk_erfc(double x);
 double qk_sin(double x); /* |x| < 2^20 (within 3.4 ulp); NaN outside, sin(±0) = ±0 */
 double qk_cos(double x); /* |x| < 2^20 (within 3.4 ulp); NaN outside                 */
 void qk_vexpf(float *y, const float *x, int n); /* y_i = qk_expf(x_i); y may be x */
+void qk_vgelu_erff(float *y, const float *x, int n); /* y_i = qk_gelu_erff(x_i); y may be x */
 
 /* ---------------------------------------------------------------- random numbers */
 /* SPEC §2.7: xoshiro256** seeded through splitmix64 from one 64-bit integer. */
@@ -121,9 +122,10 @@ double qk_rng_normal(qk_rng *r);            /* N(0,1), Marsaglia polar, qk_log  
 float qk_rng_normalf(qk_rng *r);            /* (float)qk_rng_normal              */
 
 /* ---------------------------------------------------------------- ISA paths */
-/* One kernel table per path. The default is the best path the CPU supports;
- * qk_isa_select forces one ("scalar", "avx2", "neon"). All give identical bits. */
-typedef enum { QK_ISA_SCALAR = 0, QK_ISA_AVX2, QK_ISA_NEON, QK_ISA_COUNT } qk_isa;
+/* One kernel table per path. The default is the best path the CPU supports (x86-64:
+ * avx512, else avx2; AArch64: neon); qk_isa_select forces one ("scalar", "avx2",
+ * "avx512", "neon"). All give identical bits. */
+typedef enum { QK_ISA_SCALAR = 0, QK_ISA_AVX2, QK_ISA_NEON, QK_ISA_AVX512, QK_ISA_COUNT } qk_isa;
 
 const char *qk_isa_name(qk_isa isa);
 int qk_isa_compiled(qk_isa isa);   /* built into this binary            */
@@ -131,6 +133,34 @@ int qk_isa_available(qk_isa isa);  /* compiled and supported by this CPU */
 qk_isa qk_isa_current(void);
 qk_status qk_isa_select(qk_isa isa);
 qk_status qk_isa_select_name(const char *name);
+
+/* ---------------------------------------------------------------- parallel work */
+/* The core has no threads and allocates nothing; a caller that has threads lends them
+ * through a parallel-for. run(ctx, n, task, arg) must call task(arg, i) exactly once
+ * for every i in [0, n), on any threads and in any order, and return when all calls
+ * have returned; workers says how many calls it runs at once (the core cuts work into
+ * about that many pieces). SPEC §2.8: work is split only across independent outputs
+ * (product tiles, batch rows, heads, the rotation sets of one Jacobi step), never
+ * across a reduction, so the bits are the same with any parallel-for, any number of
+ * workers, or none. Without one (the default, and on a board) everything runs in the
+ * calling thread.
+ * The core uses it only from the thread that called into the core, one parallel region
+ * at a time; a call made from inside a task runs serially. Install it before using the
+ * core from that thread, not while a call is running. */
+typedef void (*qk_task_fn)(void *arg, int i);
+typedef struct {
+    void (*run)(void *ctx, int n, qk_task_fn task, void *arg);
+    void *ctx;
+    int workers;
+} qk_parallel_for;
+
+void qk_set_parallel(const qk_parallel_for *pf); /* copied; NULL or workers <= 1: serial */
+int qk_parallel_workers(void);                   /* 1 when serial                        */
+/* For the layers above the core (model, experiments): task(arg, i) for i in [0, n)
+ * through the installed parallel-for, or in order in the calling thread (serially
+ * also when called from inside a task, or when n <= 1). Tasks must write disjoint
+ * outputs. */
+void qk_parallel_run(int n, qk_task_fn task, void *arg);
 
 /* ---------------------------------------------------------------- self-test */
 /* Run-time proof that this build computes the specified bits (SPEC §2.2): canaries for

@@ -2,6 +2,7 @@
 #ifndef QK_CLI_H
 #define QK_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include "qk_model.h"
 
@@ -23,5 +24,60 @@ size_t cli_model_capacity_floats(void);
 
 /* Writes the configuration as a JSON object naming every option. */
 void cli_config_json(FILE *f, const qk_model_config *c, unsigned long long seed);
+
+/* ------------------------------------------------------------------ output files (cli_file.c)
+ * Every file is written under a temporary name in its directory and renamed into place
+ * once flushed, checked and synced: the final name holds the old file or the complete
+ * new one. Errors print "qkspec CMD: ... PATH: reason"; a file-size limit is an error,
+ * not a signal. */
+typedef struct {
+    FILE *f;
+    char *path, *tmp; /* the final and the temporary name */
+    const char *cmd;
+} cli_out;
+/* The stream to write, or NULL (message printed). */
+FILE *cli_out_open(cli_out *o, const char *cmd, const char *path);
+/* Flush, check, sync, close, rename. 0, or -1 (message printed, temporary removed). */
+int cli_out_commit(cli_out *o);
+/* Drops the temporary (after an error the caller reports). */
+void cli_out_abort(cli_out *o);
+/* Opens path, calls fill (0: success; non-zero: give up), commits. 0 or -1. */
+int cli_write_file(const char *cmd, const char *path, int (*fill)(FILE *f, void *ctx), void *ctx);
+
+/* A file that grows in place (training's evaluation CSVs): every cli_append_flush
+ * makes the rows written so far durable; a failed write cuts the file back to the
+ * last flushed row, prints the error and closes the stream (-1). */
+typedef struct {
+    FILE *f;
+    const char *path, *cmd;
+    long good; /* bytes known to be complete */
+} cli_append;
+int cli_append_open(cli_append *a, const char *cmd, const char *path);
+int cli_append_flush(cli_append *a);
+int cli_append_close(cli_append *a);
+
+/* Framed binary files (checkpoints, sweep results): "MAGIC\n" (e.g.
+ * "qkspec-checkpoint 1"), "config LINE\n", "payload N\n", N bytes, then the CRC-32
+ * (little-endian) of everything before it. Written atomically. */
+typedef struct {
+    const char *config;   /* not NUL-terminated: config_len bytes */
+    size_t config_len;
+    const unsigned char *payload;
+    size_t payload_len;
+} cli_frame;
+uint32_t cli_crc32(uint32_t crc, const void *data, size_t n);
+int cli_frame_write(const char *cmd, const char *path, const char *magic, const char *config, const void *payload,
+                    size_t n);
+/* 0 with fr pointing into buf, or -1 with the reason in err (wrong kind or version,
+ * damaged header, wrong length, CRC mismatch). */
+int cli_frame_parse(const unsigned char *buf, size_t n, const char *magic, cli_frame *fr, char *err, size_t errlen);
+/* The whole file in malloc'd memory (*n bytes), or NULL with errno set (EFBIG above max). */
+unsigned char *cli_read_file(const char *path, size_t max, size_t *n);
+
+/* mkdir that accepts an existing directory; -1 with a message naming it. */
+int cli_mkdir(const char *cmd, const char *dir);
+/* Newly allocated a + b + c, and DIR/NAME (NULL when out of memory). */
+char *cli_strcat3(const char *a, const char *b, const char *c);
+char *cli_path_join(const char *dir, const char *name);
 
 #endif

@@ -98,21 +98,22 @@ static void mean_std(const double *v, int n, size_t stride, double *mean, double
     if (cnt) *cnt = c;
 }
 
-static FILE *open_out(const char *cmd, const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) fprintf(stderr, "qkspec %s: cannot write %s: %s\n", cmd, path, strerror(errno));
-    return f;
-}
+/* Output files are written atomically (cli_file.c); one is open at a time. */
+static cli_out g_out;
 
-static int close_out(const char *cmd, const char *path, FILE *f)
+static FILE *open_out(const char *cmd, const char *path) { return cli_out_open(&g_out, cmd, path); }
+
+/* bad: the writer reported an error (a failed write, or input it refused); then the
+ * temporary is dropped and the final name is left as it was. */
+static int close_out(const char *cmd, const char *path, FILE *f, int bad)
 {
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        fprintf(stderr, "qkspec %s: error writing %s\n", cmd, path);
+    (void)f;
+    if (bad) {
+        fprintf(stderr, "qkspec %s: error writing %s%s\n", cmd, path, ferror(g_out.f) ? "" : " (the plot was refused)");
+        cli_out_abort(&g_out);
         return -1;
     }
-    return 0;
+    return cli_out_commit(&g_out);
 }
 
 /* ================================================================== collapse */
@@ -492,7 +493,7 @@ int qk_cmd_collapse(int argc, char **argv)
                         v == QK_COL_PURE ? qk_collapse_bound_log10(&bnd, l, R->lres_mean[0]) : NAN, n, d, H, L,
                         c->dff, o.seqs, o.text_input ? "text" : "gauss", o.seed);
         }
-        if (close_out(cmd, o.csv, f)) return 1;
+        if (close_out(cmd, o.csv, f, 0)) return 1;
         printf("wrote %s\n", o.csv);
     }
     if (o.svg) {
@@ -531,7 +532,7 @@ int qk_cmd_collapse(int argc, char **argv)
         FILE *f = open_out(cmd, o.svg);
         if (!f) return 1;
         int bad = qk_svg_lines(f, &p, ser, o.nvar);
-        if (close_out(cmd, o.svg, f) || bad) return 1;
+        if (close_out(cmd, o.svg, f, bad)) return 1;
         printf("wrote %s\n", o.svg);
     }
     return 0;
@@ -703,7 +704,7 @@ int qk_cmd_paths(int argc, char **argv)
         for (int a = 0; a < NARCH; a++)
             for (int k = 0; k <= archs[a].L; k++)
                 fprintf(f, "%s,%d,%d,%d,%.17g\n", archs[a].name, archs[a].L, archs[a].H, k, shares[a][k]);
-        if (close_out(cmd, csv, f)) return 1;
+        if (close_out(cmd, csv, f, 0)) return 1;
         printf("wrote %s\n", csv);
     }
     if (svg) {
@@ -734,7 +735,7 @@ int qk_cmd_paths(int argc, char **argv)
         FILE *f = open_out(cmd, svg);
         if (!f) return 1;
         int bad = qk_svg_lines(f, &p, ser, 6);
-        if (close_out(cmd, svg, f) || bad) return 1;
+        if (close_out(cmd, svg, f, bad)) return 1;
         printf("wrote %s\n", svg);
     }
     return rc;

@@ -3,20 +3,46 @@
  * can rebuild the model and compare every number. */
 #include "qk_fp.h"
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "cli.h"
 #include "qk_npy.h"
+
+/* DIR/PREFIXNAME.npy, atomically; -1 after printing the error. */
+static int dump_npy(const char *dir, const char *prefix, const char *name, const char *dtype, const void *data,
+                    int ndim, const int *dims)
+{
+    char *file = cli_strcat3(prefix, name, ".npy"), *path = file ? cli_path_join(dir, file) : NULL;
+    int rc = -1;
+    cli_out o;
+    FILE *f = path ? cli_out_open(&o, "dump", path) : NULL;
+    if (f && qk_npy_fwrite(f, dtype, data, ndim, dims) != 0) {
+        fprintf(stderr, "qkspec dump: error writing %s: %s\n", path, strerror(errno));
+        cli_out_abort(&o);
+    } else if (f) {
+        rc = cli_out_commit(&o);
+    }
+    if (!path) fprintf(stderr, "qkspec dump: out of memory\n");
+    free(file);
+    free(path);
+    return rc;
+}
 
 static int dump_tensor(const char *dir, const char *prefix, const char *name, const float *data, int ndim,
                        const int *dims)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s%s.npy", dir, prefix, name);
-    if (qk_npy_write(path, "<f4", data, ndim, dims) != 0) {
-        fprintf(stderr, "qkspec dump: cannot write %s: %s\n", path, strerror(errno));
-        return -1;
-    }
+    return dump_npy(dir, prefix, name, "<f4", data, ndim, dims);
+}
+
+typedef struct {
+    const qk_model_config *c;
+    unsigned long long seed;
+} json_ctx;
+
+static int fill_json(FILE *f, void *ctx)
+{
+    const json_ctx *j = ctx;
+    cli_config_json(f, j->c, j->seed);
     return 0;
 }
 
@@ -36,10 +62,7 @@ int qk_cmd_dump(int argc, char **argv)
         return 2;
     }
     if (!out) { fprintf(stderr, "qkspec dump: --out DIR is required\n"); return 2; }
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "qkspec dump: cannot create %s: %s\n", out, strerror(errno));
-        return 1;
-    }
+    if (cli_mkdir("dump", out)) return 1;
     static qk_model m;
     qk_model_sizes_t sz;
     if (cli_model_open("dump", &c, &m, &sz)) return 2;
@@ -64,39 +87,36 @@ int qk_cmd_dump(int argc, char **argv)
     if (s == QK_OK) s = qk_model_backward(&m);
     if (s != QK_OK) { fprintf(stderr, "qkspec dump: %s\n", qk_status_str(s)); return 1; }
 
-    char path[1024];
-    snprintf(path, sizeof path, "%s/config.json", out);
-    FILE *f = fopen(path, "w");
-    if (!f) { fprintf(stderr, "qkspec dump: cannot write %s: %s\n", path, strerror(errno)); return 1; }
-    cli_config_json(f, &c, seed);
-    fclose(f);
-    int rc = 0;
+    /* stop at the first file that cannot be written: its error names it */
+    json_ctx jc = {&c, seed};
+    char *cfg_path = cli_path_join(out, "config.json");
+    int rc = !cfg_path || cli_write_file("dump", cfg_path, fill_json, &jc);
+    free(cfg_path);
     if (c.kind == QK_MODEL_LM) {
         int dims[2] = {c.B, c.T + 1};
-        snprintf(path, sizeof path, "%s/tokens.npy", out);
-        rc |= qk_npy_write(path, "<i4", tokens, 2, dims);
+        rc = rc || dump_npy(out, "", "tokens", "<i4", tokens, 2, dims);
         int ld[3] = {c.B, c.T, c.V};
-        rc |= dump_tensor(out, "", "logits", qk_model_output(&m), 3, ld);
+        rc = rc || dump_tensor(out, "", "logits", qk_model_output(&m), 3, ld);
     } else {
         int dims[3] = {c.B, c.T + 1, c.d};
-        rc |= dump_tensor(out, "", "walk", walk, 3, dims);
+        rc = rc || dump_tensor(out, "", "walk", walk, 3, dims);
         int pd[2] = {c.B, c.d};
-        rc |= dump_tensor(out, "", "pred", qk_model_output(&m), 2, pd);
+        rc = rc || dump_tensor(out, "", "pred", qk_model_output(&m), 2, pd);
     }
     int one = 1;
-    rc |= dump_tensor(out, "", "loss", &m.loss, 1, &one);
-    rc |= dump_tensor(out, "", "reg", &m.reg, 1, &one);
-    for (int t = 0; t < QK_NPARAM; t++) {
+    rc = rc || dump_tensor(out, "", "loss", &m.loss, 1, &one);
+    rc = rc || dump_tensor(out, "", "reg", &m.reg, 1, &one);
+    for (int t = 0; t < QK_NPARAM && !rc; t++) {
         if (!sz.t[t].size) continue;
-        rc |= dump_tensor(out, "", sz.t[t].name, m.w.p[t], sz.t[t].ndim, sz.t[t].dims);
-        rc |= dump_tensor(out, "grad_", sz.t[t].name, m.g.p[t], sz.t[t].ndim, sz.t[t].dims);
+        rc = rc || dump_tensor(out, "", sz.t[t].name, m.w.p[t], sz.t[t].ndim, sz.t[t].dims);
+        rc = rc || dump_tensor(out, "grad_", sz.t[t].name, m.g.p[t], sz.t[t].ndim, sz.t[t].dims);
     }
     if (c.sigma_reparam) {
         int md = c.dff > c.d ? c.dff : c.d, dims[3] = {c.L, QK_NLIN, md};
-        rc |= dump_tensor(out, "", "sr_u", m.state, 3, dims);
-        rc |= dump_tensor(out, "", "sr_v", m.state + (size_t)c.L * QK_NLIN * md, 3, dims);
+        rc = rc || dump_tensor(out, "", "sr_u", m.state, 3, dims);
+        rc = rc || dump_tensor(out, "", "sr_v", m.state + (size_t)c.L * QK_NLIN * md, 3, dims);
     }
-    if (rc) { fprintf(stderr, "qkspec dump: writing %s failed\n", out); return 1; }
+    if (rc) return 1;
     printf("dump: %s model, %zu parameters, loss %.9g, LocAteR %.9g -> %s\n", c.kind == QK_MODEL_LM ? "lm" : "walk",
            sz.params, (double)m.loss, (double)m.reg, out);
     return 0;

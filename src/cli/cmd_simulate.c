@@ -70,6 +70,29 @@ static int write_csv_header(FILE *f, FILE *g)
     return 0;
 }
 
+/* DIR/sim_cells.csv and DIR/sim_rho.csv under temporary names; 0, or 1 (printed). */
+static int sim_open_csvs(const char *dir, cli_out *oc, cli_out *orho)
+{
+    if (cli_mkdir("simulate", dir)) return 1;
+    char *pc = cli_path_join(dir, "sim_cells.csv"), *pr = cli_path_join(dir, "sim_rho.csv");
+    int rc = 1;
+    if (!pc || !pr) fprintf(stderr, "qkspec simulate: out of memory\n");
+    else if (cli_out_open(oc, "simulate", pc)) {
+        if (cli_out_open(orho, "simulate", pr)) rc = 0;
+        else cli_out_abort(oc);
+    }
+    free(pc);
+    free(pr);
+    return rc;
+}
+
+static void sim_abort_csvs(FILE *fc, cli_out *oc, cli_out *orho)
+{
+    if (!fc) return;
+    cli_out_abort(oc);
+    cli_out_abort(orho);
+}
+
 int qk_sim_run(const qk_sim_opts *o, const char *outdir, qk_sim_summary *sum, FILE *log)
 {
     qk_sim_config c = o->cfg;
@@ -77,15 +100,13 @@ int qk_sim_run(const qk_sim_opts *o, const char *outdir, qk_sim_summary *sum, FI
         fprintf(stderr, "qkspec simulate: walks·seq·d too large for this build (at most %u floats)\n", QK_CLI_SIM_FLOATS);
         return 2;
     }
+    /* both CSVs are written under temporary names and renamed into place at the end */
+    static cli_out oc, orho;
     FILE *fc = NULL, *fr = NULL;
+    if (outdir && sim_open_csvs(outdir, &oc, &orho)) return 1;
     if (outdir) {
-        char p[1024];
-        if (mkdir(outdir, 0777) != 0 && errno != EEXIST) { fprintf(stderr, "qkspec simulate: cannot create %s: %s\n", outdir, strerror(errno)); return 1; }
-        snprintf(p, sizeof p, "%s/sim_cells.csv", outdir);
-        fc = fopen(p, "w");
-        snprintf(p, sizeof p, "%s/sim_rho.csv", outdir);
-        fr = fopen(p, "w");
-        if (!fc || !fr) { fprintf(stderr, "qkspec simulate: cannot write CSV files in %s\n", outdir); return 1; }
+        fc = oc.f;
+        fr = orho.f;
         write_csv_header(fc, fr);
     }
     static double rho_emp[QK_SIM_MAX_T], rho_p[QK_SIM_MAX_T], rho_c[QK_SIM_MAX_T], rho_f[QK_SIM_MAX_T];
@@ -101,11 +122,11 @@ int qk_sim_run(const qk_sim_opts *o, const char *outdir, qk_sim_summary *sum, FI
         qk_rng rng;
         qk_rng_seed(&rng, o->seed + 1000u * (unsigned)sg);
         qk_status st = qk_sim_prepare(&c, &rng, g_sim_f, g_sim_d);
-        if (st != QK_OK) { fprintf(stderr, "qkspec simulate: %s\n", qk_status_str(st)); return 1; }
+        if (st != QK_OK) { fprintf(stderr, "qkspec simulate: %s\n", qk_status_str(st)); sim_abort_csvs(fc, &oc, &orho); return 1; }
         for (int a = 0; a < o->nmeans; a++)
             for (int b = 0; b < o->nscales; b++) {
                 st = qk_sim_run_cell(&c, o->means[a], o->scales[b], &rng, g_sim_f, g_sim_d, &cell);
-                if (st != QK_OK) { fprintf(stderr, "qkspec simulate: %s\n", qk_status_str(st)); return 1; }
+                if (st != QK_OK) { fprintf(stderr, "qkspec simulate: %s\n", qk_status_str(st)); sim_abort_csvs(fc, &oc, &orho); return 1; }
                 double ep = max_abs_diff(rho_emp, rho_p, c.T), ec = max_abs_diff(rho_emp, rho_c, c.T);
                 double ef = max_abs_diff(rho_emp, rho_f, c.T);
                 if (ep > sum->max_err_paper) sum->max_err_paper = ep;
@@ -155,8 +176,11 @@ int qk_sim_run(const qk_sim_opts *o, const char *outdir, qk_sim_summary *sum, FI
     int n = sum->ncells ? sum->ncells : 1;
     sum->var_dev_paper /= n;
     sum->var_dev_corrected /= n;
-    if (fc) fclose(fc);
-    if (fr) fclose(fr);
+    if (fc && cli_out_commit(&oc) != 0) {
+        cli_out_abort(&orho);
+        return 1;
+    }
+    if (fr && cli_out_commit(&orho) != 0) return 1;
     return 0;
 }
 

@@ -1,19 +1,22 @@
 /* qk_kernels.h — private: the kernel table, the only place ISA-specific code enters.
  *
- * Each ISA file (kern_scalar.c, kern_avx2.c, kern_neon.c) fills one table; qk_isa.c
- * chooses one. Every entry must give the same bits as the scalar entry (SPEC §2). */
+ * Each ISA file (kern_scalar.c, kern_avx2.c, kern_avx512.c, kern_neon.c) fills one
+ * table; qk_isa.c chooses one. Every entry must give the same bits as the scalar entry
+ * (SPEC §2). */
 #ifndef QK_KERNELS_H
 #define QK_KERNELS_H
 
 #include "qk.h"
 
 /* Which SIMD paths this build has, from the compiler's predefined macros alone (SPEC §4:
- * no per-host flags). x86-64: the AVX2 file compiles its functions for AVX2+FMA with
- * target attributes and qk_isa.c enables it after a CPUID check. AArch64: NEON is part
+ * no per-host flags). x86-64: the AVX2 and AVX-512 files compile their functions for
+ * AVX2+FMA and AVX-512 (F, VL, DQ) with target attributes, and qk_isa.c enables each
+ * after a CPUID and XGETBV check. AArch64: NEON is part
  * of the base ISA. 32-bit ARM NEON flushes subnormals, so it is never used (SPEC §2.6).
  * -DQK_NO_SIMD builds the scalar path alone. */
 #if !defined(QK_NO_SIMD) && defined(__x86_64__) && defined(__GNUC__)
 #define QK_HAVE_AVX2 1
+#define QK_HAVE_AVX512 1
 #endif
 #if !defined(QK_NO_SIMD) && defined(__aarch64__) && defined(__ARM_NEON)
 #define QK_HAVE_NEON 1
@@ -58,10 +61,21 @@ typedef struct {
     void (*jangle)(int h, double tol, const double *g, double *o);
     /* For i < nr: x = r[cp[i]], y = r[cq[i]]; r[cp[i]] = fma(b[i], y, x), r[cq[i]] = fma(a[i], x, y). */
     void (*jfcols)(double *r, int nr, const int *cp, const int *cq, const double *a, const double *b);
+
+    /* Optional entries: NULL in a table that does not have them, and the callers
+     * (qk_matrix.c, qk_math.c) then use the entries above or portable code. */
+    /* The product tile of gemm_tile on operands in place: C (m <= mr, n <= nr; leading
+     * dimension ldc) = chain over k of fmaf(a[r*ars + k*acs], b[k*ldb + c], .), from C
+     * when load_c, else from +0 (SPEC §2.3). One of ars, acs is 1 (A row-major or
+     * k-major); only the m rows, kc steps and n columns are read. */
+    void (*gemm_tile_s)(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b, ptrdiff_t ldb,
+                        float *c, int ldc, int m, int n, int load_c);
+    void (*vgelu_erff)(float *y, const float *x, int n); /* qk_gelu_erff per element */
 } qk_kernels;
 
 extern const qk_kernels qk__kernels_scalar;
 extern const qk_kernels qk__kernels_avx2;
+extern const qk_kernels qk__kernels_avx512;
 extern const qk_kernels qk__kernels_neon;
 
 const qk_kernels *qk__kern(void); /* the selected table */

@@ -52,6 +52,9 @@ config() {
 }
 
 A64="qemu-aarch64"
+# -mfma is an x86 flag; elsewhere clang's configurations run without it (the FMA
+# instructions are part of AArch64 and armv7 VFPv4 anyway)
+case $(uname -m) in x86_64) FMA=-mfma ;; *) FMA= ;; esac
 config gcc-gnu99-native         refused ""  gcc   -std=gnu99 -O2 -march=native
 config gcc-default-O2           refused ""  gcc   -O2
 config gcc-c99-native           exact   ""  gcc   -std=c99 -O2 -march=native
@@ -59,10 +62,10 @@ config gcc-gnu99-contract-off   exact   ""  gcc   -std=gnu99 -O2 -march=native -
 config gcc-c99-contract-fast    loud    ""  gcc   -std=c99 -O2 -march=native -ffp-contract=fast
 config gcc-unsafe-math          refused ""  gcc   -std=c99 -O2 -funsafe-math-optimizations
 config gcc-fast-math            refused ""  gcc   -std=c99 -O2 -ffast-math
-config clang-O2-mfma            exact   ""  clang -O2 -mfma
+config clang-O2-fma             exact   ""  clang -O2 $FMA
 config clang-O2-native          exact   ""  clang -O2 -march=native
-config clang-contract-fast      loud    ""  clang -O2 -mfma -ffp-contract=fast
-config clang-unsafe-math        loud    ""  clang -O2 -mfma -funsafe-math-optimizations
+config clang-contract-fast      loud    ""  clang -O2 $FMA -ffp-contract=fast
+config clang-unsafe-math        loud    ""  clang -O2 $FMA -funsafe-math-optimizations
 config clang-fast-math          refused ""  clang -O2 -ffast-math
 config aarch64-gcc-gnu99        refused ""  aarch64-linux-gnu-gcc -std=gnu99 -O2 -static
 config aarch64-gcc-c99          exact   "$A64" aarch64-linux-gnu-gcc -std=c99 -O2 -static

@@ -152,6 +152,8 @@ typedef struct {
     void (*run)(void *ctx, int n, qk_task_fn task, void *arg);
     void *ctx;
     int workers;
+    int split_all; /* nonzero: split work of any size, not only where it pays (slower; for
+                      checking that the split never changes a bit, e.g. on small inputs) */
 } qk_parallel_for;
 
 void qk_set_parallel(const qk_parallel_for *pf); /* copied; NULL or workers <= 1: serial */

@@ -33,6 +33,9 @@ typedef struct {
     int ndim, dims[QK_VEC_MAX_DIMS];
     size_t count;
     void *data; /* count elements of dt, in the arena */
+    /* where the reader found it, so that an operation can name the line of a bad value
+     * (qk_vtensor_line); 0 for a tensor not read from a file */
+    int line, value_line, per_line; /* declaration; value 0; values per line (0: uneven) */
 } qk_vtensor;
 
 typedef struct {
@@ -73,6 +76,9 @@ const char *qk_dtype_name(qk_dtype dt);
 /* Case helpers. */
 qk_vtensor *qk_vcase_tensor(qk_vcase *c, const char *name); /* NULL if absent */
 int qk_vcase_param(const qk_vcase *c, const char *key, long long *v); /* 1 if present */
+/* The file line of value i of t: exact when every line of its values holds the same
+ * number (as the writer makes them), else the declaration's line; 0 if unknown. */
+int qk_vtensor_line(const qk_vtensor *t, size_t i);
 qk_vtensor *qk_vcase_add(qk_vcase *c, qk_arena *a, const char *name, int is_out, qk_dtype dt,
                          int ndim, const int *dims); /* NULL when full */
 

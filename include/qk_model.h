@@ -29,6 +29,16 @@
 typedef enum { QK_MODEL_LM = 0, QK_MODEL_WALK = 1 } qk_model_kind;
 typedef enum { QK_LN_PRE = 0, QK_LN_POST = 1, QK_LN_NONE = 2 } qk_ln_mode;
 typedef enum { QK_SR_OFF = 0, QK_SR_QK = 1, QK_SR_ALL = 2 } qk_sr_mode;
+/* The weight of LocAteR's R (SPEC §1.1): TOKEN adds R to the data loss averaged over its
+ * N terms (N = B·T for the LM, B·d for the walk model); SUM adds R/N, as fairseq does when
+ * R is added inside its summed criterion and the gradient is divided by the token count. */
+typedef enum { QK_NORM_TOKEN = 0, QK_NORM_SUM = 1 } qk_locater_norm;
+/* Initialisation (SPEC §1.2). LEGACY: the project's first version (q/k/v Xavier-uniform
+ * gain 1/sqrt 2, out-projection and FFN Xavier-uniform gain 1, every bias 0); FAIRSEQ:
+ * fairseq's transformer_lm exactly (FFN weights and biases and q/k/v biases at PyTorch's
+ * nn.Linear default U(±1/sqrt(fan_in))). Embeddings, output projection, q/k/v and
+ * out-projection weights and LayerNorm are the same in both. */
+typedef enum { QK_INIT_LEGACY = 0, QK_INIT_FAIRSEQ = 1 } qk_init_mode;
 
 typedef struct {
     qk_model_kind kind; /* LM: tokens -> next token; WALK: continuous walk -> next step */
@@ -41,6 +51,10 @@ typedef struct {
     qk_sr_mode sigma_reparam;
     /* AdamW, SPEC §1.2 */
     float lr, beta1, beta2, adam_eps, weight_decay;
+    qk_locater_norm locater_norm; /* default TOKEN                                      */
+    qk_init_mode init;            /* default LEGACY (the presets' golden vectors)        */
+    float dropout;      /* P in [0, 1) on the embedding sum (LM), the attention block's
+                           output and the FFN's output, in training mode only; 0: off  */
 } qk_model_config;
 
 /* Parameter tensors, in storage (and initialisation) order. A tensor a configuration
@@ -79,7 +93,12 @@ typedef struct {
     float *state;         /* σReparam power-iteration vectors (persistent, not learned) */
     long step;            /* AdamW steps taken                                     */
     float loss;           /* loss of the last forward (data term only)             */
-    float reg;            /* LocAteR penalty of the last forward                   */
+    float reg;            /* LocAteR term of the last forward as added to the loss:
+                             R (TOKEN) or R/N (SUM)                                */
+    uint64_t seed;        /* qk_model_init's seed: keys the dropout masks          */
+    int training;         /* 1 (set by qk_model_init): dropout active when
+                             cfg.dropout > 0; 0: evaluation. A backward pass must
+                             follow its forward in the same mode.                  */
 } qk_model;
 
 /* Checks cfg against the capacities and fills the sizes. */
@@ -90,8 +109,37 @@ qk_status qk_model_sizes(const qk_model_config *cfg, qk_model_sizes_t *sz);
 qk_status qk_model_bind(qk_model *m, const qk_model_config *cfg, float *params, float *grads,
                         float *adam_m, float *adam_v, float *acts, float *scratch, float *state);
 
-/* fairseq initialisation from a seed (SPEC §1.2); zeroes grads and moments. */
+/* Initialisation from a seed (SPEC §1.2; cfg.init chooses LEGACY or FAIRSEQ); zeroes
+ * grads and moments, sets training mode. Draw order, from one generator seeded with
+ * seed: wte, wout; per layer wq, wk, wv, wo, w1, w2 (each U(-a, a) as a·(2u - 1), u =
+ * qk_rng_uniformf); FAIRSEQ then per layer bq, bk, bv, b1, b2 after that layer's
+ * weights; with σReparam then one random unit u per linear layer, in (layer, q k v o fc1
+ * fc2) order, each wrapped one power-iterated to convergence and γ = σ(W0) (SPEC §1.1).
+ *
+ * σReparam at initialisation: power steps (qk_model_sr_step's) are repeated until σ =
+ * vᵀ W u has not changed in QK_SR_INIT_STABLE consecutive steps (bitwise), at most
+ * QK_SR_INIT_MAX_STEPS; then γ = σ, so that Ŵ = (γ/σ)·W = W to float rounding at step 0
+ * (the training step's own power step then moves σ by at most a few ulps). */
+#define QK_SR_INIT_STABLE 20
+#define QK_SR_INIT_MAX_STEPS 5000
 qk_status qk_model_init(qk_model *m, uint64_t seed);
+
+/* Dropout masks (SPEC §1.2, §2.7): site 0 is the embedding sum (LM; the walk model's
+ * input is not dropped and its site 0 holds 1), site 1 + 2l the
+ * attention block's output of layer l (after the out-projection's bias, before the
+ * residual), site 2 + 2l the FFN's output (after fc2's bias). Element i (row-major in
+ * the site's (B·T, d) tensor) at training step t (m->step, the AdamW steps taken) is
+ * dropped iff (h >> 40) < floor(P·2^24), with
+ *   sm(x)  = splitmix64's output from state x: z = x + 0x9e3779b97f4a7c15;
+ *            z = (z ^ z>>30)·0xbf58476d1ce4e5b9; z = (z ^ z>>27)·0x94d049bb133111eb; z ^ z>>31
+ *   key    = sm(sm(sm(seed ^ 0x64726f706f7574) ^ t) ^ site),  h = sm(key + i·0x9e3779b97f4a7c15)
+ * (all mod 2^64). Kept elements are multiplied by 1/(1 - P) (float). Counter-based: a
+ * mask depends on (seed, t, site, i) only, never on the order of evaluation, so it is
+ * the same on every target, with any number of threads, and after a checkpoint restore.
+ * qk_dropout_keep returns the multiplier of one element (0 or 1/(1 - P)). */
+float qk_dropout_keep(uint64_t seed, uint64_t step, int site, uint64_t i, float p);
+/* The masks of the last forward, (1 + 2L, B·T, d), or NULL when it used no dropout. */
+const float *qk_model_dropout_masks(const qk_model *m);
 
 /* σReparam: one power-iteration step on every wrapped weight (u, v in m->state):
  * v <- normalize(W u), u <- normalize(Wᵀ v). Call once per training step, before

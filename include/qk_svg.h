@@ -2,13 +2,15 @@
  *
  * Three kinds of figure, all on one axes box with ticks, labels and a title:
  *   qk_svg_lines      line plots of several series, optional error bands, markers,
- *                     dashes, a legend, linear or log10 y axis;
+ *                     dashes, a legend, linear, log10 or automatic y axis;
  *   qk_svg_heatmap    a rows×cols colour grid (row 0 at the top) with a colour bar;
  *   qk_svg_bars       bars over categories (labels) or, with qk_svg_histogram, over
  *                     the bins of a numeric range.
  * Coordinates are printed with a fixed number of decimals, so the same data give the
- * same file on every target. Every function returns 0, or -1 on a bad argument or a
- * write error (the file may then be incomplete). */
+ * same file on every target. A figure has no element ids (lines and bands are clipped
+ * to the plot box by the writer), so any number of figures can be inlined in one HTML
+ * page; tick labels are spaced so that they do not overlap. Every function returns 0,
+ * or -1 on a bad argument or a write error (the file may then be incomplete). */
 #ifndef QK_SVG_H
 #define QK_SVG_H
 
@@ -17,15 +19,26 @@
 typedef struct {
     const char *title, *xlabel, *ylabel; /* NULL: none                                 */
     int width, height;                   /* pixels; <= 0: 640 × 420                     */
-    int logy;                            /* log10 y axis (values <= 0 are left out)     */
+    int logy;                            /* 1: log10 y axis (values <= 0 are left out);
+                                            0: linear; QK_SVG_LOGY_AUTO (qk_svg_lines):
+                                            log10 when all values are positive and span
+                                            more than two decades                      */
     double xmin, xmax, ymin, ymax;       /* axis range; NaN: from the data              */
     int legend;                          /* 0 top right, 1 top left, 2 bottom left,
-                                            3 bottom right, -1 none                     */
+                                            3 bottom right, -1 none, QK_SVG_LEGEND_AUTO
+                                            the corner that hides the least of the lines */
     int inline_html;                     /* 1: no XML declaration (SVG inside HTML)    */
 } qk_svg_plot;
 
+#define QK_SVG_LOGY_AUTO (-1)
+#define QK_SVG_LEGEND_AUTO 4
+
 /* Defaults: 640 × 420, linear axes ranged from the data, legend top right. */
 void qk_svg_plot_defaults(qk_svg_plot *p);
+
+/* Writes s as XML/HTML text: & < > " ' escaped (also safe inside a quoted attribute).
+ * For every user-supplied string (file names, labels) put into a page. */
+void qk_svg_escape(FILE *f, const char *s);
 
 typedef struct {
     const char *label;     /* legend entry; NULL: not in the legend                       */

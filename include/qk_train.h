@@ -134,7 +134,8 @@ qk_status qk_train_split(long n, float val_frac, int T, long *n_train);
 qk_status qk_train_init(qk_trainer *t, qk_model *m, const qk_train_config *tc, int *tokens, float *walks,
                         double *work);
 
-/* One optimizer step: next batch, σReparam power step, forward, backward, AdamW.
+/* One optimizer step: next batch, σReparam power step, forward (training mode: the
+ * dropout masks of step m->step, qk_model.h), backward, AdamW.
  * A non-finite loss or gradient stops training: t->stop says which, t->stop_step is
  * the step's number (t->step + 1; the parameters are those after t->step steps), and
  * this and every later call return QK_ERR_NONFINITE. Other errors (an id out of
@@ -142,7 +143,8 @@ qk_status qk_train_init(qk_trainer *t, qk_model *m, const qk_train_config *tc, i
 qk_status qk_train_step(qk_trainer *t);
 
 /* Evaluates the current parameters on the K validation batches (needs K >= 1 and
- * work). rho: (T) ρ_i of layer 0 averaged over the batches, or NULL. Overwrites the
+ * work), with dropout off (m->training is 0 during its forward passes and 1 after).
+ * rho: (T) ρ_i of layer 0 averaged over the batches, or NULL. Overwrites the
  * model's activations and m->loss/m->reg (a following step recomputes them).
  * QK_ERR_NONFINITE if a validation loss is non-finite, QK_ERR_ARG for an id out of
  * range (e is then not filled). */
@@ -152,11 +154,43 @@ qk_status qk_train_eval(qk_trainer *t, qk_train_metrics *e, float *rho);
  * NaN where the eigensolver fails. Needs work (K >= 1). */
 qk_status qk_train_qk_eigenvalues(qk_trainer *t, double *w);
 
+/* The trainer's state as bytes, for checkpoints: everything a run needs to continue
+ * bit for bit (parameters, AdamW moments and step, σReparam vectors, the data-order
+ * generator with its spare normal, the step count and the last training loss), in a
+ * fixed little-endian layout that is the same on every target:
+ *   "QKTS", u32 version 1, u32 model kind, u32 reserved 0, u64 floats per parameter
+ *   buffer (P), u64 σReparam floats (S), u64 trainer step, u64 AdamW step, 4 × u64
+ *   generator words, u64 bits of the spare normal, u32 has-spare, u32 bits of the last
+ *   loss, then P parameters, P first and P second moments, S σReparam floats (u32 bits).
+ * Gradients, activations and batches are not state: the next step recomputes them.
+ * The data themselves (tokens, the corpus) are the caller's to check. */
+size_t qk_train_state_size(const qk_trainer *t);
+/* Writes the state into buf (n >= qk_train_state_size bytes); QK_ERR_CAPACITY otherwise. */
+qk_status qk_train_save_state(const qk_trainer *t, void *buf, size_t n);
+/* Restores a state saved from a trainer of the same model configuration into t, which
+ * qk_train_init has set up (tokens, walks, work bound). QK_ERR_ARG, and t unchanged,
+ * if n is not the size for this trainer, the header is not version 1 for this model
+ * kind and sizes, or a count is out of range. Clears a non-finite stop. */
+qk_status qk_train_load_state(qk_trainer *t, const void *buf, size_t n);
+
 /* The built-in synthetic corpus: English-like sentences from a small fixed grammar
  * (always the same text, on every target and compiler) into buf; returns its length,
  * less than min(cap, QK_SYNTHETIC_CORPUS_MAX) (2096984 bytes when cap allows). A
  * smaller cap gives a prefix of the same text. */
 #define QK_SYNTHETIC_CORPUS_MAX ((size_t)2 << 20)
 size_t qk_synthetic_corpus(unsigned char *buf, size_t cap);
+
+/* The board example above as one call, for the boards' program and the tests: tiny
+ * (V = 256), seed 1, `steps` training steps on the first 4 KiB of the synthetic corpus,
+ * no evaluation, in caller memory (125080 bytes, static on a board). Fills the
+ * parameter hash and the losses of the first and the last step. QK_ERR_CAPACITY if the
+ * sizes of the preset no longer match the struct (then update it and the text above). */
+typedef struct {
+    float model[26138]; /* qk_train_sizes(...).model for tiny, V = 256 */
+    int tok[12], ids[4096];
+    unsigned char text[4096];
+} qk_train_example_mem;
+qk_status qk_train_example(qk_train_example_mem *mem, int steps, uint64_t *hash, float *first_loss,
+                           float *last_loss);
 
 #endif

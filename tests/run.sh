@@ -72,7 +72,17 @@ isa_check() {
         *) na "$label: ISA $isa is not part of this architecture" ;;
     esac
 }
-for isa in scalar avx2 neon; do isa_check native-gcc-O2 $isa $Q; done
+for isa in scalar avx2 avx512 neon; do isa_check native-gcc-O2 $isa $Q; done
+
+# two threads, same bits (SPEC §2.8): the vectors with every piece of work split
+# across 2 threads, and 20 training steps of paper-d32 with 1 and with 2 threads
+if QKSPEC_SPLIT_ALL=1 $Q --threads 2 verify vectors > "$tmp/verify.threads2.out" 2>&1; then
+    pass "native-gcc-O2: vectors bit-identical with 2 threads, all work split ($(tail -n 1 "$tmp/verify.threads2.out" | sed 's/.*: //'))"
+else fail "native-gcc-O2: vectors with 2 threads"; tail -n 8 "$tmp/verify.threads2.out"; fi
+th1=$($Q --threads 1 train --preset paper-d32 --steps 20 --eval-every 20 --quiet --out "$tmp/th1" 2>&1 | sed -n 's/.*parameter hash \([0-9a-f]*\).*/\1/p')
+th2=$($Q --threads 2 train --preset paper-d32 --steps 20 --eval-every 20 --quiet --out "$tmp/th2" 2>&1 | sed -n 's/.*parameter hash \([0-9a-f]*\).*/\1/p')
+if [ -n "$th1" ] && [ "$th1" = "$th2" ]; then pass "native-gcc-O2: paper-d32, 20 training steps: parameter hash $th1 with 1 and with 2 threads"
+else fail "native-gcc-O2: training with 1 and 2 threads: parameter hashes '$th1' and '$th2'"; fi
 
 # library hygiene: the core's undefined symbols are IEEE-exact libm operations and
 # memory copies only (no allocation, no I/O, no transcendental from libm).
@@ -100,7 +110,8 @@ expect_error "unknown op" "unknown op 'frobnicate'" $Q verify "$tmp/op.qkv"
 expect_error "wrong value" "got 40400000 (3) expected 40400001" $Q verify "$tmp/wrong.qkv"
 mkdir "$tmp/emptydir"
 expect_error "directory without vectors" "no .qkv files" $Q verify "$tmp/emptydir"
-expect_error "unknown ISA" "unknown (expected scalar, avx2 or neon)" $Q --isa sse9 info
+expect_error "unknown ISA" "unknown (expected scalar, avx2, avx512 or neon)" $Q --isa sse9 info
+expect_error "bad thread count" "--threads: '0' is not an integer in [1, 256]" $Q --threads 0 info
 expect_error "unknown command" "unknown command 'frob'" $Q frob
 expect_error "no command" "usage:" $Q
 
@@ -181,6 +192,8 @@ script_checks() {
 script_checks userflags sh tests/userflags.sh
 # the single-file drop-in, natively and through the cross compilers
 script_checks single-file sh tests/single.sh
+script_checks outputs-files sh tests/outputs_files.sh
+script_checks outputs-report sh tests/outputs_report.sh
 
 # ---------------------------------------------------------------- other targets
 # One target: build, unit tests and vectors on each ISA path; its counts go to a file

@@ -3,6 +3,7 @@
  * LM and random-walk models), AdamW against its formula, and bit identity of a
  * training step across ISA paths. */
 #include <stdlib.h>
+#include "qk_eigen.h"
 #include "qk_model.h"
 #include "qk_train.h"
 #include "qktest.h"
@@ -556,26 +557,12 @@ TEST(model_train_hash_depends_on_seed_and_data)
  * this CPU. Prints the parameter hash a bare-metal run must reproduce. */
 static uint64_t board_hash(void)
 {
-    static float mem[26138];
-    static int tok[12], ids[4096];
-    static unsigned char text[4096];
-    qk_model_config c;
-    qk_model m;
-    qk_trainer t;
-    qk_train_config tc = {1, 0, 0.1f, ids, 0};
-    qk_model_preset("tiny", &c);
-    c.V = 256;
-    tc.n_ids = (long)qk_synthetic_corpus(text, sizeof text);
-    for (long i = 0; i < tc.n_ids; i++) ids[i] = text[i];
-    qk_train_sizes_t sz;
-    CHECK_OK(qk_train_sizes(&c, &tc, &sz));
-    CHECK(sz.model == 26138 && sz.tokens == 12 && sz.work == 0 && tc.n_ids == 3936,
-          "sizes changed: model %zu floats, tokens %zu, corpus %ld (update qk_train.h)", sz.model, sz.tokens, tc.n_ids);
-    if (qk_train_bind_model(&m, &c, mem, 26138) != QK_OK || qk_train_init(&t, &m, &tc, tok, NULL, NULL) != QK_OK)
-        return 1;
-    for (int s = 0; s < 20; s++)
-        if (qk_train_step(&t) != QK_OK) return 2;
-    return qk_model_param_hash(&m);
+    static qk_train_example_mem mem;
+    uint64_t hash = 0;
+    CHECK_OK(qk_train_example(&mem, 20, &hash, NULL, NULL));
+    CHECK(mem.ids[0] == mem.text[0] && qk_synthetic_corpus(mem.text, sizeof mem.text) == 3936,
+          "the example's corpus changed (update qk_train.h)");
+    return hash;
 }
 
 /* Every ISA path gives the scalar path's hash; tests/run.sh compares the printed scalar
@@ -595,4 +582,257 @@ TEST(model_train_tiny_board_hash)
         CHECK(hash == scalar, "%s: parameter hash differs from the scalar path's", qk_isa_name((qk_isa)isa));
     }
     qk_isa_select(was);
+}
+
+/* ------------------------------------------------------------------ LocAteR weighting, initialisation, dropout, σReparam γ */
+
+/* The gradients with dropout (SPEC §1.2: masks on the embedding sum, the attention
+ * block's output and the FFN's output, fixed for a given seed and step, so finite
+ * differences see the same masks), the fairseq initialisation and LocAteR's summed
+ * weighting, for every LayerNorm placement, two layers and the walk model. */
+TEST(model_gradients_dropout_fairseq_sum)
+{
+    static const char *ln_names[] = {"pre", "post", "none"};
+    for (int ln = 0; ln < 3; ln++) {
+        qk_model_config c;
+        qk_model_preset("tiny", &c);
+        c.ln = (qk_ln_mode)ln;
+        c.init = QK_INIT_FAIRSEQ;
+        c.dropout = 0.25f;
+        c.kappa1 = 20.0f; /* /(B·T) = 2 under the summed weighting */
+        c.kappa2 = 5.0f;
+        c.locater_norm = QK_NORM_SUM;
+        if (ln == 1) c.sigma_reparam = QK_SR_ALL;
+        char label[96];
+        snprintf(label, sizeof label, "lm ln=%s fairseq dropout 0.25 LocAteR sum%s", ln_names[ln],
+                 ln == 1 ? " sigmaReparam" : "");
+        check_gradients(&c, label);
+        if (qkt_scale() > 1) return;
+    }
+    qk_model_config c;
+    qk_model_preset("tiny", &c);
+    c.L = 2; c.H = 1; c.init = QK_INIT_FAIRSEQ; c.dropout = 0.5f;
+    check_gradients(&c, "lm L=2 fairseq dropout 0.5");
+    qk_model_preset("walk", &c);
+    c.d = 6; c.dff = 5; c.T = 4; c.B = 3; c.dropout = 0.2f; c.init = QK_INIT_FAIRSEQ;
+    c.kappa1 = 6.0f; c.locater_norm = QK_NORM_SUM;
+    check_gradients(&c, "walk dropout 0.2 LocAteR sum");
+}
+
+/* SUM weighting is TOKEN with κ/N: the same bits for loss, reg and every gradient. */
+TEST(model_locater_norm_sum_is_token_over_n)
+{
+    qk_model_config c;
+    qk_model_preset("tiny", &c);
+    c.kappa1 = 100.0f;
+    c.kappa2 = 0.1f;
+    c.locater_norm = QK_NORM_SUM;
+    harness a, b;
+    h_open(&a, &c, 5);
+    qk_model_config t = c;
+    t.locater_norm = QK_NORM_TOKEN;
+    t.kappa1 = c.kappa1 / (float)(c.B * c.T);
+    t.kappa2 = c.kappa2 / (float)(c.B * c.T);
+    h_open(&b, &t, 5);
+    h_total(&a);
+    h_total(&b);
+    CHECK_OK(qk_model_backward(&a.m));
+    CHECK_OK(qk_model_backward(&b.m));
+    CHECK(tu_bits(a.m.loss) == tu_bits(b.m.loss) && tu_bits(a.m.reg) == tu_bits(b.m.reg),
+          "sum: loss %.9g reg %.9g; token with kappa/N: %.9g %.9g", a.m.loss, a.m.reg, b.m.loss, b.m.reg);
+    CHECK(!memcmp(a.m.g.p[0], b.m.g.p[0], sizeof(float) * a.sz.params), "gradients differ");
+    /* and R/(B·T) against R: the token reg is B·T times larger up to rounding */
+    qk_model_config k = c;
+    k.locater_norm = QK_NORM_TOKEN;
+    harness r;
+    h_open(&r, &k, 5);
+    h_total(&r);
+    CHECK(fabs(r.m.reg / (c.B * c.T) - a.m.reg) <= 1e-6 * fabs(r.m.reg / (c.B * c.T)), "R %.9g, R/N %.9g", r.m.reg,
+          a.m.reg);
+    h_close(&a);
+    h_close(&b);
+    h_close(&r);
+}
+
+/* fairseq's initialisation (SPEC §1.2): q/k/v/out-projection weights, embeddings and
+ * LayerNorm as LEGACY (same draws); fc1/fc2 weights and q/k/v/fc biases in
+ * U(±1/sqrt(fan_in)) and spread over it; out-projection bias 0. */
+TEST(model_init_fairseq)
+{
+    qk_model_config c;
+    qk_model_preset("small", &c);
+    c.dff = 48;
+    harness f, l;
+    qk_model_config cf = c;
+    cf.init = QK_INIT_FAIRSEQ;
+    h_open(&f, &cf, 9);
+    h_open(&l, &c, 9);
+    static const int same[] = {QK_P_WTE, QK_P_WOUT, QK_P_LNF_G, QK_P_LNF_B, QK_P_LN1_G, QK_P_LN1_B, QK_P_WQ, QK_P_WK,
+                               QK_P_WV, QK_P_WO, QK_P_LN2_G, QK_P_LN2_B, QK_P_BO};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+        CHECK(!memcmp(f.m.w.p[same[i]], l.m.w.p[same[i]], sizeof(float) * f.sz.t[same[i]].size),
+              "tensor %s differs between the initialisations", f.sz.t[same[i]].name);
+    static const int uni[] = {QK_P_W1, QK_P_B1, QK_P_W2, QK_P_B2, QK_P_BQ, QK_P_BK, QK_P_BV};
+    static const int fan[] = {32, 32, 48, 48, 32, 32, 32};
+    for (size_t i = 0; i < sizeof uni / sizeof uni[0]; i++) {
+        const float *p = f.m.w.p[uni[i]];
+        size_t n = f.sz.t[uni[i]].size;
+        double b = 1.0 / sqrt((double)fan[i]), mx = 0, s2 = 0;
+        for (size_t j = 0; j < n; j++) {
+            mx = fmax(mx, fabs(p[j]));
+            s2 += (double)p[j] * p[j];
+        }
+        /* U(-b, b): max |x| <= b, mean square b²/3 within 5 standard errors */
+        double ms = s2 / n, se = b * b * sqrt(4.0 / 45.0 / n);
+        CHECK(mx <= (float)b && mx > 0.8 * b, "%s: max |x| %.4g, bound %.4g", f.sz.t[uni[i]].name, mx, b);
+        CHECK(fabs(ms - b * b / 3) <= 5 * se, "%s: mean square %.4g, expected %.4g ± %.2g", f.sz.t[uni[i]].name, ms,
+              b * b / 3, se);
+    }
+    for (int j = 0; j < c.d; j++) CHECK(f.m.w.p[QK_P_BO][j] == 0.0f, "bo[%d] = %g", j, f.m.w.p[QK_P_BO][j]);
+    h_close(&f);
+    h_close(&l);
+}
+
+/* Dropout masks (qk_model.h): the forward's multipliers are qk_dropout_keep's, the
+ * dropped fraction is P within binomial bounds, the masks change with the step and the
+ * site, evaluation mode (training = 0) is the model without dropout bit for bit, and a
+ * few training steps with dropout give the same parameters on every ISA path. */
+TEST(model_dropout_masks)
+{
+    qk_model_config c;
+    qk_model_preset("small", &c);
+    c.dropout = 0.1f;
+    c.L = 2;
+    harness h;
+    h_open(&h, &c, 11);
+    h.m.step = 7;
+    h_total(&h);
+    const float *mk = qk_model_dropout_masks(&h.m);
+    CHECK(mk != NULL, "no masks in training mode");
+    size_t n = (size_t)c.B * c.T * c.d, dropped = 0, differ = 0;
+    float keep = 1.0f / (1.0f - c.dropout);
+    for (int site = 0; site < 1 + 2 * c.L && mk; site++)
+        for (size_t i = 0; i < n; i++) {
+            float want = qk_dropout_keep(11, 7, site, i, c.dropout), got = mk[(size_t)site * n + i];
+            CHECK(tu_bits(want) == tu_bits(got), "site %d element %zu: %g, qk_dropout_keep %g", site, i, got, want);
+            CHECK(got == 0.0f || got == keep, "multiplier %g", got);
+            dropped += got == 0.0f;
+            differ += (qk_dropout_keep(11, 8, site, i, c.dropout) == 0.0f) != (got == 0.0f);
+            if (site) differ += 0;
+        }
+    double total = (double)n * (1 + 2 * c.L), p = dropped / total, se = sqrt(0.1 * 0.9 / total);
+    CHECK(fabs(p - 0.1) <= 5 * se, "dropped fraction %.4f of %.0f, P = 0.1", p, total);
+    /* another step drops other elements: about 2P(1-P) of them differ */
+    CHECK(fabs(differ / total - 0.18) <= 5 * sqrt(0.18 * 0.82 / total), "masks of steps 7 and 8 differ in %.4f",
+          differ / total);
+    size_t same_site = 0;
+    for (size_t i = 0; i < n; i++) same_site += (qk_dropout_keep(11, 7, 1, i, 0.1f) == 0.0f) == (qk_dropout_keep(11, 7, 2, i, 0.1f) == 0.0f);
+    CHECK(same_site < n, "sites 1 and 2 have the same mask");
+    /* evaluation mode = no dropout */
+    h.m.training = 0;
+    h_total(&h);
+    CHECK(qk_model_dropout_masks(&h.m) == NULL, "masks reported in evaluation mode");
+    size_t no = (size_t)c.B * c.T * c.V;
+    float *out_eval = malloc(sizeof(float) * no);
+    memcpy(out_eval, qk_model_output(&h.m), sizeof(float) * no);
+    float loss_eval = h.m.loss;
+    qk_model_config c0 = c;
+    c0.dropout = 0.0f;
+    harness z;
+    h_open(&z, &c0, 11);
+    h_total(&z);
+    CHECK(tu_bits(loss_eval) == tu_bits(z.m.loss) && !memcmp(out_eval, qk_model_output(&z.m), sizeof(float) * no),
+          "evaluation mode differs from the model without dropout (loss %.9g vs %.9g)", loss_eval, z.m.loss);
+    free(out_eval);
+    h_close(&z);
+    h_close(&h);
+    /* training with dropout: the same parameters on every ISA path */
+    qk_isa was = qk_isa_current();
+    uint64_t first = 0;
+    for (int isa = 0; isa < QK_ISA_COUNT; isa++) {
+        if (!qk_isa_available((qk_isa)isa)) continue;
+        qk_isa_select((qk_isa)isa);
+        qk_model_config t;
+        qk_model_preset("tiny", &t);
+        t.dropout = 0.25f;
+        t.init = QK_INIT_FAIRSEQ;
+        harness g;
+        h_open(&g, &t, 3);
+        for (int s = 0; s < 5; s++) {
+            h_total(&g);
+            CHECK_OK(qk_model_backward(&g.m));
+            CHECK_OK(qk_model_adamw(&g.m));
+        }
+        uint64_t hash = qk_model_param_hash(&g.m);
+        if (!first) first = hash;
+        CHECK(hash == first, "%s: dropout training hash differs", qk_isa_name((qk_isa)isa));
+        h_close(&g);
+    }
+    qk_isa_select(was);
+}
+
+/* σReparam's γ starts at the converged spectral norm σ(W0) (SPEC §1.1): against the
+ * double-precision Jacobi SVD (qk_spectral_norm) within 1e-5, and the first training
+ * step's power step leaves γ/σ = 1 within 1e-6, so that Ŵ = W at step 0. */
+TEST(model_sigma_reparam_gamma_converged)
+{
+    static const char *presets[] = {"tiny", "small", "paper-d32", "paper"};
+    double worst_g = 0, worst_r = 0;
+    for (int pi = 0; pi < 4; pi++) {
+        if (qkt_scale() > 1 && pi == 3) break;
+        for (uint64_t seed = 1; seed <= (pi == 3 ? 1u : 4u); seed++) {
+            qk_model_config c;
+            qk_model_preset(presets[pi], &c);
+            c.sigma_reparam = QK_SR_ALL;
+            if (pi == 3) { c.B = 1; c.T = 4; }
+            if (pi == 2) c.dff = 48; /* a rectangular fc1/fc2 */
+            harness h;
+            h_open(&h, &c, seed);
+            qk_model_sr_step(&h.m);
+            h_total(&h);
+            int md = c.dff > c.d ? c.dff : c.d;
+            double *W = malloc(sizeof(double) * (size_t)md * md);
+            size_t wl = qk_spectral_norm_work_len(md, md);
+            double *work = malloc(sizeof(double) * wl);
+            static const int lp[6] = {QK_P_WQ, QK_P_WK, QK_P_WV, QK_P_WO, QK_P_W1, QK_P_W2};
+            for (int l = 0; l < c.L; l++)
+                for (int lin = 0; lin < 6; lin++) {
+                    int out = lin == 4 ? c.dff : c.d, in = lin == 5 ? c.dff : c.d;
+                    const float *w = h.m.w.p[lp[lin]] + (size_t)l * out * in;
+                    for (int i = 0; i < out * in; i++) W[i] = w[i];
+                    double s = 0;
+                    CHECK_OK(qk_spectral_norm(out, in, W, in, &s, work, wl));
+                    float g = h.m.w.p[QK_P_SR_GAMMA][l * 6 + lin];
+                    double eg = fabs(g / s - 1.0);
+                    worst_g = fmax(worst_g, eg);
+                    CHECK(eg <= 1e-5, "%s seed %d layer %d linear %d: gamma %.9g, sigma(W0) %.9g", presets[pi],
+                          (int)seed, l, lin, g, s);
+                }
+            /* Ŵ = (γ/σ) W as the forward used it: compare with W */
+            for (int l = 0; l < c.L; l++) {
+                const float *wq = h.m.w.p[QK_P_WQ] + (size_t)l * c.d * c.d;
+                double *Wq = malloc(sizeof(double) * (size_t)c.d * c.d);
+                qk_model_wqk(&h.m, l, 0, Wq); /* effective weights: W_QK of Ŵ_Q, Ŵ_K */
+                double num = 0, den = 0;
+                const float *wk = h.m.w.p[QK_P_WK] + (size_t)l * c.d * c.d;
+                int dh = c.d / c.H;
+                for (int i = 0; i < c.d; i++)
+                    for (int j = 0; j < c.d; j++) {
+                        double r = 0;
+                        for (int k = 0; k < dh; k++) r += (double)wq[(size_t)k * c.d + i] * wk[(size_t)k * c.d + j];
+                        num += (Wq[(size_t)i * c.d + j] - r) * (Wq[(size_t)i * c.d + j] - r);
+                        den += r * r;
+                    }
+                worst_r = fmax(worst_r, sqrt(num / den));
+                CHECK(sqrt(num / den) <= 2e-6, "%s seed %d layer %d: effective W_QK differs from the raw one by %.3g",
+                      presets[pi], (int)seed, l, sqrt(num / den));
+                free(Wq);
+            }
+            free(W);
+            free(work);
+            h_close(&h);
+        }
+    }
+    printf("model_sigma_reparam_gamma_converged: worst |gamma/sigma(W0) - 1| %.3g, worst |W_QK(hat) - W_QK|/|W_QK| %.3g\n",
+           worst_g, worst_r);
 }

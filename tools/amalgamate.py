@@ -22,11 +22,9 @@ import sys
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 PUBLIC = ['qk.h', 'qk_eigen.h', 'qk_model.h', 'qk_train.h', 'qk_localize.h', 'qk_collapse.h']
 PRIVATE = ['src/numerics/qk_fp.h', 'src/numerics/qk_kernels.h', 'src/numerics/qk_selftest_data.h']
-SOURCES = (['src/numerics/' + f for f in ('qk_softfp.c', 'qk_math.c', 'qk_rng.c', 'qk_matrix.c', 'qk_vector.c',
-                                         'qk_isa.c', 'kern_scalar.c', 'kern_avx2.c', 'kern_neon.c',
-                                         'qk_eigen.c', 'qk_selftest.c')] +
-           ['src/model/qk_model.c', 'src/model/qk_train.c',
-            'src/experiments/qk_localize.c', 'src/experiments/qk_collapse.c'])
+# every source of the three core libraries (ninja/libs.ninja), numerics first
+SOURCES = [d + '/' + f for d in ('src/numerics', 'src/model', 'src/experiments')
+           for f in sorted(os.listdir(os.path.join(ROOT, d))) if f.endswith('.c')]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"[^\n]*\n', re.M)
 DEFINE = re.compile(r'^\s*#\s*define\s+(\w+)', re.M)
 # file-scope statics: a line starting with `static` (not indented), then the name before

@@ -1,38 +1,22 @@
 #!/usr/bin/python3
-"""bench_collapse_torch.py — PyTorch timing of the rank-collapse stack's forward pass
-for build/bench_collapse (SPEC §1.4; the same post-LN BERT layer as
-src/experiments/qk_collapse.c: q/k/v/o linears with biases, softmax attention without
-a mask, LayerNorm eps 1e-12, GELU (erf form) FFN of width dff).
+"""bench_collapse_torch.py — the anchor of build/bench_collapse: the rank-collapse
+stack's forward pass in PyTorch float32 on one thread (SPEC §1.4; the same post-LN BERT
+layer as src/experiments/qk_collapse.c: q/k/v/o linears with biases, softmax attention
+without a mask, LayerNorm eps 1e-12, GELU (erf form) FFN of width dff).
 
-Run by build/bench_collapse with OPENBLAS_NUM_THREADS=1 (also usable alone):
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/bench_collapse_torch.py [--n 128 --d 768 ...]
+Run by build/bench_collapse as a coprocess (tools/bench_common.py's protocol), with
+OPENBLAS_NUM_THREADS=1 and without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE; alone:
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \\
+        /usr/bin/python3 tools/bench_collapse_torch.py --alone [--n 128 --d 768 ...]
 
-Output, one item a line (parsed by bench_collapse.c):
-    torch VERSION
-    blas DESCRIPTION
-    threads N
-    seconds VARIANT BEST_SECONDS      VARIANT = transformer, san
-Timing rule as bench_collapse.c: best of --samples forward passes of one sequence, in
-float32 under torch.no_grad() (inference mode), after one warm-up pass.
+Cases transformer and san: one forward pass of one sequence under torch.no_grad().
 """
 import argparse
 import os
 import sys
-import time
 
-
-def loaded_blas():
-    libs = []
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                p = line.split()[-1]
-                b = os.path.basename(p)
-                if ("blas" in b or "mkl" in b) and p not in libs:
-                    libs.append(p)
-    except OSError:
-        pass
-    return ", ".join(os.path.basename(p) for p in libs) or "unknown (linked into libtorch)"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_common  # noqa: E402
 
 
 def main():
@@ -42,10 +26,14 @@ def main():
     ap.add_argument("--heads", type=int, default=12)
     ap.add_argument("--layers", type=int, default=12)
     ap.add_argument("--dff", type=int, default=3072)
-    ap.add_argument("--samples", type=int, default=5)
+    bench_common.standard_args(ap)
     a = ap.parse_args()
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    import torch
+    try:
+        import torch
+    except ImportError as e:
+        print("error cannot import torch: %s" % e)
+        print("ready")
+        return 1
     torch.set_num_threads(1)
     torch.manual_seed(1)
     n, d, H, L, F = a.n, a.d, a.heads, a.layers, a.dff
@@ -71,29 +59,20 @@ def main():
         return p["o"]((att @ v).transpose(0, 1).reshape(n, d))
 
     def forward(x, variant):
-        for p in layers:
-            if variant == "transformer":
-                y = p["ln1"](x + sa(p, x))
-                x = p["ln2"](y + p["w2"](torch.nn.functional.gelu(p["w1"](y))))
-            else:  # san
-                x = p["ln1"](sa(p, x))
+        with torch.no_grad():
+            for p in layers:
+                if variant == "transformer":
+                    y = p["ln1"](x + sa(p, x))
+                    x = p["ln2"](y + p["w2"](torch.nn.functional.gelu(p["w1"](y))))
+                else:  # san
+                    x = p["ln1"](sa(p, x))
         return x
 
     x = torch.randn(n, d)
-    print("torch %s" % torch.__version__)
-    print("threads %d" % torch.get_num_threads())
-    with torch.no_grad():
-        for variant in ("transformer", "san"):
-            forward(x, variant)  # warm-up
-            best = float("inf")
-            for _ in range(a.samples):
-                t0 = time.perf_counter()
-                forward(x, variant)
-                best = min(best, time.perf_counter() - t0)
-            print("seconds %s %.6f" % (variant, best))
-    print("blas %s" % loaded_blas())
-    sys.stdout.flush()
+    cases = [bench_common.Case(v, lambda v=v: forward(x, v)) for v in ("transformer", "san")]
+    return bench_common.serve(cases, "torch %s (float32, torch.get_num_threads() = %d)" % (
+        torch.__version__, torch.get_num_threads()), a.alone, a.samples, a.min_s)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,229 +1,92 @@
 /* bench_eigen.c — time per decomposition of qk_eigh (with and without vectors) at
  * n = 32, 64, 128, 256 against NumPy's eigh and eigvalsh (LAPACK dsyevd through
- * OpenBLAS, one thread) in the same run, and the solver's achieved GFLOP/s against
- * this machine's measured double-precision FMA peak.
+ * OpenBLAS, one thread, its own kernel for this CPU), in one run with the samples
+ * interleaved, and the solver's achieved GFLOP/s against the measured double-precision
+ * FMA peaks.
  *
  *   build/bench_eigen [--samples N] [--min-ms MS] [--sizes 32,64,..] [--isa NAME]
- *                     [--wall] [--no-numpy] [--numpy-script PATH]
+ *                     [--threads N] [--no-numpy]
  *
- * A benchmark, not a test. Every figure is the best of N samples (default 9); a
- * sample repeats the call until it lasts --min-ms (default 30 ms); the samples are
- * taken in rounds over all cases. The clock is the process CPU time by default (this
- * machine is shared; CPU time is what one core spends, and NumPy is timed the same
- * way), or the wall clock with --wall.
+ * A benchmark, not a test. A sample repeats a call until it lasts --min-ms (default 30)
+ * of process CPU time; each of the N rounds (default 9) takes one sample of every case
+ * and of NumPy's case in turn. Reported: median (best) time per call and the ratios
+ * qkspec/NumPy of both. With --threads N > 1 the solver gets the command-line tool's
+ * parallel-for (src/cli/cli_threads.c) and times are wall-clock.
  *
  * GFLOP/s counts the floating-point operations of the rotations that the solver
  * reports (qk_eig_info.flops: a multiply 1, an fma 2); Jacobi does far more of them
  * than LAPACK, so it is the fraction of peak, not the count, that says how close to
- * the machine the code runs. Peaks are measured here: _mm256_fmadd_pd (the AVX2 path's
- * instruction) on 12 independent accumulators, and for reference _mm512_fmadd_pd where
- * the CPU has AVX-512 (no qkspec path uses it). */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
+ * the machine the code runs. */
+#include "bench_common.h"
 #include "qk_eigen.h"
+#include "../src/cli/cli_threads.c" /* the tool's parallel-for (POSIX threads) */
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define HAVE_X86 1
-#else
-#define HAVE_X86 0
-#endif
-
-static int g_wall = 0, g_samples = 9;
-static double g_min_s = 0.030;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(g_wall ? CLOCK_MONOTONIC : CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* ------------------------------------------------------------------ peaks */
-#if HAVE_X86
-#define ACC12(T, SET) T a0 = SET(0.0), a1 = SET(1.0), a2 = SET(2.0), a3 = SET(3.0), a4 = SET(4.0), a5 = SET(5.0), \
-    a6 = SET(6.0), a7 = SET(7.0), a8 = SET(8.0), a9 = SET(9.0), a10 = SET(10.0), a11 = SET(11.0)
-#define STEP12(F) a0 = F(a0, m, c); a1 = F(a1, m, c); a2 = F(a2, m, c); a3 = F(a3, m, c); a4 = F(a4, m, c); \
-    a5 = F(a5, m, c); a6 = F(a6, m, c); a7 = F(a7, m, c); a8 = F(a8, m, c); a9 = F(a9, m, c); \
-    a10 = F(a10, m, c); a11 = F(a11, m, c)
-__attribute__((target("avx2,fma"), noinline)) static double peak_avx2(long iters)
-{
-    __m256d m = _mm256_set1_pd(0.999999), c = _mm256_set1_pd(1e-9);
-    ACC12(__m256d, _mm256_set1_pd);
-    for (long k = 0; k < iters; k++) { STEP12(_mm256_fmadd_pd); }
-    __m256d s = _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3)),
-                              _mm256_add_pd(_mm256_add_pd(a4, a5), _mm256_add_pd(a6, a7)));
-    s = _mm256_add_pd(s, _mm256_add_pd(_mm256_add_pd(a8, a9), _mm256_add_pd(a10, a11)));
-    double t[4];
-    _mm256_storeu_pd(t, s);
-    return t[0];
-}
-__attribute__((target("avx512f"), noinline)) static double peak_avx512(long iters)
-{
-    __m512d m = _mm512_set1_pd(0.999999), c = _mm512_set1_pd(1e-9);
-    ACC12(__m512d, _mm512_set1_pd);
-    for (long k = 0; k < iters; k++) { STEP12(_mm512_fmadd_pd); }
-    __m512d s = _mm512_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)),
-                              _mm512_add_pd(_mm512_add_pd(a4, a5), _mm512_add_pd(a6, a7)));
-    s = _mm512_add_pd(s, _mm512_add_pd(_mm512_add_pd(a8, a9), _mm512_add_pd(a10, a11)));
-    double t[8];
-    _mm512_storeu_pd(t, s);
-    return t[0];
-}
-#endif
-
-static volatile double g_sink;
-
-/* GFLOP/s of fn (flops_per_iter per iteration), best of the samples. */
-static double measure_peak(double (*fn)(long), double flops_per_iter)
-{
-    long iters = 1000;
-    for (;;) {
-        double t0 = now_s();
-        g_sink = fn(iters);
-        if (now_s() - t0 > 0.02) break;
-        iters *= 4;
-    }
-    double best = 0;
-    for (int s = 0; s < g_samples; s++) {
-        double t0 = now_s();
-        g_sink = fn(iters);
-        double g = flops_per_iter * iters / (now_s() - t0) * 1e-9;
-        if (g > best) best = g;
-    }
-    return best;
-}
-
-/* ------------------------------------------------------------------ cases */
 #define MAXSIZES 8
 typedef struct {
     int n, vectors;
     double *a, *w, *v, *work;
     size_t len;
     long reps;
-    double best, flops;
+    double flops;
     int sweeps;
     qk_status st;
+    bc_samples t;
+    char key[32];
+    long areps;
+    bc_samples at;
 } bcase;
+
+static double (*g_clock)(void) = bc_cpu;
 
 static void run_once(bcase *c, qk_eig_info *info)
 {
     c->st = qk_eigh(c->n, c->a, c->n, c->w, c->vectors ? c->v : NULL, c->n, c->work, c->len, NULL, info);
 }
 
-static void sample(bcase *c)
-{
-    qk_eig_info info;
-    double t0 = now_s();
-    for (long r = 0; r < c->reps; r++) run_once(c, &info);
-    double t = (now_s() - t0) / c->reps;
-    if (t < c->best) c->best = t;
-    c->flops = info.flops;
-    c->sweeps = info.sweeps;
-}
-
-/* ------------------------------------------------------------------ NumPy */
-static char g_np_version[64], g_np_blas[1024];
-static double g_np[MAXSIZES][2]; /* [size][eigh, eigvalsh] */
-
-static int run_numpy(const char *script, const int *sizes, int ns)
-{
-    const char *py = "/usr/bin/python3";
-    if (access(py, X_OK) != 0 || access(script, R_OK) != 0) {
-        snprintf(g_np_blas, sizeof g_np_blas, "%s or %.900s not found", py, script);
-        return 0;
-    }
-    setenv("OPENBLAS_NUM_THREADS", "1", 1);
-    setenv("OMP_NUM_THREADS", "1", 1);
-    setenv("MKL_NUM_THREADS", "1", 1);
-    char list[256] = "", cmd[1600];
-    for (int i = 0; i < ns; i++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", i ? "," : "", sizes[i]);
-    snprintf(cmd, sizeof cmd, "%s '%.1100s' --sizes %s --samples %d --min-ms %g%s 2>&1", py, script, list, g_samples,
-             g_min_s * 1e3, g_wall ? " --wall" : "");
-    FILE *f = popen(cmd, "r");
-    if (!f) {
-        snprintf(g_np_blas, sizeof g_np_blas, "popen failed: %s", strerror(errno));
-        return 0;
-    }
-    char line[1200];
-    int got = 0;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = 0;
-        if (!strncmp(line, "numpy ", 6)) snprintf(g_np_version, sizeof g_np_version, "%.60s", line + 6);
-        else if (!strncmp(line, "blas ", 5)) snprintf(g_np_blas, sizeof g_np_blas, "%.1000s", line + 5);
-        else if (!strncmp(line, "error ", 6)) snprintf(g_np_blas, sizeof g_np_blas, "%.1000s", line + 6);
-        else if (!strncmp(line, "time ", 5)) {
-            char op[32];
-            int n;
-            double t;
-            if (sscanf(line + 5, "%31s %d %lf", op, &n, &t) == 3)
-                for (int i = 0; i < ns; i++)
-                    if (sizes[i] == n) { g_np[i][strcmp(op, "eigh") ? 1 : 0] = t; got++; }
-        }
-    }
-    return pclose(f) == 0 && got == 2 * ns;
-}
-
-static void cpu_model(char *out, size_t cap)
-{
-    snprintf(out, cap, "unknown CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    char line[512];
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, "model name", 10)) {
-            char *p = strchr(line, ':');
-            if (p) {
-                p += 1 + strspn(p + 1, " ");
-                p[strcspn(p, "\n")] = 0;
-                snprintf(out, cap, "%s", p);
-            }
-            break;
-        }
-    fclose(f);
-}
-
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_eigen [--samples N] [--min-ms MS] [--sizes 32,64,..] [--isa NAME] [--wall] "
-                    "[--no-numpy] [--numpy-script PATH]\n");
+    fprintf(stderr, "usage: bench_eigen [--samples N] [--min-ms MS] [--sizes 32,64,..] [--isa NAME] [--threads N] "
+                    "[--no-numpy]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    int sizes[MAXSIZES] = {32, 64, 128, 256}, ns = 4, numpy = 1;
-    const char *script = "tools/bench_eigen.py";
+    int sizes[MAXSIZES] = {32, 64, 128, 256}, ns = 4, numpy = 1, samples = 9, threads = 1;
+    double min_s = 0.030;
+    char list[256] = "32,64,128,256";
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--samples") && i + 1 < argc) g_samples = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--min-ms") && i + 1 < argc) g_min_s = atof(argv[++i]) * 1e-3;
-        else if (!strcmp(argv[i], "--wall")) g_wall = 1;
+        if (!strcmp(argv[i], "--samples") && i + 1 < argc) samples = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--min-ms") && i + 1 < argc) min_s = atof(argv[++i]) * 1e-3;
         else if (!strcmp(argv[i], "--no-numpy")) numpy = 0;
-        else if (!strcmp(argv[i], "--numpy-script") && i + 1 < argc) script = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
             if (qk_isa_select_name(argv[++i]) != QK_OK) { fprintf(stderr, "bench_eigen: ISA path '%s' unavailable\n", argv[i]); return 2; }
         } else if (!strcmp(argv[i], "--sizes") && i + 1 < argc) {
+            snprintf(list, sizeof list, "%s", argv[++i]);
             ns = 0;
-            for (char *p = argv[++i]; *p && ns < MAXSIZES;) {
+            for (char *p = list; *p && ns < MAXSIZES;) {
                 sizes[ns] = (int)strtol(p, &p, 10);
                 if (sizes[ns] < 1 || sizes[ns] > QK_EIG_MAX_N) usage();
                 ns++;
                 if (*p == ',') p++;
                 else if (*p) usage();
             }
+            snprintf(list, sizeof list, "%s", argv[i]);
         } else usage();
     }
-    if (g_samples < 1 || g_min_s <= 0) usage();
+    if (samples < 1 || min_s <= 0 || threads < 1) usage();
+    if (threads > 1) {
+        threads = cli_threads_start(threads);
+        g_clock = bc_wall;
+    }
 
-    char cpu[256];
-    cpu_model(cpu, sizeof cpu);
-    printf("bench_eigen: %s, ISA path %s, clock %s, best of %d samples (>= %.0f ms each)\n", cpu,
-           qk_isa_name(qk_isa_current()), g_wall ? "wall" : "process CPU time", g_samples, g_min_s * 1e3);
+    bc_anchor an;
+    memset(&an, 0, sizeof an);
+    char script[1024];
+    bc_script_path(argv[0], "bench_eigen.py", script, sizeof script);
+    const char *aargs[3] = {"--sizes", list, NULL};
+    int anchor = numpy && bc_anchor_start(&an, script, aargs) == 0;
 
     /* the cases: a symmetric matrix with entries uniform in [-1, 1), with and without vectors */
     bcase cs[2 * MAXSIZES];
@@ -244,43 +107,69 @@ int main(int argc, char **argv)
             c->v = malloc(sizeof(double) * n * n);
             c->len = qk_eigh_work_len(n, vec);
             c->work = malloc(sizeof(double) * c->len);
-            c->best = 1e30;
+            snprintf(c->key, sizeof c->key, "%s_%d", vec ? "eigh" : "eigvalsh", n);
             qk_eig_info info;
             c->reps = 1;
             for (;;) {
-                double t0 = now_s();
+                double t0 = g_clock();
                 for (long r = 0; r < c->reps; r++) run_once(c, &info);
-                double dt = now_s() - t0;
-                if (dt >= g_min_s) break;
-                c->reps = dt > 1e-4 ? (long)(c->reps * g_min_s * 1.3 / dt) + 1 : c->reps * 8;
+                double dt = g_clock() - t0;
+                if (dt >= min_s) break;
+                c->reps = dt > 1e-4 ? (long)(c->reps * min_s * 1.3 / dt) + 1 : c->reps * 8;
             }
+            c->flops = info.flops;
+            c->sweeps = info.sweeps;
             if (c->st != QK_OK) { fprintf(stderr, "bench_eigen: n=%d: %s\n", n, qk_status_str(c->st)); return 1; }
+            if (anchor) anchor = (c->areps = bc_anchor_calibrate(&an, c->key, min_s)) > 0;
         }
     }
     double p2 = 0, p5 = 0;
-    for (int round = 0; round < g_samples; round++)
-        for (int i = 0; i < 2 * ns; i++) sample(&cs[i]);
-#if HAVE_X86
-    p2 = measure_peak(peak_avx2, 12 * 4 * 2);
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) p5 = measure_peak(peak_avx512, 12 * 8 * 2);
-    printf("peak (measured): AVX2 FMA %.1f GFLOP/s double", p2);
-    if (p5 > 0) printf("; AVX-512 FMA %.1f GFLOP/s (not used by qkspec)", p5);
-    printf("\n");
-#endif
-    int np_ok = numpy && run_numpy(script, sizes, ns);
-    if (numpy)
-        printf("numpy %s, %s%s\n", g_np_version[0] ? g_np_version : "?", g_np_blas, np_ok ? "" : " (NumPy run failed)");
+    bc_peak(BC_PEAK_AVX2, 1, 5, &p2);
+    bc_peak(BC_PEAK_AVX512, 1, 5, &p5);
+    for (int round = 0; round < samples; round++)
+        for (int i = 0; i < 2 * ns; i++) {
+            bcase *c = &cs[i];
+            qk_eig_info info;
+            double t0 = g_clock();
+            for (long r = 0; r < c->reps; r++) run_once(c, &info);
+            bc_add(&c->t, (g_clock() - t0) / c->reps);
+            if (anchor) {
+                double t = bc_anchor_sample(&an, c->key, c->areps, NULL);
+                if (t > 0) bc_add(&c->at, t);
+                else anchor = 0;
+            }
+        }
+    bc_peak(BC_PEAK_AVX2, 1, 5, &p2);
+    bc_peak(BC_PEAK_AVX512, 1, 5, &p5);
+    bc_anchor_stop(&an);
 
-    printf("\n%5s | %12s %12s %7s | %12s %12s %7s | %6s %9s %8s\n", "n", "qk eigh+vec", "numpy eigh", "ratio",
-           "qk values", "eigvalsh", "ratio", "sweeps", "GFLOP/s", "of peak");
+    bc_print_header(argc, argv);
+    printf("qkspec: ISA path %s, %d thread%s (%s); %d rounds, each one sample (>= %.0f ms) of every case and of "
+           "NumPy's case; times per call: median (best)\n", qk_isa_name(qk_isa_current()), threads,
+           threads > 1 ? "s" : "", threads > 1 ? "wall-clock time" : "process CPU time", samples, min_s * 1e3);
+    printf("measured FP64 peaks: AVX-512 %.1f GFLOP/s, AVX2 %.1f GFLOP/s\n", p5, p2);
+    bc_anchor_describe(&an, "NumPy");
+    double pk = qk_isa_current() == QK_ISA_AVX512 ? p5 : p2;
+    printf("\n| n | qkspec eigh + vectors (ms) | numpy eigh (ms) | ratio | qkspec values (ms) | eigvalsh (ms) | ratio "
+           "| sweeps | GFLOP/s (%% of peak) |\n|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (int i = 0; i < ns; i++) {
         bcase *v = &cs[2 * i], *w = &cs[2 * i + 1];
-        printf("%5d | %9.3f ms %9.3f ms %6.2fx | %9.3f ms %9.3f ms %6.2fx | %6d %9.1f %7.0f%%\n", v->n, v->best * 1e3,
-               np_ok ? g_np[i][0] * 1e3 : 0.0, np_ok ? v->best / g_np[i][0] : 0.0, w->best * 1e3,
-               np_ok ? g_np[i][1] * 1e3 : 0.0, np_ok ? w->best / g_np[i][1] : 0.0, v->sweeps,
-               v->flops / v->best * 1e-9, p2 > 0 ? 100.0 * v->flops / v->best * 1e-9 / p2 : 0.0);
+        double vm = bc_median(&v->t), vb = bc_min(&v->t), wm = bc_median(&w->t), wb = bc_min(&w->t);
+        printf("| %d | %.3f (%.3f) |", v->n, vm * 1e3, vb * 1e3);
+        if (anchor) printf(" %.3f (%.3f) | %.2f× (%.2f×) |", bc_median(&v->at) * 1e3, bc_min(&v->at) * 1e3,
+                           vm / bc_median(&v->at), vb / bc_min(&v->at));
+        else printf(" – | – |");
+        printf(" %.3f (%.3f) |", wm * 1e3, wb * 1e3);
+        if (anchor) printf(" %.3f (%.3f) | %.2f× (%.2f×) |", bc_median(&w->at) * 1e3, bc_min(&w->at) * 1e3,
+                           wm / bc_median(&w->at), wb / bc_min(&w->at));
+        else printf(" – | – |");
+        double gf = v->flops / vm * 1e-9;
+        printf(" %d | %.1f (%.0f%%) |\n", v->sweeps, gf, pk > 0 ? 100 * gf / pk / threads : 0.0);
     }
-    printf("(ratio = qkspec time / NumPy time; GFLOP/s and %% of the AVX2 peak for eigh with vectors)\n");
+    printf("(ratio = qkspec time / NumPy time, of the medians (of the best samples); GFLOP/s for eigh with vectors, "
+           "%% of the FP64 peak of the path's vector width)\n");
+    double la[3];
+    bc_loadavg(la);
+    printf("load average at the end: %.2f %.2f %.2f\n", la[0], la[1], la[2]);
     return 0;
 }

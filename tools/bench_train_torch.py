@@ -1,36 +1,27 @@
 #!/usr/bin/python3
-"""bench_train_torch.py — PyTorch float32 training steps for build/bench_train.
+"""bench_train_torch.py — the anchor of build/bench_train: the same training step in
+PyTorch float32 on one thread.
 
-Run by build/bench_train (with OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1); also usable
-alone:
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 tools/bench_train_torch.py \\
-        [--presets paper,paper-d32] [--min-s 2] [--min-steps 5]
+Run by build/bench_train as a coprocess (tools/bench_common.py's protocol), with
+OPENBLAS_NUM_THREADS=1 and without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE; alone:
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+        /usr/bin/python3 tools/bench_train_torch.py --alone [--presets paper,paper-d32]
 
 The same model as qkspec's (SPEC §1.2, the `paper` and `paper-d32` presets): token
 embedding ×sqrt(d) + sinusoidal positions, L pre-LN blocks (q/k/v/o with biases, causal
 softmax attention scaled by 1/sqrt(d_head), ReLU FFN), final LayerNorm, untied output
 projection without bias, mean cross-entropy; AdamW (β = 0.9/0.999, ε = 1e-8, weight decay
-0.01). A step is zero_grad + forward + backward + AdamW.step, on one thread
-(torch.set_num_threads(1)), on one fixed batch of random bytes, as bench_train.c.
-
-Timing: 2 warm-up steps, then steps until --min-s seconds (wall) and --min-steps steps
-have passed; the median and the best step time are reported, in process CPU time by
-default (robust when other jobs share the machine), and the median wall-clock time.
-
-Output, one item a line (parsed by bench_train.c):
-    torch VERSION
-    threads N
-    config PRESET d=.. T=.. B=.. V=.. L=.. H=.. dff=..
-    ms PRESET MEDIAN BEST STEPS WALL   ms per step: median and best in --clock's time
-                              (cpu: time.process_time, default; wall), median wall
-    blas LIBRARIES            the BLAS libraries mapped at the end
-    error MESSAGE
+0.01). A case (named by its preset) is one step: zero_grad + forward + backward +
+AdamW.step, on one fixed batch of random bytes, on one thread (torch.set_num_threads(1)),
+as bench_train.c's step.
 """
 import argparse
 import math
 import os
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_common  # noqa: E402
 
 PRESETS = {  # as qk_model_preset() in src/model/qk_model.c
     "paper": dict(V=256, d=128, H=1, dff=128, L=1, T=64, B=64, lr=2.5e-5),
@@ -101,24 +92,7 @@ def build(torch, c):
     return LM()
 
 
-def loaded_blas():
-    """The BLAS shared objects mapped into this process (torch is built with
-    BLAS_INFO=generic on Debian: libblas.so.3, chosen by the alternatives system)."""
-    libs = []
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) >= 6 and any(k in parts[5] for k in ("blas", "mkl", "blis")):
-                    path = os.path.realpath(parts[5])
-                    if path not in libs:
-                        libs.append(path)
-    except OSError:
-        pass
-    return ", ".join(libs) if libs else "none mapped"
-
-
-def bench(torch, name, c, min_s, min_steps, clock):
+def make_step(torch, c):
     torch.manual_seed(20240611)
     model = build(torch, c)
     opt = torch.optim.AdamW(model.parameters(), lr=c["lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
@@ -129,68 +103,33 @@ def bench(torch, name, c, min_s, min_steps, clock):
         loss = model(tok)
         loss.backward()
         opt.step()
-        return loss
+        if not math.isfinite(loss.item()):
+            raise RuntimeError("non-finite loss")
 
-    for _ in range(2):
-        step()
-    times, walls = [], []
-    t_start = time.perf_counter()
-    while len(times) < min_steps or time.perf_counter() - t_start < min_s:
-        w0, t0 = time.perf_counter(), clock()
-        loss = step()
-        t1, w1 = clock(), time.perf_counter()
-        times.append(t1 - t0)
-        walls.append(w1 - w0)
-    if not math.isfinite(loss.item()):
-        raise RuntimeError("non-finite loss")
-    return median(times) * 1e3, min(times) * 1e3, len(times), median(walls) * 1e3
-
-
-def median(x):
-    x = sorted(x)
-    n = len(x)
-    return x[n // 2] if n % 2 else 0.5 * (x[n // 2 - 1] + x[n // 2])
+    step()  # the optimizer's state exists from here on
+    return step
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--presets", default="paper,paper-d32")
-    ap.add_argument("--min-s", type=float, default=2.0)
-    ap.add_argument("--min-steps", type=int, default=5)
-    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
-                    help="cpu: time.process_time (default), wall: time.perf_counter")
+    bench_common.standard_args(ap)
     args = ap.parse_args()
     try:
         import torch
     except ImportError as e:
         print("error cannot import torch: %s" % e)
+        print("ready")
         return 1
     torch.set_num_threads(1)
-    print("torch %s" % torch.__version__)
-    print("threads %d (OPENBLAS_NUM_THREADS=%s, OMP_NUM_THREADS=%s)" % (
-        torch.get_num_threads(), os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
-        os.environ.get("OMP_NUM_THREADS", "unset")))
-    sys.stdout.flush()
-    rc = 0
+    cases = []
     for name in args.presets.split(","):
         if name not in PRESETS:
             print("error unknown preset %s" % name)
-            rc = 1
             continue
-        c = PRESETS[name]
-        print("config %s d=%d T=%d B=%d V=%d L=%d H=%d dff=%d" % (name, c["d"], c["T"], c["B"], c["V"], c["L"],
-                                                                  c["H"], c["dff"]))
-        try:
-            clock = time.process_time if args.clock == "cpu" else time.perf_counter
-            med, best, n, wall = bench(torch, name, c, args.min_s, args.min_steps, clock)
-        except Exception as e:  # report, do not crash the C side's parser
-            print("error %s: %s" % (name, e))
-            rc = 1
-            continue
-        print("ms %s %.4f %.4f %d %.4f" % (name, med, best, n, wall))
-        sys.stdout.flush()
-    print("blas %s" % loaded_blas())
-    return rc
+        cases.append(bench_common.Case(name, make_step(torch, PRESETS[name])))
+    return bench_common.serve(cases, "torch %s (float32, torch.get_num_threads() = %d)" % (
+        torch.__version__, torch.get_num_threads()), args.alone, args.samples, args.min_s)
 
 
 if __name__ == "__main__":

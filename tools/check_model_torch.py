@@ -28,7 +28,16 @@ The reference follows SPEC §1.1/§1.2:
         causal; prediction = output at position T-1; loss = mean over B·d of
         (pred - walk[:, T, :])².
   LocAteR R = Σ_layers Σ_heads κ1 ‖W_Q,hᵀ W_K,h‖_F² + κ2 (tr(W_Q,hᵀ W_K,h) - 1)², on
-        the weights the forward uses (Ŵ under σReparam); gradients of loss + R.
+        the weights the forward uses (Ŵ under σReparam); gradients of loss + R. With
+        "locater_norm": "sum" (SPEC §1.1) κ1 and κ2 are divided by the number of terms
+        of the data loss, N = B·T (LM) or B·d (walk): R/N is added.
+  dropout (SPEC §1.2, "dropout": P > 0): x0 ∘ M0 (LM only), r1 = x + M_{1+2l} ∘ (o Woᵀ
+        + bo), r2 = x1 + M_{2+2l} ∘ ffn. The masks M are recomputed here from the
+        counter-based generator qk_model.h documents (dropout_masks below: splitmix64
+        of (seed, step, site, index), element dropped iff (h >> 40) < floor(P·2^24),
+        kept ones multiplied by float32(1/(1 - P))) and must equal the dumped
+        dropout_mask.npy bit for bit; a dump is step 0.
+  init "fairseq" / "legacy" changes only the parameters, which are read from the dump.
   σReparam: Ŵ = (γ/σ) W, σ = vᵀ W u with the dumped u, v as constants (differentiated
         through W only); γ = sr_gamma[l, lin], lin in the order q, k, v, o, fc1, fc2;
         mode "qk" wraps q and k only, "all" all six.
@@ -113,6 +122,51 @@ TOL_GRAD_NORM, TOL_GRAD_REL, TOL_GRAD_FLOOR = 1e-4, 1e-3, 1e-4
 
 LIN_PARAM = ["wq", "wk", "wv", "wo", "w1", "w2"]
 
+# ----------------------------------------------------------------------------- dropout masks
+M64 = 0xFFFFFFFFFFFFFFFF
+GOLDEN = 0x9E3779B97F4A7C15
+DROP_DOMAIN = 0x64726F706F7574  # "dropout"
+
+
+def _sm64(x):
+    """splitmix64's output from state x (Python ints, mod 2^64)."""
+    z = (x + GOLDEN) & M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def _sm64_array(x):
+    """_sm64 of a uint64 array (numpy's uint64 arithmetic wraps mod 2^64)."""
+    with np.errstate(over="ignore"):
+        z = x + np.uint64(GOLDEN)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def dropout_masks(seed, step, cfg):
+    """The multipliers (1 + 2L, B, T, d) float32 of qk_model.h's counter-based dropout:
+    key = sm(sm(sm(seed ^ "dropout") ^ step) ^ site), h_i = sm(key + i·golden), element i
+    dropped iff (h_i >> 40) < floor(P·2^24), else multiplied by float32(1/(1 - P)). Site 0
+    (the embedding sum) is all 1 for the walk model, whose input is not dropped."""
+    L, B, T, d = cfg["layers"], cfg["batch"], cfg["seq"], cfg["d"]
+    p = np.float32(cfg["dropout"])
+    thr = int(p * np.float32(16777216.0))
+    keep = np.float32(1.0) / (np.float32(1.0) - p)
+    n = B * T * d
+    idx = np.arange(n, dtype=np.uint64)
+    out = np.empty((1 + 2 * L, n), dtype=np.float32)
+    k0 = _sm64(int(seed) ^ DROP_DOMAIN)
+    for site in range(1 + 2 * L):
+        key = _sm64(_sm64(k0 ^ int(step)) ^ site)
+        with np.errstate(over="ignore"):
+            h = _sm64_array(np.uint64(key) + idx * np.uint64(GOLDEN))
+        out[site] = np.where((h >> np.uint64(40)) < np.uint64(thr), np.float32(0.0), keep)
+    if cfg["model"] != "lm":
+        out[0] = np.float32(1.0)
+    return out.reshape(1 + 2 * L, B, T, d)
+
 
 # ----------------------------------------------------------------------------- loading
 class Dump:
@@ -177,7 +231,13 @@ def reference(dump):
     dh = d // H
     ln, eps = cfg["ln"], float(cfg["ln_eps"])
     k1, k2 = float(cfg["kappa1"]), float(cfg["kappa2"])
+    if cfg.get("locater_norm", "token") == "sum":
+        nterms = B * T if lm else B * d
+        k1, k2 = k1 / nterms, k2 / nterms
     sr = cfg["sigma_reparam"]
+    drop = float(cfg.get("dropout", 0.0)) > 0.0
+    if drop:
+        masks = torch.tensor(dropout_masks(cfg["seed"], getattr(dump, "step", 0), cfg).astype(np.float64), dtype=DT)
     P = {}
     for name in expected_params(cfg):
         P[name] = torch.tensor(dump.get(name).astype(np.float64), dtype=DT, requires_grad=True)
@@ -208,6 +268,8 @@ def reference(dump):
         assert tok.shape == (B, T + 1), "tokens shape"
         emb = P["wte"].index_select(0, tok[:, :T].reshape(-1)).reshape(B, T, d)
         x = emb * math.sqrt(d) + positions(T, d)
+        if drop:
+            x = x * masks[0]
     else:
         walk = torch.tensor(dump.get("walk").astype(np.float64), dtype=DT)
         assert walk.shape == (B, T + 1, d), "walk shape"
@@ -237,11 +299,12 @@ def reference(dump):
             s = s.masked_fill(~mask, float("-inf"))
         a = torch.softmax(s, dim=-1)
         o = (a @ v).transpose(1, 2).reshape(B, T, d)
-        r1 = x + (o @ Wo.t() + P["bo"][l])
+        attn = o @ Wo.t() + P["bo"][l]
+        r1 = x + (attn * masks[1 + 2 * l] if drop else attn)
         x1 = layer_norm(r1, P["ln1_g"][l], P["ln1_b"][l], eps) if ln == "post" else r1
         h2 = layer_norm(x1, P["ln2_g"][l], P["ln2_b"][l], eps) if ln == "pre" else x1
         f = torch.relu(h2 @ W1.t() + P["b1"][l]) @ W2.t() + P["b2"][l]
-        r2 = x1 + f
+        r2 = x1 + (f * masks[2 + 2 * l] if drop else f)
         x = layer_norm(r2, P["ln2_g"][l], P["ln2_b"][l], eps) if ln == "post" else r2
 
     if lm:
@@ -254,6 +317,8 @@ def reference(dump):
         loss = ((out - walk[:, T, :]) ** 2).mean()
     (loss + reg).backward()
     res = {"loss": loss.item(), "reg": reg.item(), "out": out.detach().numpy()}
+    if drop:
+        res["dropout_mask"] = masks.numpy().astype(np.float32)
     for name, t in P.items():
         res["grad_" + name] = t.grad.numpy() if t.grad is not None else np.zeros(tuple(t.shape))
     # Σ_rows |dL/dk| per layer and channel: grad_bk = Σ_rows dL/dk is exactly 0 (softmax is
@@ -313,6 +378,22 @@ def compare_tensor(name, c, r, norm_tol, rel, floor, terms=None):
     return Row(name, norm_rel, norm_tol, elem, idx, ok, note)
 
 
+def compare_exact(name, c, r):
+    """Bit-for-bit equality of float32 tensors (the dropout masks)."""
+    if c is None:
+        return Row(name, float("inf"), 0.0, float("inf"), None, False, "missing from the dump")
+    c = np.asarray(c, dtype=np.float32)
+    if c.shape != r.shape:
+        return Row(name, float("inf"), 0.0, float("inf"), None, False, "shape %s, expected %s" % (c.shape, r.shape))
+    bad = c.view(np.uint32) != r.view(np.uint32)
+    if not bad.any():
+        return Row(name, 0.0, 0.0, 0.0, None, True)
+    j = int(np.argmax(bad.ravel()))
+    idx = tuple(int(i) for i in np.unravel_index(j, r.shape))
+    return Row(name, float("inf"), 0.0, float("inf"), idx, False, "%d of %d differ; entry %s: C %r, generator %r" % (
+        int(bad.sum()), bad.size, idx, float(c.flat[j]), float(r.flat[j])))
+
+
 def compare_scalar(name, c, r, tol):
     c, r = float(np.asarray(c).reshape(-1)[0]), float(r)
     if r == 0.0:
@@ -332,6 +413,8 @@ def check_arrays(dump, ref):
             compare_scalar("reg (LocAteR)", dump.get("reg"), ref["reg"], TOL_SCALAR)]
     outname = "logits" if cfg["model"] == "lm" else "pred"
     rows.append(compare_tensor(outname, dump.get(outname), ref["out"], TOL_OUT_NORM, TOL_OUT_REL, TOL_OUT_FLOOR))
+    if "dropout_mask" in ref:
+        rows.append(compare_exact("dropout_mask", dump.arrays.get("dropout_mask"), ref["dropout_mask"]))
     for name in expected_params(cfg):
         g = "grad_" + name
         if g not in dump.arrays:
@@ -351,6 +434,8 @@ def describe(cfg):
     if cfg["model"] == "lm":
         s += " V=%d" % cfg["vocab"]
     s += " ln=%s k1=%g k2=%g sr=%s" % (cfg["ln"], cfg["kappa1"], cfg["kappa2"], cfg["sigma_reparam"])
+    s += " norm=%s init=%s dropout=%g" % (cfg.get("locater_norm", "token"), cfg.get("init", "legacy"),
+                                          float(cfg.get("dropout", 0.0)))
     return s
 
 
@@ -421,6 +506,23 @@ def config_matrix(seed_offset=0):
                                             "0.01", "--sigma-reparam", "qk", "--seed", str(47 + seed_offset)]))
     cfgs.append(("walk L=2 sr=all", ["--preset", "walk", "--layers", "2", "--sigma-reparam", "all",
                                      "--seed", str(48 + seed_offset)]))
+    # LocAteR's summed weighting, fairseq's initialisation, dropout (SPEC §1.1, §1.2)
+    for i, ln in enumerate(("pre", "post", "none")):
+        cfgs.append(("tiny ln=%s fairseq dropout 0.2 LocAteR sum" % ln,
+                     ["--preset", "tiny", "--ln", ln, "--init", "fairseq", "--dropout", "0.2", "--kappa1", "100",
+                      "--kappa2", "1", "--locater-norm", "sum", "--seed", str(50 + i + seed_offset)]))
+    cfgs.append(("tiny L=2 H=1 fairseq dropout 0.5 sr=all",
+                 ["--preset", "tiny", "--layers", "2", "--heads", "1", "--init", "fairseq", "--dropout", "0.5",
+                  "--sigma-reparam", "all", "--seed", str(53 + seed_offset)]))
+    cfgs.append(("small fairseq dropout 0.1 LocAteR sum",
+                 ["--preset", "small", "--init", "fairseq", "--dropout", "0.1", "--kappa1", "100", "--kappa2",
+                  "0.01", "--locater-norm", "sum", "--seed", str(54 + seed_offset)]))
+    cfgs.append(("small fairseq LocAteR token",
+                 ["--preset", "small", "--init", "fairseq", "--kappa1", "100", "--kappa2", "0.01",
+                  "--seed", str(55 + seed_offset)]))
+    cfgs.append(("walk fairseq dropout 0.2 LocAteR sum",
+                 ["--preset", "walk", "--init", "fairseq", "--dropout", "0.2", "--kappa1", "100", "--kappa2", "0.1",
+                  "--locater-norm", "sum", "--seed", str(56 + seed_offset)]))
     return cfgs
 
 
@@ -478,7 +580,10 @@ def selftest(qkspec):
     try:
         cases = [("tiny LocAteR sr=all", ["--preset", "tiny", "--kappa1", "1", "--kappa2", "0.1",
                                           "--sigma-reparam", "all", "--seed", "5"]),
-                 ("walk LocAteR", ["--preset", "walk", "--kappa1", "1", "--kappa2", "0.1", "--seed", "6"])]
+                 ("walk LocAteR", ["--preset", "walk", "--kappa1", "1", "--kappa2", "0.1", "--seed", "6"]),
+                 ("dropout fairseq LocAteR sum", ["--preset", "tiny", "--init", "fairseq", "--dropout", "0.3",
+                                                  "--kappa1", "100", "--kappa2", "1", "--locater-norm", "sum",
+                                                  "--seed", "7"])]
         for label, args in cases:
             out = os.path.join(tmp, label.split()[0])
             run_dump(qkspec, args, out)
@@ -521,8 +626,24 @@ def selftest(qkspec):
                     failures += 1
                     print("selftest: %s: perturbing %s[%d] by %.3g was %s" % (
                         label, name, j, delta, "not detected" if not bad else "reported as " + ", ".join(bad)))
+            if "dropout_mask" in dump.arrays:  # one multiplier flipped (kept <-> dropped)
+                orig = dump.arrays["dropout_mask"]
+                a = orig.copy()
+                keep = np.float32(1.0) / (np.float32(1.0) - np.float32(dump.cfg["dropout"]))
+                a.flat[5] = np.float32(0.0) if a.flat[5] != 0 else keep
+                dump.arrays["dropout_mask"] = a
+                bad = [x.name for x in check_arrays(dump, ref) if not x.ok]
+                dump.arrays["dropout_mask"] = orig
+                targets.append("dropout_mask")
+                if bad == ["dropout_mask"]:
+                    caught += 1
+                else:
+                    failures += 1
+                    print("selftest: %s: flipping dropout_mask[5] was %s" % (
+                        label, "not detected" if not bad else "reported as " + ", ".join(bad)))
             print("selftest: %s: %d of %d perturbations detected (one element of each gradient tensor, "
-                  "the output, loss and reg)" % (label, caught, len(targets)))
+                  "the output, loss and reg%s)" % (label, caught, len(targets),
+                                                  ", the dropout mask" if "dropout_mask" in dump.arrays else ""))
         # the reference must depend on the dumped parameters: change one weight by 1%
         dump = Dump(os.path.join(tmp, "tiny"))
         ref = reference(dump)

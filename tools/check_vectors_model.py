@@ -7,8 +7,15 @@ autograd backward) with that tool's tolerances: loss and LocAteR relative 1e-5,
 output norm-wise 1e-5, every gradient norm-wise 1e-4 plus an elementwise bound.
 
 Both: the initial parameters p_NAME are re-derived from the seed here (SPEC §1.2's
-fairseq initialisation through the project's generator, _Xoshiro of check_vectors.py)
-and must match bit for bit (sr_gamma, set by float32 power steps, is excepted).
+initialisation, `legacy` or `fairseq` (param init), through the project's generator,
+_Xoshiro of check_vectors.py) and must match bit for bit (sr_gamma, set by float32 power
+steps, is excepted).
+
+Issue 11's options: param norm (LocAteR weighting: absent or 0 token, 1 sum: R/(B·T)),
+param init (absent or 0 legacy, 1 fairseq), a 9th hyper value (dropout P; absent: 0).
+With dropout the masks of every step are recomputed by check_model_torch.dropout_masks
+from (seed, step) and used by the float64 reference; model_step's output `drop` (the
+multipliers its forward used) must equal them bit for bit.
 
 model_train: the trajectory is replayed in float64 from the stored initial parameters
 (and σReparam vectors): power step, forward, autograd gradients, AdamW in PyTorch's
@@ -48,7 +55,11 @@ TOL_TRAIN_PARAM = 1e-3
 def _cfg(case):
     p = case["params"]
     h = case["inputs"]["hyper"].astype(np.float64)
+    hyper32 = case["inputs"]["hyper"]
     return {
+        "seed": p["seed"], "locater_norm": "sum" if p.get("norm", 0) == 1 else "token",
+        "init": "fairseq" if p.get("init", 0) == 1 else "legacy",
+        "dropout": float(hyper32[8]) if len(hyper32) > 8 else 0.0,
         "model": "lm" if p["kind"] == 0 else "walk", "vocab": p["V"], "d": p["d"], "heads": p["H"],
         "dff": p["dff"], "layers": p["L"], "seq": p["T"], "batch": p["B"], "ln": LN_NAMES[p["ln"]],
         "ln_eps": float(h[0]), "kappa1": float(h[1]), "kappa2": float(h[2]), "sigma_reparam": SR_NAMES[p["sr"]],
@@ -63,6 +74,7 @@ class CaseDump:
     def __init__(self, case, cfg, params, step=0, sr=None):
         self.path = "case " + case["name"]
         self.cfg = cfg
+        self.step = step  # keys the dropout masks
         self.arrays = dict(params)
         B, T, d = cfg["batch"], cfg["seq"], cfg["d"]
         data = case["inputs"]["data"].astype(np.float64)
@@ -95,7 +107,11 @@ def init_params(cfg, seed):
     """qk_model_init's parameters (without sr_gamma) as float32 arrays, from the seed:
     embeddings (float)(N(0,1)/sqrt(d)); q, k, v Xavier-uniform with gain 1/sqrt 2, the other
     linears gain 1: a = (float)(gain·sqrt(6/(in+out))), w = a·(2u - 1) in float32 with
-    u = (u64 >> 40)·2^-24; LayerNorm 1 and 0; biases 0. Draw order as in qk_model.c."""
+    u = (u64 >> 40)·2^-24; LayerNorm 1 and 0; biases 0. Draw order as in qk_model.c.
+    init "fairseq" (SPEC §1.2): fc1/fc2 weights instead U(±b), b = (float)(1/sqrt(fan_in))
+    (PyTorch's nn.Linear default, kaiming-uniform with a = sqrt 5), drawn in the same place;
+    then per layer, after its weights, the biases bq, bk, bv (fan_in d), b1 (d), b2 (dff)
+    from U(±b) likewise; bo stays 0."""
     from check_vectors import _Xoshiro
     g = _Xoshiro(seed)
     L, d, F = cfg["layers"], cfg["d"], cfg["dff"]
@@ -106,10 +122,18 @@ def init_params(cfg, seed):
     def normal(n, std):
         return np.array([f32(std * g.normal()) for _ in range(n)], dtype=np.float32)
 
+    def uniform(n, a):
+        return np.array([a * (f32(2.0) * f32((g.u64() >> 40) * 2.0 ** -24) - f32(1.0)) for _ in range(n)],
+                        dtype=np.float32)
+
     def xavier(out, inn, gain):
-        a = f32(gain * math.sqrt(6.0 / (inn + out)))
-        return np.array([a * (f32(2.0) * f32((g.u64() >> 40) * 2.0 ** -24) - f32(1.0)) for _ in range(out * inn)],
-                        dtype=np.float32).reshape(out, inn)
+        return uniform(out * inn, f32(gain * math.sqrt(6.0 / (inn + out)))).reshape(out, inn)
+
+    def linear_default(shape, fan_in):
+        n = int(np.prod(shape))
+        return uniform(n, f32(1.0 / math.sqrt(fan_in))).reshape(shape)
+
+    fairseq = cfg.get("init", "legacy") == "fairseq"
 
     if V:
         P["wte"] = normal(V * d, 1.0 / math.sqrt(d)).reshape(V, d)
@@ -123,15 +147,21 @@ def init_params(cfg, seed):
             P[k] = np.zeros((L, d), np.float32)
     shapes = {"wq": (d, d, 0.70710678118654752440), "wk": (d, d, 0.70710678118654752440),
               "wv": (d, d, 0.70710678118654752440), "wo": (d, d, 1.0), "w1": (F, d, 1.0), "w2": (d, F, 1.0)}
-    layers = {k: [] for k in shapes}
+    bias_fan = {"bq": (d, d), "bk": (d, d), "bv": (d, d), "b1": (F, d), "b2": (d, F)}  # (size, fan_in)
+    layers = {k: [] for k in list(shapes) + ["bq", "bk", "bv", "bo", "b1", "b2"]}
     for _ in range(L):
         for k in ("wq", "wk", "wv", "wo", "w1", "w2"):
             out, inn, gain = shapes[k]
-            layers[k].append(xavier(out, inn, gain))
+            if fairseq and k in ("w1", "w2"):
+                layers[k].append(linear_default((out, inn), inn))
+            else:
+                layers[k].append(xavier(out, inn, gain))
+        for k in ("bq", "bk", "bv", "b1", "b2"):
+            n, fan = bias_fan[k]
+            layers[k].append(linear_default((n,), fan) if fairseq else np.zeros(n, np.float32))
+        layers["bo"].append(np.zeros(d, np.float32))
     for k in layers:
         P[k] = np.stack(layers[k])
-    for k, n in (("bq", d), ("bk", d), ("bv", d), ("bo", d), ("b1", F), ("b2", d)):
-        P[k] = np.zeros((L, n), np.float32)
     return P
 
 
@@ -178,6 +208,9 @@ def check_step(case):
             dump.arrays["pred"] = o["out"]
         for name in cmt.expected_params(cfg):
             dump.arrays["grad_" + name] = o["g_" + name]
+        if cfg["dropout"] > 0:
+            L = cfg["layers"]
+            dump.arrays["dropout_mask"] = o["drop"].reshape(1 + 2 * L, B, T, cfg["d"])
         rows = cmt.check_arrays(dump, cmt.reference(dump))
         init_msgs = _check_init(case, cfg)
     except (KeyError, AssertionError) as e:
@@ -185,7 +218,7 @@ def check_step(case):
     if init_msgs:
         return False, "  case %s: %s" % (case["name"], "; ".join(init_msgs))
     bad = [r for r in rows if not r.ok]
-    worst = max(r.norm_rel / r.norm_tol for r in rows if math.isfinite(r.norm_rel))
+    worst = max(r.norm_rel / r.norm_tol for r in rows if math.isfinite(r.norm_rel) and r.norm_tol > 0)
     if bad:
         return False, "  case %s: %s" % (case["name"], "; ".join("%s: %s (norm rel %.3g)" % (r.name, r.note, r.norm_rel)
                                                                   for r in bad))

@@ -419,9 +419,15 @@ static void model_case(const char *name, qk_model_config cfg, long long seed, in
     static const char *const keys[] = {"kind", "V", "d", "H", "dff", "L", "T", "B", "ln", "sr", "seed"};
     for (int i = 0; i < 11; i++) param(&c, keys[i], v[i]);
     if (steps) param(&c, "steps", steps);
-    float *h = add(&c, "hyper", 0, QK_DT_F32, 8, 0)->data;
+    /* LocAteR's weighting, the initialisation and dropout only where they are not the
+     * default, so that the first cases stay byte-identical */
+    if (cfg.locater_norm != QK_NORM_TOKEN) param(&c, "norm", cfg.locater_norm);
+    if (cfg.init != QK_INIT_LEGACY) param(&c, "init", cfg.init);
+    int drop = cfg.dropout > 0.0f;
+    float *h = add(&c, "hyper", 0, QK_DT_F32, drop ? 9 : 8, 0)->data;
     h[0] = cfg.ln_eps; h[1] = cfg.kappa1; h[2] = cfg.kappa2; h[3] = cfg.lr;
     h[4] = cfg.beta1; h[5] = cfg.beta2; h[6] = cfg.adam_eps; h[7] = cfg.weight_decay;
+    if (drop) h[8] = cfg.dropout;
     int ns = steps ? steps : 1, lm = cfg.kind == QK_MODEL_LM;
     size_t per = (size_t)cfg.B * (cfg.T + 1) * (lm ? 1 : (size_t)cfg.d);
     float *data = add(&c, "data", 0, QK_DT_F32, (int)(per * ns), 0)->data;
@@ -457,6 +463,10 @@ static void model_case(const char *name, qk_model_config cfg, long long seed, in
         qk_vcase_add(&c, &arena, steps ? "sr_u0" : "sr_u", 1, QK_DT_F32, 3, dims);
         qk_vcase_add(&c, &arena, steps ? "sr_v0" : "sr_v", 1, QK_DT_F32, 3, dims);
     }
+    if (drop && !steps) {
+        int dims[3] = {1 + 2 * cfg.L, cfg.B * cfg.T, cfg.d};
+        qk_vcase_add(&c, &arena, "drop", 1, QK_DT_F32, 3, dims);
+    }
     finish(&c);
 }
 
@@ -487,6 +497,28 @@ static void gen_model(const char *dir)
     qk_model_preset("small", &c);
     c.sigma_reparam = QK_SR_QK;
     model_case("train_small_20_sigmareparam", c, 7, 20);
+    /* LocAteR's summed weighting (R/(B·T)), fairseq's initialisation, dropout
+     * (SPEC §1.1, §1.2). Appended, so the cases above keep their data. */
+    qk_model_preset("tiny", &c);
+    c.kappa1 = 100.0f; c.kappa2 = 0.1f; c.locater_norm = QK_NORM_SUM;
+    model_case("step_tiny_pre_locater_sum", c, 8, 0);
+    qk_model_preset("small", &c);
+    c.init = QK_INIT_FAIRSEQ; c.dropout = 0.1f;
+    model_case("step_small_fairseq_dropout", c, 9, 0);
+    qk_model_preset("tiny", &c);
+    c.ln = QK_LN_POST; c.L = 2; c.init = QK_INIT_FAIRSEQ; c.dropout = 0.3f; c.sigma_reparam = QK_SR_ALL;
+    c.kappa1 = 100.0f; c.kappa2 = 1.0f; c.locater_norm = QK_NORM_SUM;
+    model_case("step_tiny_post_l2_fairseq_drop_sum_sr", c, 10, 0);
+    qk_model_preset("walk", &c);
+    c.B = 4; c.T = 10; c.d = 8; c.dff = 8; c.kappa1 = 100.0f; c.kappa2 = 0.1f; c.locater_norm = QK_NORM_SUM;
+    c.init = QK_INIT_FAIRSEQ; c.dropout = 0.2f;
+    model_case("step_walk_fairseq_drop_locater_sum", c, 11, 0);
+    qk_model_preset("tiny", &c);
+    c.init = QK_INIT_FAIRSEQ; c.dropout = 0.1f;
+    model_case("train_tiny_20_fairseq_dropout", c, 12, 20);
+    qk_model_preset("small", &c);
+    c.init = QK_INIT_FAIRSEQ; c.dropout = 0.1f; c.kappa1 = 100.0f; c.kappa2 = 0.01f; c.locater_norm = QK_NORM_SUM;
+    model_case("train_small_20_fairseq_drop_locater_sum", c, 13, 20);
     fclose(out);
 }
 

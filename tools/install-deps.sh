@@ -21,7 +21,8 @@ extra="gcc-aarch64-linux-gnu libc6-dev-arm64-cross
        gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
        gcc-arm-none-eabi libnewlib-arm-none-eabi
        qemu-user qemu-system-arm
-       python3-numpy python3-torch libopenblas0-pthread"
+       python3-numpy python3-torch libopenblas0-pthread
+       chromium libclang-rt-14-dev"
 
 $SUDO apt-get update -q
 offered=""

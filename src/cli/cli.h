@@ -11,6 +11,24 @@
 int cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 int cli_parse_float(const char *cmd, const char *opt, const char *s, double lo, double hi, float *out);
 
+/* A corpus file before any work starts: it exists, is a regular file, can be opened,
+ * and (T > 0: byte-level) holds enough bytes for the validation split and sequences
+ * of T tokens. 0, or -1 with "qkspec CMD: ..." printed. */
+int cli_check_corpus(const char *cmd, const char *path, int T, float val_frac);
+
+/* train and sweep, once every option is read: --vocab V (vocab: V, 0 if not given)
+ * and --vocab-max N size a word vocabulary (--words); bytes always have 256 tokens and
+ * the walk model none, so asking for another size there is an error, not ignored.
+ * 0, or -1 with the message printed. */
+#define CLI_VOCAB_MAX_DEFAULT 8192
+int cli_check_vocab(const char *cmd, int lm, int word_level, int vocab, int vocab_max);
+
+/* The parallel-for of the tool (cli_threads.c): n threads in all (n <= 0: one per
+ * online CPU; 1: none), installed with qk_set_parallel; returns the number running.
+ * Called again, it installs the running pool again (n is then ignored). */
+int cli_threads_start(int n);
+int cli_threads_default(void);
+
 /* Model options shared by dump, train and sweep. Consumes the options it knows at
  * argv[*i] (advancing *i) and returns 1; returns 0 if argv[*i] is not a model option;
  * -1 on error (message printed). --preset must come before the options it modifies. */
@@ -54,6 +72,10 @@ typedef struct {
 } cli_append;
 int cli_append_open(cli_append *a, const char *cmd, const char *path);
 int cli_append_flush(cli_append *a);
+/* Closes (if open) and cuts the file back to its first keep bytes, or to what was
+ * flushed if that is less: a caller's rows that must not stay after another file's
+ * failure. */
+void cli_append_discard(cli_append *a, long keep);
 int cli_append_close(cli_append *a);
 
 /* Framed binary files (checkpoints, sweep results): "MAGIC\n" (e.g.

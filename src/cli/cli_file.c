@@ -199,6 +199,14 @@ int cli_append_flush(cli_append *a)
     return -1;
 }
 
+void cli_append_discard(cli_append *a, long keep)
+{
+    if (a->f) fclose(a->f);
+    a->f = NULL;
+    if (a->path && keep < a->good) a->good = keep;
+    if (a->path && truncate(a->path, (off_t)a->good) != 0) { /* the caller reports the error that led here */ }
+}
+
 int cli_append_close(cli_append *a)
 {
     if (!a->f) return 0;
@@ -323,7 +331,13 @@ int cli_frame_parse(const unsigned char *buf, size_t n, const char *magic, cli_f
 unsigned char *cli_read_file(const char *path, size_t max, size_t *n)
 {
     FILE *f = fopen(path, "rb");
+    struct stat st;
     if (!f) return NULL;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) { /* fopen accepts a directory; say so */
+        fclose(f);
+        errno = EISDIR;
+        return NULL;
+    }
     size_t cap = 1 << 16, len = 0;
     unsigned char *buf = malloc(cap);
     while (buf) {

@@ -1,6 +1,7 @@
-/* cmd_dump.c — `qkspec dump`: one forward and backward pass of a configuration,
- * written as .npy files so that another implementation (tools/check_model_torch.py)
- * can rebuild the model and compare every number. */
+/* cmd_dump.c — `qkspec dump`: one forward and backward pass of a configuration (in
+ * training mode: with --dropout P, the masks of step 0, also written), as .npy files
+ * so that another implementation (tools/check_model_torch.py) can rebuild the model and
+ * compare every number. */
 #include "qk_fp.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -115,6 +116,14 @@ int qk_cmd_dump(int argc, char **argv)
         int md = c.dff > c.d ? c.dff : c.d, dims[3] = {c.L, QK_NLIN, md};
         rc = rc || dump_tensor(out, "", "sr_u", m.state, 3, dims);
         rc = rc || dump_tensor(out, "", "sr_v", m.state + (size_t)c.L * QK_NLIN * md, 3, dims);
+    }
+    /* dropout (SPEC §1.2): the multipliers of step 0, (1 + 2L, B, T, d): site 0 the
+     * embedding sum (1 for the walk model), 1 + 2l layer l's attention output, 2 + 2l
+     * its FFN output; 0 where dropped, 1/(1 - P) where kept */
+    const float *masks = qk_model_dropout_masks(&m);
+    if (masks) {
+        int dims[4] = {1 + 2 * c.L, c.B, c.T, c.d};
+        rc = rc || dump_tensor(out, "", "dropout_mask", masks, 4, dims);
     }
     if (rc) return 1;
     printf("dump: %s model, %zu parameters, loss %.9g, LocAteR %.9g -> %s\n", c.kind == QK_MODEL_LM ? "lm" : "walk",

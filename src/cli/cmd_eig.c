@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "qk_eigen.h"
 
 #define MAXN QK_EIG_MAX_N
@@ -31,7 +32,9 @@ typedef struct {
     long cur;  /* current line */
 } tokin;
 
-/* Next white-space separated token into buf; 0 at end of input, -1 if too long. */
+/* Next white-space separated token into buf; 0 at end of input, -1 if too long, -2 on
+ * a NUL byte (binary data: a text number never holds one, and it would cut the token
+ * short without a trace). */
 static int next_token(tokin *t, char *buf, size_t cap)
 {
     int c;
@@ -41,6 +44,7 @@ static int next_token(tokin *t, char *buf, size_t cap)
     t->line = t->cur;
     size_t n = 0;
     do {
+        if (c == 0) return -2;
         if (n + 1 >= cap) return -1;
         buf[n++] = (char)c;
     } while ((c = getc(t->f)) != EOF && !isspace(c));
@@ -49,11 +53,42 @@ static int next_token(tokin *t, char *buf, size_t cap)
     return 1;
 }
 
+/* A token as it may be shown in a message: printable ASCII as is, any other byte as
+ * \xNN (a binary file must not put raw bytes on the terminal), at most 40 bytes. */
+static const char *shown(const char *tok, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)tok; *p && n + 8 < cap; p++) {
+        if (p - (const unsigned char *)tok >= 40) { memcpy(buf + n, "...", 3); n += 3; break; }
+        if (*p >= 0x20 && *p < 0x7f) buf[n++] = (char)*p;
+        else n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", *p);
+    }
+    buf[n] = 0;
+    return buf;
+}
+
 static int fail(const char *cmd, tokin *t, const char *fmt, const char *tok, long a, long b)
 {
+    char safe[200];
     fprintf(stderr, "qkspec %s: %s:%ld: ", cmd, t->name, t->line);
-    fprintf(stderr, fmt, tok, a, b);
+    fprintf(stderr, fmt, shown(tok, safe, sizeof safe), a, b);
     fputc('\n', stderr);
+    return 1;
+}
+
+/* The reasons next_token gives up, as messages; 1 (the exit status). */
+static int bad_token(const char *cmd, tokin *t, int st)
+{
+    if (st == -2) return fail(cmd, t, "binary data (a NUL byte) where a number was expected%s", "", 0, 0);
+    return fail(cmd, t, "token too long%s", "", 0, 0);
+}
+
+/* Input that ends because reading failed (a directory, an I/O error) is not "empty"
+ * or "short": 1 with the reason printed, 0 if the input really ended. */
+static int read_error(const char *cmd, tokin *t)
+{
+    if (!ferror(t->f)) return 0;
+    fprintf(stderr, "qkspec %s: cannot read %s: %s\n", cmd, t->name, strerror(errno ? errno : EIO));
     return 1;
 }
 
@@ -61,9 +96,11 @@ static int fail(const char *cmd, tokin *t, const char *fmt, const char *tok, lon
 static int read_matrix(const char *cmd, tokin *t, int *np)
 {
     char tok[512];
+    errno = 0;
     int st = next_token(t, tok, sizeof tok);
+    if (st == 0 && read_error(cmd, t)) return 1;
     if (st == 0) { t->line = t->cur; return fail(cmd, t, "empty input: expected the dimension n%s", "", 0, 0); }
-    if (st < 0) return fail(cmd, t, "token too long%s", "", 0, 0);
+    if (st < 0) return bad_token(cmd, t, st);
     char *end;
     errno = 0;
     long n = strtol(tok, &end, 10);
@@ -72,11 +109,12 @@ static int read_matrix(const char *cmd, tokin *t, int *np)
     long total = n * n;
     for (long k = 0; k < total; k++) {
         st = next_token(t, tok, sizeof tok);
+        if (st == 0 && read_error(cmd, t)) return 1;
         if (st == 0) {
             t->line = t->cur;
             return fail(cmd, t, "input ends after %s%ld of the n*n = %ld numbers", "", k, total);
         }
-        if (st < 0) return fail(cmd, t, "token too long%s", "", 0, 0);
+        if (st < 0) return bad_token(cmd, t, st);
         errno = 0;
         double x = strtod(tok, &end);
         if (*end || end == tok) return fail(cmd, t, "'%s' is not a number (entry %ld of %ld)", tok, k + 1, total);
@@ -85,6 +123,8 @@ static int read_matrix(const char *cmd, tokin *t, int *np)
         g_a[k] = x;
     }
     st = next_token(t, tok, sizeof tok);
+    if (st == 0 && read_error(cmd, t)) return 1;
+    if (st == -2) return bad_token(cmd, t, st);
     if (st != 0) return fail(cmd, t, "extra input '%s' after the n*n = %ld numbers", st > 0 ? tok : "...", total, 0);
     *np = (int)n;
     return 0;
@@ -112,6 +152,12 @@ int qk_cmd_eig(int argc, char **argv, int svd)
         t.name = path;
         if (!t.f) {
             fprintf(stderr, "qkspec %s: cannot open '%s': %s\n", cmd, path, strerror(errno));
+            return 1;
+        }
+        struct stat sb;
+        if (fstat(fileno(t.f), &sb) == 0 && S_ISDIR(sb.st_mode)) { /* fopen accepts a directory; reading it fails */
+            fprintf(stderr, "qkspec %s: '%s' is a directory, not a matrix file\n", cmd, path);
+            fclose(t.f);
             return 1;
         }
     }

@@ -7,6 +7,7 @@
 #define _FILE_OFFSET_BITS 64
 #endif
 #include "qk_fp.h"
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -57,10 +58,13 @@ static void fig_sim_rho(FILE *f, const qk_sim_summary *s, int cell)
     p.height = 320;
     p.ymin = 0;
     p.ymax = 1.05;
+    p.legend = QK_SVG_LEGEND_AUTO;
     qk_svg_lines(f, &p, ser, 4);
 }
 
-/* one series per run of a per-evaluation quantity */
+/* One series per run of a per-evaluation quantity. logy: 1 for quantities that fall
+ * through decades during training (perplexity from ~V to a few, eigen scale and
+ * ‖W_QK‖₂ under LocAteR), where a linear axis shows only the first evaluations. */
 static void fig_runs(FILE *f, const sweep_run *runs, int n, const char *title, const char *ylabel, int which, int logy)
 {
     static double x[SWEEP_MAX_RUNS][QK_TRAIN_MAX_EVALS], y[SWEEP_MAX_RUNS][QK_TRAIN_MAX_EVALS];
@@ -82,6 +86,7 @@ static void fig_runs(FILE *f, const sweep_run *runs, int n, const char *title, c
     p.xlabel = "training step";
     p.ylabel = ylabel;
     p.logy = logy;
+    p.legend = QK_SVG_LEGEND_AUTO;
     p.width = 560;
     p.height = 380;
     qk_svg_lines(f, &p, ser, n);
@@ -128,56 +133,20 @@ static const sweep_run *find_run(const sweep_run *runs, int n, const char *name)
     return NULL;
 }
 
-static double last(const double *v, const train_result *r) { return v[r->n - 1]; }
-
-/* mean over the evaluations after the first: "during training" */
-static double during(const double *v, const train_result *r)
-{
-    double s = 0;
-    for (int e = 1; e < r->n; e++) s += v[e];
-    return r->n > 1 ? s / (r->n - 1) : v[0];
-}
-
+/* The paper's claims as it states them (SPEC §1.1), across κ2 at κ1 = 100, for each
+ * LocAteR weighting the runs have, against the seed spread (sweep_claims); then the
+ * closed form's variance from the simulation. */
 static void claims(FILE *f, const sweep_run *runs, int n, const qk_sim_summary *sim)
 {
-    const sweep_run *base = find_run(runs, n, "baseline");
-    int nk = 0;
-    const sweep_run *k[5];
-    static const char *names[5] = {"locater_k2_0", "locater_k2_1e-3", "locater_k2_1e-2", "locater_k2_1e-1",
-                                   "locater_k2_1"};
-    for (int i = 0; i < 5; i++)
-        if ((k[nk] = find_run(runs, n, names[i]))) nk++;
-    if (!base || nk < 2) return;
-    int mono_scale = 1, mono_ppl = 1;
-    for (int i = 1; i < nk; i++) {
-        if (last(k[i]->result.eig_scale, &k[i]->result) > last(k[i - 1]->result.eig_scale, &k[i - 1]->result)) mono_scale = 0;
-        if (last(k[i]->result.val_loss, &k[i]->result) > last(k[i - 1]->result.val_loss, &k[i - 1]->result)) mono_ppl = 0;
-    }
-    const train_result *b = &base->result, *strong = &k[nk - 1]->result;
-    double ent_b = during(b->entropy, b), ent_l = during(strong->entropy, strong);
-    double ppl_b = exp(last(b->val_loss, b)), best_l = 1e300;
-    for (int i = 0; i < nk; i++) best_l = fmin(best_l, exp(last(k[i]->result.val_loss, &k[i]->result)));
-    fprintf(f, "<table><tr><th>the paper's claim (SPEC §1.1)</th><th>measured here</th><th>agrees?</th></tr>\n");
-    fprintf(f, "<tr><td>increasing κ2 (κ1 = 100) makes the eigen scale smaller</td><td>final scale %s in κ2 (",
-            mono_scale ? "decreases monotonically" : "does not decrease monotonically");
-    for (int i = 0; i < nk; i++)
-        fprintf(f, "%s%.4g", i ? ", " : "", last(k[i]->result.eig_scale, &k[i]->result));
-    fprintf(f, ")</td><td>%s</td></tr>\n", mono_scale ? "yes" : "no");
-    fprintf(f, "<tr><td>LocAteR keeps the attention entropy higher during training</td><td>mean entropy %.4f (κ2 = %g) "
-               "vs %.4f (no regulariser)</td><td>%s</td></tr>\n",
-            ent_l, (double)k[nk - 1]->opts.cfg.kappa2, ent_b, ent_l > ent_b ? "yes" : "no");
-    fprintf(f, "<tr><td>increasing κ2 lowers the validation perplexity</td><td>final perplexity %s in κ2</td>"
-               "<td>%s</td></tr>\n", mono_ppl ? "decreases monotonically" : "does not decrease monotonically",
-            mono_ppl ? "yes" : "no");
-    fprintf(f, "<tr><td>LocAteR improves on the unregularised model</td><td>best LocAteR perplexity %.4f vs %.4f</td>"
-               "<td>%s</td></tr>\n", best_l, ppl_b, best_l < ppl_b ? "yes" : "no");
+    sweep_claims(runs, n, f, 1);
     if (sim)
-        fprintf(f, "<tr><td>printed variance (2θ² + 7/12) vs corrected (2(θ−½)² + 1/12), SPEC §1.1</td><td>max "
+        fprintf(f, "<table><tr><th>the closed form (SPEC §1.1)</th><th>measured here</th><th>verdict</th></tr>\n"
+                   "<tr><td>printed variance (2θ² + 7/12) vs corrected (2(θ−½)² + 1/12)</td><td>max "
                    "|ρ<sub>sim</sub> − ρ<sub>closed</sub>|: paper %.3f, corrected %.3f, corrected with finite-T terms "
-                   "%.3f; mean |var<sub>sim</sub>/v − 1|: paper %.3f, corrected %.3f</td><td>the corrected form</td></tr>\n",
+                   "%.3f; mean |var<sub>sim</sub>/v − 1|: paper %.3f, corrected %.3f</td><td>the corrected form</td></tr>\n"
+                   "</table>\n",
                 sim->max_err_paper, sim->max_err_corrected, sim->max_err_finite, sim->var_dev_paper,
                 sim->var_dev_corrected);
-    fprintf(f, "</table>\n");
 }
 
 /* ------------------------------------------------------------------ the page */
@@ -190,9 +159,11 @@ static void final_table(FILE *f, const sweep_run *runs, int n)
     for (int i = 0; i < n; i++) {
         const train_result *r = &runs[i].result;
         int e = r->n - 1;
-        fprintf(f, "<tr><td>%s</td><td>%g</td><td>%g</td><td>%s</td><td>%.4f</td><td>%.3f</td><td>%.4g</td><td>%.4g</td>"
+        fputs("<tr><td>", f);
+        qk_svg_escape(f, runs[i].name);
+        fprintf(f, "</td><td>%g</td><td>%g</td><td>%s</td><td>%.4f</td><td>%.3f</td><td>%.4g</td><td>%.4g</td>"
                    "<td>%.4g</td><td>%.4g</td><td>%.4f</td><td>%.2f</td></tr>\n",
-                runs[i].name, (double)runs[i].opts.cfg.kappa1, (double)runs[i].opts.cfg.kappa2,
+                (double)runs[i].opts.cfg.kappa1, (double)runs[i].opts.cfg.kappa2,
                 runs[i].opts.cfg.sigma_reparam ? "W_Q, W_K" : "-", r->val_loss[e], exp(r->val_loss[e]), r->eig_mean[e],
                 r->eig_scale[e], r->eig_var[e], r->spec2[e], r->entropy[e], r->ms_per_step);
     }
@@ -208,22 +179,22 @@ static int sim_cell_index(const qk_sim_summary *s, int aniso, double mean, doubl
 
 int report_write(const char *dir, const report_inputs *in)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/index.html", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "qkspec reproduce: cannot write %s: %s\n", path, strerror(errno));
-        return 1;
-    }
+    char *path = cli_path_join(dir, "index.html");
+    static cli_out page; /* written atomically and checked (cli_file.c) */
+    FILE *f = path ? cli_out_open(&page, "reproduce", path) : NULL;
+    free(path);
+    if (!f) return 1;
     fprintf(f, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>qkspec report</title>\n<style>\n"
                "body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}"
                "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
                "text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}.figs{display:flex;"
                "flex-wrap:wrap;gap:8px}code{background:#f5f5f5;padding:1px 3px}\n</style></head><body>\n");
-    fprintf(f, "<h1>qkspec: attention localization and rank collapse</h1>\n<p>qkspec %s, %s. Command: <code>%s</code>. "
-               "Total time %.0f s. Every number on this page is also in the CSV files beside it.</p>\n",
-            QK_VERSION, in->quick ? "quick mode (short budget, learning rate 10× the paper's)" : "full mode",
-            in->command, in->seconds);
+    fprintf(f, "<h1>qkspec: attention localization and rank collapse</h1>\n<p>qkspec %s, %s. Command: <code>qkspec "
+               "reproduce%s --out ", QK_VERSION,
+            in->quick ? "quick mode (short budget, learning rate 10× the paper's)" : "full mode", in->quick ? " --quick" : "");
+    qk_svg_escape(f, in->out); /* user-supplied: escaped, like every name below */
+    fprintf(f, "</code>. Total time %.0f s. Every number on this page is also in the CSV files beside it.</p>\n",
+            in->seconds);
     if (in->sim) {
         const qk_sim_summary *s = in->sim;
         fprintf(f, "<h2>1. Eigenspectrum simulation (SPEC §1.3)</h2>\n<p>d = %d, %d random walks of %d tokens, %d draws "
@@ -253,14 +224,21 @@ int report_write(const char *dir, const report_inputs *in)
         const sweep_run *runs = in->runs;
         int n = in->nruns;
         const train_opts *o = &runs[0].opts;
-        fprintf(f, "<h2>2. LocAteR and σReparam on a 1-layer language model (SPEC §1.1, §1.2)</h2>\n"
-                   "<p>Corpus: %s. Model: d = %d, %d head(s), d_ff = %d, T = %d, batch %d, LayerNorm %s, byte-level "
+        fprintf(f, "<h2>2. LocAteR and σReparam on a 1-layer language model (SPEC §1.1, §1.2)</h2>\n<p>Corpus: ");
+        qk_svg_escape(f, runs[0].result.corpus);
+        fprintf(f, ". Model: d = %d, %d head(s), d_ff = %d, T = %d, batch %d, LayerNorm %s, byte-level "
                    "vocabulary %d; AdamW lr %g, %ld steps, evaluation every %d steps on %d held-out batches; seed %llu "
                    "for every run. CSV: <code>RUN_evals.csv</code>, <code>RUN_rho.csv</code>.</p>\n",
-                runs[0].result.corpus, o->cfg.d, o->cfg.H, o->cfg.dff, o->cfg.T, o->cfg.B,
+                o->cfg.d, o->cfg.H, o->cfg.dff, o->cfg.T, o->cfg.B,
                 o->cfg.ln == QK_LN_PRE ? "pre" : o->cfg.ln == QK_LN_POST ? "post" : "none", 256, (double)o->cfg.lr,
                 o->steps, o->eval_every, o->eval_batches, o->seed);
-        if (in->corpus_note) fprintf(f, "<p><b>Note:</b> %s</p>\n", in->corpus_note);
+        if (in->no_corpus) {
+            fprintf(f, "<p><b>Note:</b> no English corpus was found at ");
+            qk_svg_escape(f, in->no_corpus);
+            fprintf(f, ", so the language model trained on the built-in synthetic corpus. Run <code>sh "
+                       "tools/get_corpus.sh</code> (it fetches Ambrose Bierce's <i>The Devil's Dictionary</i>, public "
+                       "domain, from the Debian package dict-devil) and run this command again.</p>\n");
+        }
         fprintf(f, "<h3>Final numbers</h3>\n");
         final_table(f, runs, n);
         fprintf(f, "<h3>Against the paper's qualitative claims</h3>\n");
@@ -268,7 +246,7 @@ int report_write(const char *dir, const report_inputs *in)
         fprintf(f, "<div class=\"figs\">\n");
         fig_runs(f, runs, n, "eigen scale tr(S²) of W_QK", "tr(S²)", 0, 1);
         fig_runs(f, runs, n, "attention entropy", "entropy (nats)", 1, 0);
-        fig_runs(f, runs, n, "validation perplexity", "perplexity", 2, 0);
+        fig_runs(f, runs, n, "validation perplexity", "perplexity", 2, 1);
         fig_runs(f, runs, n, "spectral norm of W_QK", "‖W_QK‖₂", 3, 1);
         fprintf(f, "</div>\n<h3>ρ over training (the paper's heat map)</h3>\n<div class=\"figs\">\n");
         const sweep_run *b = find_run(runs, n, "baseline"), *l = find_run(runs, n, "locater_k2_1");
@@ -288,10 +266,198 @@ int report_write(const char *dir, const report_inputs *in)
     }
     if (in->extra_html) in->extra_html(f, in->extra_ctx);
     fprintf(f, "</body></html>\n");
-    return fclose(f) ? 1 : 0;
+    return cli_out_commit(&page) ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ the report directory */
+
+/* The report is built in the sibling directory OUT.partial and renamed to OUT only when
+ * every file in it is complete, so OUT holds the previous report or the new one, never
+ * a mixture. An interrupted or failed run leaves OUT untouched and its progress in
+ * OUT.partial (finished training runs, checkpoints of the others): the same command
+ * continues from there. An existing OUT is replaced only if it is a report (it has
+ * REPORT_MARK or index.html and no subdirectory), so that --out cannot wipe a
+ * directory of other files. */
+#define REPORT_MARK ".qkspec-report"
+#define PARTIAL_MARK ".qkspec-partial"
+
+/* OUT without trailing slashes; NULL (printed) for a path that names no new directory */
+static char *report_out_path(const char *out)
+{
+    size_t n = strlen(out);
+    while (n > 1 && out[n - 1] == '/') n--;
+    const char *base = out + n;
+    while (base > out && base[-1] != '/') base--;
+    size_t bl = (size_t)(out + n - base);
+    if (!n || (bl == 1 && *base == '.') || (bl == 2 && !strncmp(base, "..", 2)) || !bl) {
+        fprintf(stderr, "qkspec reproduce: --out '%s': expected the name of the report directory to write\n", out);
+        return NULL;
+    }
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, out, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+/* 1 if dir has an entry named name */
+static int has_entry(const char *dir, const char *name)
+{
+    char *p = cli_path_join(dir, name);
+    struct stat st;
+    int yes = p && lstat(p, &st) == 0;
+    free(p);
+    return yes;
+}
+
+/* For each entry of dir but . and ..: fn(path, is_dir, ctx); stops at fn's first
+ * non-zero result and returns it; -1 if dir cannot be read. */
+static int each_entry(const char *dir, int (*fn)(const char *path, const char *name, int is_dir, void *ctx), void *ctx)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int rc = 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *p = cli_path_join(dir, e->d_name);
+        struct stat st;
+        if (!p || lstat(p, &st) != 0) rc = -1;
+        else rc = fn(p, e->d_name, S_ISDIR(st.st_mode), ctx);
+        free(p);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int is_subdir(const char *path, const char *name, int is_dir, void *ctx)
+{
+    (void)path, (void)name, (void)ctx;
+    return is_dir;
+}
+
+/* A directory the report may replace: a report (its mark or an index.html) without
+ * subdirectories, or an empty one. */
+static int replaceable(const char *dir)
+{
+    if (each_entry(dir, is_subdir, NULL) != 0) return 0;
+    DIR *d = opendir(dir);
+    int empty = 1;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = 0;
+    if (d) closedir(d);
+    return empty || has_entry(dir, REPORT_MARK) || has_entry(dir, "index.html");
+}
+
+static int remove_file(const char *path, const char *name, int is_dir, void *ctx)
+{
+    (void)name, (void)ctx;
+    return is_dir || unlink(path) != 0;
+}
+
+/* Removes a replaceable directory: its files, then itself. */
+static int remove_report(const char *dir)
+{
+    if (!replaceable(dir)) {
+        fprintf(stderr, "qkspec reproduce: %s is in the way and is not a report: remove it\n", dir);
+        return -1;
+    }
+    if (each_entry(dir, remove_file, NULL) != 0 || rmdir(dir) != 0) {
+        fprintf(stderr, "qkspec reproduce: cannot remove %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The working directory OUT.partial: reused when a previous run left it (its mark
+ * says it is one), created otherwise. Checks first that OUT may be replaced. */
+static char *report_begin(const char *out)
+{
+    struct stat st;
+    if (lstat(out, &st) == 0 && (!S_ISDIR(st.st_mode) || !replaceable(out))) {
+        fprintf(stderr, "qkspec reproduce: %s exists and is not a qkspec report (no %s or index.html, or it has "
+                        "subdirectories); it would be replaced: choose another --out or remove it\n", out, REPORT_MARK);
+        return NULL;
+    }
+    char *dir = cli_strcat3(out, ".partial", "");
+    if (!dir) return NULL;
+    if (lstat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode) || !(has_entry(dir, PARTIAL_MARK) || has_entry(dir, REPORT_MARK))) {
+            fprintf(stderr, "qkspec reproduce: %s exists and is not an unfinished report (no %s): remove it\n", dir,
+                    PARTIAL_MARK);
+            free(dir);
+            return NULL;
+        }
+        printf("continuing the unfinished report in %s (finished runs are kept)\n", dir);
+        return dir;
+    }
+    char *mark = cli_path_join(dir, PARTIAL_MARK);
+    FILE *f = NULL;
+    if (cli_mkdir("reproduce", dir) || !mark || !(f = fopen(mark, "w")) || fclose(f) != 0) {
+        if (mark) fprintf(stderr, "qkspec reproduce: cannot start %s: %s\n", dir, strerror(errno));
+        free(dir);
+        dir = NULL;
+    }
+    free(mark);
+    return dir;
+}
+
+/* Hidden working files: run results and checkpoints, temporaries of writes that a
+ * kill interrupted, the partial mark. */
+static int remove_hidden(const char *path, const char *name, int is_dir, void *ctx)
+{
+    (void)ctx;
+    return name[0] == '.' && !is_dir && unlink(path) != 0;
+}
+
+/* A failure after report_begin: OUT is as it was. Returns rc. */
+static int report_unfinished(const char *out, const char *dir, int rc)
+{
+    fprintf(stderr, "qkspec reproduce: the report is not finished; %s is unchanged, the work done so far is in %s "
+                    "and the same command continues it\n", out, dir);
+    return rc;
+}
+
+/* Moves the finished report into place: OUT.partial without its working files becomes
+ * OUT; a previous report is moved aside first and removed once the new one is there. */
+static int report_publish(const char *out, const char *dir)
+{
+    char *mark = cli_path_join(dir, REPORT_MARK), *old = cli_strcat3(out, ".old", "");
+    FILE *f = NULL;
+    int rc = -1;
+    struct stat st;
+    if (!mark || !old || each_entry(dir, remove_hidden, NULL) != 0 || !(f = fopen(mark, "w")) || fclose(f) != 0)
+        fprintf(stderr, "qkspec reproduce: cannot finish %s: %s\n", dir, strerror(errno));
+    else if (lstat(old, &st) == 0 && remove_report(old)) {
+        /* printed */
+    } else if (lstat(out, &st) != 0) {
+        rc = rename(dir, out);
+    } else if (rename(out, old) == 0) {
+        rc = rename(dir, out);
+        if (rc) rename(old, out);
+        else remove_report(old);
+    }
+    if (rc && mark && old) fprintf(stderr, "qkspec reproduce: cannot move %s to %s: %s\n", dir, out, strerror(errno));
+    free(mark);
+    free(old);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ the command */
+
+/* The corpus the sweep will read: --text, else the cached one, else NULL (the
+ * built-in synthetic corpus; *missing says where the cached one was looked for). */
+static const char *choose_corpus(const char *text, const char **missing)
+{
+    *missing = NULL;
+    if (text) return text;
+    const char *cached = train_cached_corpus();
+    if (cached && file_exists(cached)) return cached;
+    *missing = cached ? cached : "(the cache path is too long)";
+    return NULL;
+}
 
 int qk_cmd_reproduce(int argc, char **argv)
 {
@@ -300,9 +466,13 @@ int qk_cmd_reproduce(int argc, char **argv)
     const char *out = "qkspec-report", *text = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--quick")) quick = 1;
-        else if (!strcmp(a, "--out") && v) { out = v; i++; }
-        else if (!strcmp(a, "--text") && v) { text = v; i++; }
+        if (!strcmp(a, "--quick")) { quick = 1; continue; }
+        if ((!strcmp(a, "--out") || !strcmp(a, "--text")) && !v) {
+            fprintf(stderr, "qkspec reproduce: %s needs a value\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--out")) { out = v; i++; }
+        else if (!strcmp(a, "--text")) { text = v; i++; }
         else if (!strcmp(a, "--jobs")) { if (cli_parse_long("reproduce", a, v, 1, 64, &jobs)) return 2; i++; }
         else if (!strcmp(a, "--steps")) { if (cli_parse_long("reproduce", a, v, 1, 10000000, &steps)) return 2; i++; }
         else {
@@ -311,16 +481,25 @@ int qk_cmd_reproduce(int argc, char **argv)
             return 2;
         }
     }
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "qkspec reproduce: cannot create %s: %s\n", out, strerror(errno));
-        return 1;
-    }
     static report_inputs in;
     memset(&in, 0, sizeof in);
     in.quick = quick;
-    snprintf(in.command, sizeof in.command, "qkspec reproduce%s --out %s", quick ? " --quick" : "", out);
+    in.out = out;
+    /* every input is checked before the first experiment: a bad corpus found after
+     * the simulation would waste it, and each of the sweep's runs would say so again */
+    static train_opts base;
+    train_defaults(&base);
+    base.text = choose_corpus(text, &in.no_corpus);
+    if (base.text && cli_check_corpus("reproduce", base.text, base.cfg.T, base.val_frac)) return 2;
+    if (in.no_corpus)
+        printf("note: no corpus at %s; using the built-in synthetic corpus (get a real one: sh tools/get_corpus.sh)\n",
+               in.no_corpus);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* everything is written into OUT.partial, which becomes OUT when complete */
+    static char *outp, *dir;
+    if (!(outp = report_out_path(out)) || !(dir = report_begin(outp))) return 1;
+    int rc;
 
     /* 1. simulation */
     static qk_sim_opts so;
@@ -328,48 +507,33 @@ int qk_cmd_reproduce(int argc, char **argv)
     qk_sim_defaults(&so, quick);
     printf("[1/3] eigenspectrum simulation: d=%d, %d walks of %d tokens, %d draws per cell\n", so.cfg.d, so.cfg.walks,
            so.cfg.T, so.cfg.draws);
-    if (qk_sim_run(&so, out, &sim, NULL)) return 1;
+    if ((rc = qk_sim_run(&so, dir, &sim, NULL)) != 0) return report_unfinished(outp, dir, rc);
     qk_sim_print_verdict(&sim, stdout);
     in.sim = &sim;
     in.sim_cfg = so.cfg;
 
-    /* 2. the sweep on a corpus */
-    static train_opts base;
-    train_defaults(&base);
-    const char *cached = train_cached_corpus();
-    if (text) base.text = text;
-    else if (file_exists(cached)) base.text = cached;
-    else {
-        base.text = NULL;
-        snprintf(in.corpus_note_buf, sizeof in.corpus_note_buf,
-                 "no English corpus was found at %s, so the language model trained on the built-in synthetic corpus. "
-                 "Run <code>sh tools/get_corpus.sh</code> (it fetches Ambrose Bierce's <i>The Devil's Dictionary</i>, "
-                 "public domain, from the Debian package dict-devil) and run this command again.",
-                 cached);
-        in.corpus_note = in.corpus_note_buf;
-        printf("note: no corpus at %s; using the built-in synthetic corpus (get a real one: sh tools/get_corpus.sh)\n",
-               cached);
-    }
+    /* 2. the sweep on the corpus chosen above */
     base.steps = steps ? steps : quick ? 800 : 5000;
     base.eval_every = (int)(base.steps / 20 > 0 ? base.steps / 20 : 1);
     base.eval_batches = 2;
     if (quick) base.cfg.lr = 1e-3f; /* 10x the paper's, so that a short budget shows the effects */
-    base.out = out;
+    base.out = dir;
     static sweep_run runs[SWEEP_MAX_RUNS];
     int n;
     sweep_plan(&base, 100.0f, runs, &n);
     printf("[2/3] LocAteR / sigmaReparam sweep: %d runs of %ld steps (d=%d, T=%d, batch %d, lr %g), %ld at a time\n", n,
            base.steps, base.cfg.d, base.cfg.T, base.cfg.B, (double)base.cfg.lr, jobs);
-    if (sweep_execute(runs, n, (int)jobs, out, NULL)) return 1;
+    if ((rc = sweep_execute(runs, n, (int)jobs, dir, NULL)) != 0) return report_unfinished(outp, dir, rc);
     sweep_table(runs, n, stdout);
     in.runs = runs;
     in.nruns = n;
 
     /* 3. other experiments contribute their section, then the page */
     printf("[3/3] report\n");
-    if (report_extra_sections(&in, out, quick)) return 1;
+    if ((rc = report_extra_sections(&in, dir, quick)) != 0) return report_unfinished(outp, dir, rc);
     in.seconds = seconds_since(&t0);
-    if (report_write(out, &in)) return 1;
-    printf("wrote %s/index.html (%.0f s)\n", out, in.seconds);
+    if (report_write(dir, &in)) return report_unfinished(outp, dir, 1);
+    if (report_publish(outp, dir)) return report_unfinished(outp, dir, 1);
+    printf("wrote %s/index.html (%.0f s)\n", outp, in.seconds);
     return 0;
 }

@@ -20,21 +20,33 @@ static double g_sim_d[QK_CLI_SIM_DOUBLES];
 
 #define MAX_GRID 16
 
-/* "a,b,c" -> values; returns count or -1 */
+/* "a,b,c" -> values; returns count or -1. Every element must be a number: an empty
+ * one ("1,,2" or a trailing comma) is an error, not skipped. */
 static int parse_list(const char *opt, const char *s, double *v, int cap)
 {
     int n = 0;
-    char buf[512];
-    if (!s || strlen(s) >= sizeof buf) { fprintf(stderr, "qkspec simulate: %s: expected a comma-separated list\n", opt); return -1; }
-    strcpy(buf, s);
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        float f;
+    char buf[64];
+    if (!s || !*s) { fprintf(stderr, "qkspec simulate: %s needs a comma-separated list of numbers\n", opt); return -1; }
+    for (const char *p = s;; p++) {
+        size_t len = strcspn(p, ",");
+        if (len == 0) {
+            fprintf(stderr, "qkspec simulate: %s: empty element %d in '%s'\n", opt, n + 1, s);
+            return -1;
+        }
         if (n >= cap) { fprintf(stderr, "qkspec simulate: %s: at most %d values\n", opt, cap); return -1; }
-        if (cli_parse_float("simulate", opt, tok, -1e3, 1e3, &f)) return -1;
+        if (len >= sizeof buf) {
+            fprintf(stderr, "qkspec simulate: %s: element %d is not a number (%lu characters)\n", opt, n + 1,
+                    (unsigned long)len);
+            return -1;
+        }
+        memcpy(buf, p, len);
+        buf[len] = 0;
+        float f;
+        if (cli_parse_float("simulate", opt, buf, -1e3, 1e3, &f)) return -1;
         v[n++] = f;
+        p += len;
+        if (!*p) return n;
     }
-    if (!n) { fprintf(stderr, "qkspec simulate: %s: empty list\n", opt); return -1; }
-    return n;
 }
 
 void qk_sim_defaults(qk_sim_opts *o, int quick)
@@ -207,7 +219,11 @@ int qk_cmd_simulate(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long n;
         if (!strcmp(a, "--quick")) continue;
-        if (!strcmp(a, "--out") && v) { out = v; i++; }
+        if ((!strcmp(a, "--out") || !strcmp(a, "--sigma")) && !v) {
+            fprintf(stderr, "qkspec simulate: %s needs a value\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--out")) { out = v; i++; }
         else if (!strcmp(a, "--d")) { if (cli_parse_long("simulate", a, v, 2, 1024, &n)) return 2; o.cfg.d = (int)n; i++; }
         else if (!strcmp(a, "--seq")) { if (cli_parse_long("simulate", a, v, 2, QK_SIM_MAX_T, &n)) return 2; o.cfg.T = (int)n; i++; }
         else if (!strcmp(a, "--walks")) { if (cli_parse_long("simulate", a, v, 1, 100000, &n)) return 2; o.cfg.walks = (int)n; i++; }
@@ -215,7 +231,7 @@ int qk_cmd_simulate(int argc, char **argv)
         else if (!strcmp(a, "--seed")) { if (cli_parse_long("simulate", a, v, 0, 2147483647L, &n)) return 2; o.seed = (unsigned long long)n; i++; }
         else if (!strcmp(a, "--means")) { if ((o.nmeans = parse_list(a, v, o.means, MAX_GRID)) < 0) return 2; i++; }
         else if (!strcmp(a, "--scales")) { if ((o.nscales = parse_list(a, v, o.scales, MAX_GRID)) < 0) return 2; i++; }
-        else if (!strcmp(a, "--sigma") && v) {
+        else if (!strcmp(a, "--sigma")) {
             if (!strcmp(v, "identity")) o.sigma = 0;
             else if (!strcmp(v, "aniso")) o.sigma = 1;
             else if (!strcmp(v, "both")) o.sigma = 2;

@@ -38,7 +38,7 @@ static unsigned char g_arena[QK_CLI_ARENA_BYTES];
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: qkspec [--isa scalar|avx2|neon] COMMAND [ARGS]\n"
+            "usage: qkspec [--isa scalar|avx2|avx512|neon] [--threads N] COMMAND [ARGS]\n"
             "commands:\n"
             "  reproduce [--quick] [--out DIR]   the experiments and an HTML report (the main job)\n"
             "  info                 version, ISA paths, capacities and memory footprint\n"
@@ -52,7 +52,9 @@ static void usage(FILE *f)
             "  paths [options]      path decomposition check and path-length shares (SPEC 1.4)\n"
             "  dump [model options] --out DIR   one forward+backward step as .npy files\n"
             "  help                 this text\n"
-            "The environment variable QKSPEC_ISA also selects the ISA path.\n");
+            "The environment variable QKSPEC_ISA also selects the ISA path. --threads N: worker\n"
+            "threads (default: the number of CPUs; 1: none); any N gives the same bits (SPEC 2.8);\n"
+            "the runs that sweep and reproduce start with --jobs use one thread each.\n");
 }
 
 static const char *arch_name(void)
@@ -127,73 +129,119 @@ static int has_suffix(const char *s, const char *suf)
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Collects the .qkv files of DIR (sorted) into paths. */
-static int list_dir(const char *dir, char paths[][512], int cap)
+/* The files to verify: allocated names in a growing array, so neither their number
+ * nor their length has a limit that could drop a file without a word. */
+typedef struct {
+    char **v;
+    int n, cap;
+} path_list;
+
+/* Appends s (allocated; owned by the list from here on); -1 when out of memory. */
+static int path_add(path_list *l, char *s)
 {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    errno = 0;
-    while ((e = readdir(d)) && n < cap)
-        if (has_suffix(e->d_name, ".qkv")) snprintf(paths[n++], 512, "%s/%s", dir, e->d_name);
-    int err = errno;
-    closedir(d);
-    if (err) { fprintf(stderr, "qkspec verify: %s: %s\n", dir, strerror(err)); return -1; }
-    char *ptrs[256];
-    for (int i = 0; i < n; i++) ptrs[i] = paths[i];
-    qsort(ptrs, (size_t)n, sizeof ptrs[0], cmp_str);
-    static char sorted[256][512];
-    for (int i = 0; i < n; i++) memcpy(sorted[i], ptrs[i], 512);
-    memcpy(paths, sorted, sizeof(sorted[0]) * (size_t)n);
-    return n;
+    if (!s) return -1;
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        char **v = l->n < (1 << 28) ? realloc(l->v, sizeof *v * (size_t)cap) : NULL;
+        if (!v) { free(s); return -1; }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = s;
+    return 0;
 }
 
-static int cmd_verify(int argc, char **argv)
+static void path_free(path_list *l)
 {
-    static char paths[256][512];
-    int n = 0;
-    const char *def = "vectors";
-    if (argc == 0) { argv = (char **)&def; argc = 1; }
-    for (int i = 0; i < argc; i++) {
-        struct stat st;
-        if (stat(argv[i], &st) != 0) {
-            fprintf(stderr, "qkspec verify: %s: no such file or directory\n", argv[i]);
-            return 2;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            int k = list_dir(argv[i], paths + n, 256 - n);
-            if (k < 0) { fprintf(stderr, "qkspec verify: %s: cannot read directory\n", argv[i]); return 2; }
-            if (k == 0) { fprintf(stderr, "qkspec verify: %s: no .qkv files\n", argv[i]); return 2; }
-            n += k;
-        } else if (n < 256) {
-            snprintf(paths[n++], 512, "%s", argv[i]);
-        }
+    for (int i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+}
+
+/* Appends the .qkv files of DIR, sorted; their number, or -1 (message printed). */
+static int list_dir(const char *dir, path_list *l)
+{
+    DIR *d = opendir(dir);
+    if (!d) { fprintf(stderr, "qkspec verify: %s: cannot read directory: %s\n", dir, strerror(errno)); return -1; }
+    int n0 = l->n, err = 0;
+    for (;;) {
+        errno = 0;
+        struct dirent *e = readdir(d);
+        if (!e) { err = errno; break; }
+        if (has_suffix(e->d_name, ".qkv") && path_add(l, cli_path_join(dir, e->d_name))) { err = ENOMEM; break; }
     }
+    closedir(d);
+    if (err) { fprintf(stderr, "qkspec verify: %s: %s\n", dir, strerror(err)); return -1; }
+    qsort(l->v + n0, (size_t)(l->n - n0), sizeof l->v[0], cmp_str);
+    return l->n - n0;
+}
+
+/* Every case of every file, bit for bit. A file that holds no case (the header alone)
+ * fails: it proves nothing, and an empty or cut-short vector file must not pass. */
+static int verify_paths(const path_list *l)
+{
     /* a build that fails the self-test cannot be trusted to judge the vectors either; it
      * still runs them, to show the damage, but the verdict is a failure */
     unsigned st = report_selftest(stderr);
     qk_arena a = {g_arena, sizeof g_arena, 0, 0};
     long cases = 0, bad = 0, files_bad = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < l->n; i++) {
         long c0 = cases, b0 = bad;
-        if (qk_verify_file(paths[i], &a, stderr, &cases, &bad) < 0) files_bad++;
-        else printf("%-40s %4ld cases  %s\n", paths[i], cases - c0, bad == b0 ? "bit-identical" : "MISMATCH");
+        if (qk_verify_file(l->v[i], &a, stderr, &cases, &bad) < 0) files_bad++;
+        else if (cases == c0) {
+            fprintf(stderr, "qkspec verify: %s: no cases (only the header); a vector file holds at least one\n", l->v[i]);
+            files_bad++;
+        } else printf("%-40s %4ld cases  %s\n", l->v[i], cases - c0, bad == b0 ? "bit-identical" : "MISMATCH");
     }
-    printf("verify [%s]: %ld cases in %d files, %ld mismatching, %ld unreadable\n", qk_isa_name(qk_isa_current()),
-           cases, n, bad, files_bad);
+    printf("verify [%s]: %ld cases in %d files, %ld mismatching, %ld unreadable or without cases\n",
+           qk_isa_name(qk_isa_current()), cases, l->n, bad, files_bad);
     if (getenv("QKSPEC_ARENA_PEAK")) printf("reader arena peak: %lu bytes\n", (unsigned long)a.peak);
     if (st) fprintf(stderr, "qkspec verify: the self-test failed (above); this build gives other bits than the project specifies\n");
     return bad || files_bad || st ? 1 : 0;
 }
 
+static int cmd_verify(int argc, char **argv)
+{
+    path_list l = {NULL, 0, 0};
+    const char *def = "vectors";
+    if (argc == 0) { argv = (char **)&def; argc = 1; }
+    int rc = 0;
+    for (int i = 0; i < argc && !rc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0) {
+            fprintf(stderr, "qkspec verify: %s: no such file or directory\n", argv[i]);
+            rc = 2;
+        } else if (S_ISDIR(st.st_mode)) {
+            int k = list_dir(argv[i], &l);
+            if (k < 0) rc = 2;
+            else if (k == 0) { fprintf(stderr, "qkspec verify: %s: no .qkv files\n", argv[i]); rc = 2; }
+        } else if (path_add(&l, cli_strcat3(argv[i], "", ""))) {
+            fprintf(stderr, "qkspec verify: out of memory\n");
+            rc = 2;
+        }
+    }
+    if (!rc) rc = verify_paths(&l);
+    path_free(&l);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *isa = getenv("QKSPEC_ISA");
+    long threads = 0; /* 0: one per CPU */
     int k = 1;
     while (k < argc && argv[k][0] == '-' && argv[k][1] == '-') {
         if (!strcmp(argv[k], "--isa") && k + 1 < argc) { isa = argv[k + 1]; k += 2; }
         else if (!strncmp(argv[k], "--isa=", 6)) { isa = argv[k] + 6; k++; }
+        else if (!strcmp(argv[k], "--threads")) {
+            const char *v = k + 1 < argc ? argv[k + 1] : "";
+            char *end;
+            threads = strtol(v, &end, 10);
+            if (end == v || *end || threads < 1 || threads > 256) {
+                fprintf(stderr, "qkspec: --threads: '%s' is not an integer in [1, 256]\n", v);
+                return 2;
+            }
+            k += 2;
+        }
         else if (!strcmp(argv[k], "--help")) { usage(stdout); return 0; }
         else { fprintf(stderr, "qkspec: unknown option '%s'\n", argv[k]); usage(stderr); return 2; }
     }
@@ -201,10 +249,11 @@ int main(int argc, char **argv)
         qk_status s = qk_isa_select_name(isa);
         if (s != QK_OK) {
             fprintf(stderr, "qkspec: ISA path '%s': %s\n", isa,
-                    s == QK_ERR_ARG ? "unknown (expected scalar, avx2 or neon)" : qk_status_str(s));
+                    s == QK_ERR_ARG ? "unknown (expected scalar, avx2, avx512 or neon)" : qk_status_str(s));
             return 2;
         }
     }
+    cli_threads_start((int)threads);
     if (k >= argc) { usage(stderr); return 2; }
     const char *cmd = argv[k];
     if (!strcmp(cmd, "info")) return cmd_info();

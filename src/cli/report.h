@@ -8,14 +8,13 @@
 
 typedef struct {
     int quick;
-    char command[256];
+    const char *out; /* the report directory, as the user gave it */
     double seconds;
     const qk_sim_summary *sim;
     qk_sim_config sim_cfg;
     const sweep_run *runs;
     int nruns;
-    const char *corpus_note;
-    char corpus_note_buf[768];
+    const char *no_corpus; /* where a corpus was looked for and not found; NULL: found */
     /* further sections (report_extra.c): called before </body> */
     void (*extra_html)(FILE *f, void *ctx);
     void *extra_ctx;

@@ -21,6 +21,13 @@ typedef struct {
     const char *out;    /* directory for evals.csv and rho.csv (NULL: none) */
     const char *label;  /* run name in CSVs and messages */
     int progress;       /* live progress line on stderr when it is a terminal */
+    /* checkpoints and resumption (cmd_train.c) */
+    const char *checkpoint;  /* the state is written here (NULL: never)                   */
+    long checkpoint_every;   /* steps between checkpoints; 0: at every evaluation          */
+    const char *resume;      /* continue from this checkpoint (NULL: from the seed)        */
+    int resume_optional;     /* a missing or foreign resume file starts afresh (a note)    */
+    const char *result_file; /* the finished run's result; a matching one skips the run    */
+    long parent_pid;         /* stop as if by SIGTERM once this process is gone (0: none)  */
 } train_opts;
 
 typedef struct {
@@ -37,6 +44,7 @@ typedef struct {
     char corpus[160];
     long long params;
     uint64_t param_hash; /* qk_model_param_hash after the last step */
+    long resumed_at;     /* the step the run continued from (0: from the seed) */
 } train_result;
 
 void train_defaults(train_opts *o);
@@ -45,8 +53,26 @@ void train_defaults(train_opts *o);
 int train_option(const char *cmd, int argc, char **argv, int *i, train_opts *o);
 void train_usage(FILE *f);
 
-/* Runs a training; returns 0, or a non-zero exit status after printing why. */
+/* --checkpoint FILE, --checkpoint-every N, --resume FILE: as train_option. */
+int train_ckpt_option(const char *cmd, int argc, char **argv, int *i, train_opts *o);
+void train_ckpt_usage(FILE *f);
+
+/* Runs a training; returns 0, or a non-zero exit status after printing why: 128 + the
+ * signal number when SIGINT or SIGTERM stopped it (at a step boundary, after writing
+ * the checkpoint). CSV rows are appended and flushed at every evaluation. */
 int train_run(const train_opts *o, train_result *r);
+
+/* Checkpoint files: "qkspec-checkpoint 1", the configuration line, the evaluations
+ * so far and the trainer's state (qk_train_save_state), CRC-32 framed (cli_frame).
+ * Decodes one in memory into r's history and t's state (t set up by qk_train_init
+ * for the same configuration); want_config NULL accepts any configuration. 0, or -1
+ * with the reason in err (nothing is changed then). */
+#define TRAIN_CKPT_MAGIC "qkspec-checkpoint 1"
+int train_ckpt_decode(const unsigned char *buf, size_t n, const char *want_config, qk_trainer *t, train_result *r,
+                      char *err, size_t errlen);
+
+/* A finished run's result file (train_opts.result_file): 0 with r filled, or -1. */
+int train_read_result(const char *path, train_result *r);
 
 /* Where `reproduce` looks for the cached corpus (tools/get_corpus.sh puts it there). */
 const char *train_cached_corpus(void);

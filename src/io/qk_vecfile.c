@@ -110,6 +110,28 @@ static int parse_hex(const char *s, int digits, uint64_t *v)
     return 1;
 }
 
+/* Records where value i sits (line), keeping per_line only while every line holds
+ * the same number of values: then any value's line follows from its index. */
+static void track_value_line(qk_vtensor *t, size_t i, int line)
+{
+    if (i == 0) {
+        t->value_line = line;
+        t->per_line = 0;
+        return;
+    }
+    if (t->per_line == 0 && line == t->value_line) return; /* still on the first line */
+    if (t->per_line == 0 && line == t->value_line + 1 && i <= 0x7fffffff) { t->per_line = (int)i; return; }
+    if (t->per_line > 0 && (size_t)(line - t->value_line) == i / (size_t)t->per_line && line >= t->value_line) return;
+    t->per_line = -1; /* uneven */
+}
+
+int qk_vtensor_line(const qk_vtensor *t, size_t i)
+{
+    if (t->per_line > 0) return t->value_line + (int)(i / (size_t)t->per_line);
+    if (t->per_line == 0 && t->value_line > 0) return t->value_line; /* all on one line (so far) */
+    return t->line;
+}
+
 static int read_tensor(qk_vreader *r, qk_vcase *c, qk_arena *a, int is_out)
 {
     char toks[2 + QK_VEC_MAX_DIMS + 1][QK_VEC_NAME];
@@ -134,9 +156,11 @@ static int read_tensor(qk_vreader *r, qk_vcase *c, qk_arena *a, int is_out)
     qk_vtensor *t = qk_vcase_add(c, a, toks[0], is_out, dt, n - 2, dims);
     if (!t) return fail(r, "tensor '%s' does not fit in the reader's memory (%lu bytes)", toks[0], (unsigned long)a->cap);
     int digits = dt == QK_DT_F32 ? 8 : 16;
+    t->line = r->line;
     for (size_t i = 0; i < t->count; i++) {
         char tok[64];
         int nl, len = next_token(r, tok, sizeof tok, &nl);
+        track_value_line(t, i, r->line);
         if (len == 0) return fail(r, "tensor '%s': file ends after %lu of %lu values", t->name, (unsigned long)i, (unsigned long)t->count);
         uint64_t v;
         if (len < 0 || !parse_hex(tok, digits, &v)) {

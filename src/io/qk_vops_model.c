@@ -1,14 +1,19 @@
 /* qk_vops_model.c — vector-file operations of the model (SPEC §3): one training step
  * and a short AdamW trajectory, from the configuration in the case's params.
  *
- *   params: kind V d H dff L T B ln sr seed [steps]
- *   in hyper f32 (8): ln_eps kappa1 kappa2 lr beta1 beta2 adam_eps weight_decay
+ *   params: kind V d H dff L T B ln sr seed [steps] [norm] [init]
+ *           norm: LocAteR weighting (SPEC §1.1), 0 token (when absent), 1 sum;
+ *           init: 0 legacy (when absent), 1 fairseq (SPEC §1.2)
+ *   in hyper f32 (8 or 9): ln_eps kappa1 kappa2 lr beta1 beta2 adam_eps weight_decay
+ *           [dropout] (absent: 0). With dropout the model is in training mode: step s
+ *           uses the masks of step s (qk_model.h)
  *   in data  f32: LM token ids (steps?, B, T+1) as floats; WALK walks (steps?, B, T+1, d)
  *   model_step  out: p_NAME (initial parameters), loss (1), reg (1), out (logits
  *               (B·T, V) or predictions (B, d)), g_NAME (gradients)
  *   model_train out: p_NAME, loss (steps), reg (steps), final_NAME, hash u64 (1)
  *   with σReparam also: model_step sr_u, sr_v (the power-iteration vectors its forward
- *   used); model_train sr_u0, sr_v0 (after initialisation), each (L, 6, max(d, dff)) 
+ *   used); model_train sr_u0, sr_v0 (after initialisation), each (L, 6, max(d, dff))
+ *   with dropout also: model_step drop (1 + 2L, B·T, d), the multipliers its forward used
  * Each step: σReparam power step, forward, backward, AdamW. */
 #include "qk_fp.h"
 #include <stdarg.h>
@@ -30,11 +35,19 @@ static int read_config(const qk_vcase *c, qk_model_config *cfg, long long *seed,
     cfg->V = (int)v[1]; cfg->d = (int)v[2]; cfg->H = (int)v[3]; cfg->dff = (int)v[4]; cfg->L = (int)v[5];
     cfg->T = (int)v[6]; cfg->B = (int)v[7]; cfg->ln = (qk_ln_mode)v[8]; cfg->sigma_reparam = (qk_sr_mode)v[9];
     *seed = v[10];
+    long long norm = 0, init = 0; /* optional: absent in the first cases */
+    if ((qk_vcase_param(c, "norm", &norm) && (norm < 0 || norm > 1)) ||
+        (qk_vcase_param(c, "init", &init) && (init < 0 || init > 1)))
+        return qk_vop_error(err, n, "case %s: param 'norm' or 'init' out of range", c->name);
+    cfg->locater_norm = (qk_locater_norm)norm;
+    cfg->init = (qk_init_mode)init;
     qk_vtensor *h = qk_vcase_tensor((qk_vcase *)c, "hyper");
-    if (!h || h->dt != QK_DT_F32 || h->count != 8) return qk_vop_error(err, n, "case %s: needs 'in hyper f32 8'", c->name);
+    if (!h || h->dt != QK_DT_F32 || (h->count != 8 && h->count != 9))
+        return qk_vop_error(err, n, "case %s: needs 'in hyper f32 8' (or 9, with dropout)", c->name);
     const float *p = h->data;
     cfg->ln_eps = p[0]; cfg->kappa1 = p[1]; cfg->kappa2 = p[2]; cfg->lr = p[3];
     cfg->beta1 = p[4]; cfg->beta2 = p[5]; cfg->adam_eps = p[6]; cfg->weight_decay = p[7];
+    cfg->dropout = h->count == 9 ? p[8] : 0.0f;
     return 0;
 }
 
@@ -86,7 +99,16 @@ static int step_data(const qk_vcase *c, const qk_model_config *cfg, int s, int *
         return qk_vop_error(err, n, "case %s: 'data' has too few values for step %d", c->name, s);
     const float *x = (const float *)d->data + per * (size_t)s;
     if (cfg->kind == QK_MODEL_LM)
-        for (size_t i = 0; i < per; i++) tok[i] = (int)x[i];
+        for (size_t i = 0; i < per; i++) {
+            /* an id is a whole number in [0, V); anything else (NaN, 2^31 and up) would
+             * make the conversion to int undefined, so the range is checked first (V is
+             * at most 10^6: read_config) */
+            if (!(x[i] >= 0.0f && x[i] < (float)cfg->V && x[i] == (float)(int)x[i]))
+                return qk_vop_error(err, n, "line %d: case %s: 'data' value %lu is %.9g, not a token id in [0, %d)",
+                                    qk_vtensor_line(d, per * (size_t)s + i), c->name, (unsigned long)(per * (size_t)s + i),
+                                    (double)x[i], cfg->V);
+            tok[i] = (int)x[i];
+        }
     *walk = x;
     return 0;
 }
@@ -131,6 +153,8 @@ static int op_model(const qk_vcase *c, qk_vcase *got, qk_arena *a, char *err, si
     if (put(got, "out", qk_model_output(&m), nout, 4, err, n)) return -1;
     if (nstate && (put(got, "sr_u", m.state, nstate, 4, err, n) || put(got, "sr_v", m.state + nstate, nstate, 4, err, n)))
         return -1;
+    const float *masks = qk_model_dropout_masks(&m);
+    if (masks && put(got, "drop", masks, (size_t)(1 + 2 * cfg.L) * cfg.B * cfg.T * cfg.d, 4, err, n)) return -1;
     return put_params(got, "g_", &m.g, &sz, err, n);
 }
 

@@ -31,6 +31,7 @@ typedef struct { /* views of m->acts */
     float *row;                       /* (max(V, T)) scratch row     */
     float *sr_w;                      /* (L, 6, maxlin) effective weights */
     float *sr_sigma;                  /* (L, 6)                      */
+    float *drop;                      /* (1 + 2L, N, d) dropout multipliers (dropout > 0) */
 } acts_t;
 
 typedef struct { /* views of m->scratch */
@@ -104,6 +105,7 @@ static size_t layout_acts(const qk_model_config *c, float *base, acts_t *a)
     a->row = carve(&cv, V > T ? V : T);
     a->sr_w = carve(&cv, c->sigma_reparam ? L * QK_NLIN * maxlin(c) : 0);
     a->sr_sigma = carve(&cv, L * QK_NLIN);
+    a->drop = carve(&cv, c->dropout > 0.0f ? (1 + 2 * L) * N * d : 0);
     (void)LN;
     return cv.used;
 }
@@ -180,6 +182,9 @@ qk_status qk_model_sizes(const qk_model_config *c, qk_model_sizes_t *sz)
     if (!(c->ln_eps > 0) || !(c->kappa1 >= 0) || !(c->kappa2 >= 0) || !(c->lr >= 0) || !(c->adam_eps > 0) ||
         !(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) || !(c->weight_decay >= 0))
         return QK_ERR_ARG;
+    if ((unsigned)c->locater_norm > QK_NORM_SUM || (unsigned)c->init > QK_INIT_FAIRSEQ ||
+        !(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return QK_ERR_ARG;
     memset(sz, 0, sizeof *sz);
     tensor_info(c, sz->t);
     for (int i = 0; i < QK_NPARAM; i++) sz->params += sz->t[i].size;
@@ -231,7 +236,37 @@ static size_t param_count(const qk_model *m)
 
 static qk_mat mat(float *p, int rows, int cols) { return qk_mat_view(p, rows, cols, cols); }
 
-static void zero(float *p, size_t n) { memset(p, 0, n * sizeof *p); }
+/* Element-wise work on [0, n) in bands as parallel tasks when it is large enough (SPEC
+ * §2.8: each element is computed by one task, by the same operations as serially). */
+#define QK__PAR_ELEMS 65536
+typedef void (*range_fn)(void *ctx, size_t lo, size_t hi);
+typedef struct {
+    range_fn fn;
+    void *ctx;
+    size_t n, per;
+} range_job;
+
+static void range_task(void *arg, int t)
+{
+    const range_job *j = (const range_job *)arg;
+    size_t lo = (size_t)t * j->per, hi = lo + j->per < j->n ? lo + j->per : j->n;
+    if (lo < hi) j->fn(j->ctx, lo, hi);
+}
+
+static void par_range(size_t n, range_fn fn, void *ctx)
+{
+    int w = qk_parallel_workers();
+    if (w < 2 || n < QK__PAR_ELEMS) {
+        fn(ctx, 0, n);
+        return;
+    }
+    range_job j = {fn, ctx, n, (n + (size_t)w - 1) / (size_t)w};
+    j.per = (j.per + 15) & ~(size_t)15; /* whole cache lines of floats */
+    qk_parallel_run((int)((n + j.per - 1) / j.per), range_task, &j);
+}
+
+static void zero_range(void *p, size_t lo, size_t hi) { memset((float *)p + lo, 0, (hi - lo) * sizeof(float)); }
+static void zero(float *p, size_t n) { par_range(n, zero_range, p); }
 
 /* Pointer to the (rows, cols) slice l of a per-layer tensor. */
 static float *at(float *base, int l, size_t per) { return base + (size_t)l * per; }
@@ -253,6 +288,15 @@ static void fill_xavier(float *p, int out, int in, double gain, qk_rng *r)
 static void fill(float *p, size_t n, float v)
 {
     for (size_t i = 0; i < n; i++) p[i] = v;
+}
+
+/* PyTorch's nn.Linear default (SPEC §1.2): weights kaiming-uniform with a = sqrt(5), i.e.
+ * U(-b, b) with b = sqrt(1/3)·sqrt(3/fan_in) = 1/sqrt(fan_in); biases U(-b, b) with the
+ * same b. Drawn as b·(2u - 1), b = (float)(1/sqrt(fan_in)). */
+static void fill_linear_default(float *p, size_t n, int fan_in, qk_rng *r)
+{
+    float b = (float)(1.0 / sqrt((double)fan_in));
+    for (size_t i = 0; i < n; i++) p[i] = b * (2.0f * qk_rng_uniformf(r) - 1.0f);
 }
 
 /* fairseq's sinusoidal positions: channel i < d/2 is sin(pos·f_i), channel d/2 + i
@@ -285,6 +329,7 @@ qk_status qk_model_init(qk_model *m, uint64_t seed)
     int L = c->L, d = c->d, F = c->dff, V = c->kind == QK_MODEL_LM ? c->V : 0;
     qk_params *w = &m->w;
     const double q_gain = 0.70710678118654752440; /* 1/sqrt(2), fairseq's q/k/v */
+    int fairseq = c->init == QK_INIT_FAIRSEQ;
     fill_normal(w->p[QK_P_WTE], (size_t)V * d, 1.0 / sqrt((double)d), &r);
     fill_normal(w->p[QK_P_WOUT], (size_t)V * d, 1.0 / sqrt((double)d), &r);
     if (c->ln == QK_LN_PRE && c->kind == QK_MODEL_LM) {
@@ -303,16 +348,30 @@ qk_status qk_model_init(qk_model *m, uint64_t seed)
         fill_xavier(at(w->p[QK_P_WK], l, dd), d, d, q_gain, &r);
         fill_xavier(at(w->p[QK_P_WV], l, dd), d, d, q_gain, &r);
         fill_xavier(at(w->p[QK_P_WO], l, dd), d, d, 1.0, &r);
-        fill_xavier(at(w->p[QK_P_W1], l, (size_t)F * d), F, d, 1.0, &r);
-        fill_xavier(at(w->p[QK_P_W2], l, (size_t)d * F), d, F, 1.0, &r);
+        if (fairseq) { /* fc1, fc2: nn.Linear's default */
+            fill_linear_default(at(w->p[QK_P_W1], l, (size_t)F * d), (size_t)F * d, d, &r);
+            fill_linear_default(at(w->p[QK_P_W2], l, (size_t)d * F), (size_t)d * F, F, &r);
+        } else {
+            fill_xavier(at(w->p[QK_P_W1], l, (size_t)F * d), F, d, 1.0, &r);
+            fill_xavier(at(w->p[QK_P_W2], l, (size_t)d * F), d, F, 1.0, &r);
+        }
         fill(at(w->p[QK_P_BQ], l, d), d, 0.0f);
         fill(at(w->p[QK_P_BK], l, d), d, 0.0f);
         fill(at(w->p[QK_P_BV], l, d), d, 0.0f);
-        fill(at(w->p[QK_P_BO], l, d), d, 0.0f);
+        fill(at(w->p[QK_P_BO], l, d), d, 0.0f); /* fairseq: out-projection bias 0 */
         fill(at(w->p[QK_P_B1], l, F), F, 0.0f);
         fill(at(w->p[QK_P_B2], l, d), d, 0.0f);
+        if (fairseq) { /* q, k, v, fc1, fc2 biases: nn.Linear's default, fan_in d (fc2: F) */
+            fill_linear_default(at(w->p[QK_P_BQ], l, d), d, d, &r);
+            fill_linear_default(at(w->p[QK_P_BK], l, d), d, d, &r);
+            fill_linear_default(at(w->p[QK_P_BV], l, d), d, d, &r);
+            fill_linear_default(at(w->p[QK_P_B1], l, F), F, d, &r);
+            fill_linear_default(at(w->p[QK_P_B2], l, d), d, F, &r);
+        }
     }
-    /* σReparam: random unit u, 30 power steps, then γ = σ(W0) so that Ŵ = W. */
+    /* σReparam: random unit u, power steps until σ is stationary (QK_SR_INIT_STABLE steps
+     * without a change of its bits, at most QK_SR_INIT_MAX_STEPS), then γ = σ(W0) so that
+     * Ŵ = W (SPEC §1.1: the converged spectral norm, not a few-step estimate). */
     if (c->sigma_reparam) {
         state_t st;
         layout_state(c, m->state, &st);
@@ -325,8 +384,14 @@ qk_status qk_model_init(qk_model *m, uint64_t seed)
                 for (int i = 0; i < lin_in(c, lin); i++) u[i] = u[i] / n;
                 float g = 1.0f;
                 if (sr_on(c, lin)) {
-                    for (int it = 0; it < 30; it++) sr_power_step(m, l, lin);
-                    g = sr_sigma(m, l, lin);
+                    float prev = -1.0f;
+                    int same = 0;
+                    for (int it = 0; it < QK_SR_INIT_MAX_STEPS && same < QK_SR_INIT_STABLE; it++) {
+                        sr_power_step(m, l, lin);
+                        g = sr_sigma(m, l, lin);
+                        same = g == prev ? same + 1 : 0;
+                        prev = g;
+                    }
                 }
                 w->p[QK_P_SR_GAMMA][l * QK_NLIN + lin] = g;
             }
@@ -336,6 +401,8 @@ qk_status qk_model_init(qk_model *m, uint64_t seed)
     zero(m->m.p[0], n);
     zero(m->v.p[0], n);
     m->step = 0;
+    m->seed = seed;
+    m->training = 1;
     acts_t a;
     layout_acts(c, m->acts, &a);
     positions(a.pos, c->T, d);
@@ -466,12 +533,35 @@ static const float *weight_of(const qk_model *m, int l, int lin)
 
 /* ------------------------------------------------------------------ linear */
 
+typedef struct {
+    float *y, *db;
+    const float *b, *dy;
+    int N, out;
+} bias_job;
+
+static void bias_rows(void *ctx, size_t lo, size_t hi) /* rows lo..hi-1 of y = b */
+{
+    const bias_job *j = (const bias_job *)ctx;
+    for (size_t i = lo; i < hi; i++) memcpy(j->y + i * (size_t)j->out, j->b, sizeof(float) * (size_t)j->out);
+}
+
 /* y (N, out) = x (N, in) Wᵀ + b: each y_ij is one chain starting from b_j. */
 static void linear_forward(float *y, const float *x, const float *W, const float *b, int N, int in, int out)
 {
-    for (int i = 0; i < N; i++) memcpy(y + (size_t)i * out, b, sizeof(float) * out);
+    bias_job j = {y, NULL, b, NULL, N, out};
+    if ((size_t)N * out >= QK__PAR_ELEMS) par_range((size_t)N, bias_rows, &j);
+    else bias_rows(&j, 0, (size_t)N);
     qk_mat Y = mat(y, N, out), X = mat((float *)x, N, in), Wm = mat((float *)W, out, in);
     qk_matmul(&Y, &X, &Wm, QK_TRANS_B | QK_ACCUMULATE);
+}
+
+static void bias_grad_cols(void *ctx, size_t lo, size_t hi) /* db[lo..hi) += column sums, rows in order */
+{
+    const bias_job *j = (const bias_job *)ctx;
+    for (int i = 0; i < j->N; i++) {
+        const float *r = j->dy + (size_t)i * j->out;
+        for (size_t c = lo; c < hi; c++) j->db[c] = j->db[c] + r[c];
+    }
 }
 
 /* dx (N, in) += dy W; dW (out, in) += dyᵀ x; db (out) += Σ_i dy_i in row order (the
@@ -486,75 +576,195 @@ static void linear_backward(float *dx, float *dW, float *db, const float *dy, co
     }
     qk_mat DW = mat(dW, out, in);
     qk_matmul(&DW, &DY, &X, QK_TRANS_A | QK_ACCUMULATE);
-    for (int i = 0; i < N; i++) {
-        const float *r = dy + (size_t)i * out;
-        for (int j = 0; j < out; j++) db[j] = db[j] + r[j];
+    bias_job j = {NULL, db, NULL, dy, N, out};
+    int w = qk_parallel_workers();
+    if (w > 1 && (size_t)N * out >= QK__PAR_ELEMS && out >= 32) { /* bands of columns: each a chain over the rows */
+        range_job r = {bias_grad_cols, &j, (size_t)out, ((size_t)out / (size_t)w + 15) & ~(size_t)15};
+        if (r.per == 0) r.per = 16;
+        qk_parallel_run((int)((r.n + r.per - 1) / r.per), range_task, &r);
+    } else {
+        bias_grad_cols(&j, 0, (size_t)out);
     }
 }
 
 /* ------------------------------------------------------------------ attention */
 
 /* Per sequence b and head h: S = q_h k_hᵀ · (1/sqrt(dh)), P = softmax(S) (causal for
- * the LM), o_h = P v_h. The last query's scaled logits are kept for ρ (SPEC §1.1). */
+ * the LM), o_h = P v_h. The last query's scaled logits are kept for ρ (SPEC §1.1).
+ * The (b, h) pairs write disjoint outputs, so they run as parallel tasks (SPEC §2.8). */
+typedef struct {
+    float *o, *att, *last, *dq, *dk, *dv, *slot[2];
+    const float *q, *k, *v, *dout, *patt;
+    int B, T, d, H, causal, per_slot;
+} att_job;
+
+static void attention_fwd_pair(void *arg, int bh)
+{
+    const att_job *j = (const att_job *)arg;
+    int T = j->T, d = j->d, H = j->H, dh = d / H, b = bh / H, h = bh % H;
+    float scale = 1.0f / sqrtf((float)dh);
+    size_t off = (size_t)b * T * d + (size_t)h * dh;
+    qk_mat Q = qk_mat_view((float *)j->q + off, T, dh, d), K = qk_mat_view((float *)j->k + off, T, dh, d);
+    qk_mat Vm = qk_mat_view((float *)j->v + off, T, dh, d), O = qk_mat_view(j->o + off, T, dh, d);
+    float *P = j->att + (size_t)bh * T * T;
+    qk_mat S = mat(P, T, T);
+    qk_matmul(&S, &Q, &K, QK_TRANS_B);
+    for (size_t i = 0; i < (size_t)T * T; i++) P[i] = P[i] * scale;
+    memcpy(j->last + (size_t)bh * T, P + (size_t)(T - 1) * T, sizeof(float) * T);
+    qk_softmax_forward(&S, &S, j->causal);
+    qk_matmul(&O, &S, &Vm, 0);
+}
+
 static void attention_forward(float *o, float *att, float *last, const float *q, const float *k, const float *v,
                               int B, int T, int d, int H, int causal)
 {
-    int dh = d / H;
-    float scale = 1.0f / sqrtf((float)dh);
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            size_t off = (size_t)b * T * d + (size_t)h * dh;
-            qk_mat Q = qk_mat_view((float *)q + off, T, dh, d), K = qk_mat_view((float *)k + off, T, dh, d);
-            qk_mat Vm = qk_mat_view((float *)v + off, T, dh, d), O = qk_mat_view(o + off, T, dh, d);
-            float *P = att + ((size_t)b * H + h) * T * T;
-            qk_mat S = mat(P, T, T);
-            qk_matmul(&S, &Q, &K, QK_TRANS_B);
-            for (size_t i = 0; i < (size_t)T * T; i++) P[i] = P[i] * scale;
-            memcpy(last + ((size_t)b * H + h) * T, P + (size_t)(T - 1) * T, sizeof(float) * T);
-            qk_softmax_forward(&S, &S, causal);
-            qk_matmul(&O, &S, &Vm, 0);
-        }
+    att_job j = {o, att, last, NULL, NULL, NULL, {NULL, NULL}, q, k, v, NULL, NULL, B, T, d, H, causal, 0};
+    qk_parallel_run(B * H, attention_fwd_pair, &j);
 }
 
+/* One pair's backward with one (T, T) buffer: dP = dO Vᵀ; dV += Pᵀ dO; then dS in
+ * place of dP, row by row, with the operations of qk_softmax_backward into a zeroed
+ * dS followed by the scaling: dS_ij = (0 + P_ij (dP_ij - <P_i, dP_i>))·scale over the
+ * visible columns, +0 elsewhere; dQ += dS K; dK += dSᵀ Q. */
+static void attention_bwd_pair(const att_job *j, int bh, float *buf)
+{
+    int T = j->T, d = j->d, H = j->H, dh = d / H, b = bh / H, h = bh % H;
+    float scale = 1.0f / sqrtf((float)dh);
+    size_t off = (size_t)b * T * d + (size_t)h * dh;
+    qk_mat Q = qk_mat_view((float *)j->q + off, T, dh, d), K = qk_mat_view((float *)j->k + off, T, dh, d);
+    qk_mat Vm = qk_mat_view((float *)j->v + off, T, dh, d), DO = qk_mat_view((float *)j->dout + off, T, dh, d);
+    qk_mat DQ = qk_mat_view(j->dq + off, T, dh, d), DK = qk_mat_view(j->dk + off, T, dh, d);
+    qk_mat DV = qk_mat_view(j->dv + off, T, dh, d);
+    const float *pa = j->patt + (size_t)bh * T * T;
+    qk_mat P = mat((float *)pa, T, T), DS = mat(buf, T, T);
+    qk_matmul(&DS, &DO, &Vm, QK_TRANS_B);                /* dP = dO Vᵀ   */
+    qk_matmul(&DV, &P, &DO, QK_TRANS_A | QK_ACCUMULATE); /* dV += Pᵀ dO  */
+    for (int i = 0; i < T; i++) {
+        const float *y = pa + (size_t)i * T;
+        float *r = buf + (size_t)i * T;
+        int n = j->causal ? (i + 1 < T ? i + 1 : T) : T;
+        float ydy = qk_dot(y, r, n);
+        for (int c = 0; c < n; c++) r[c] = (0.0f + y[c] * (r[c] - ydy)) * scale;
+        for (int c = n; c < T; c++) r[c] = 0.0f;
+    }
+    qk_matmul(&DQ, &DS, &K, QK_ACCUMULATE);              /* dQ += dS K   */
+    qk_matmul(&DK, &DS, &Q, QK_TRANS_A | QK_ACCUMULATE); /* dK += dSᵀ Q  */
+}
+
+/* Task t: the pairs [t·per_slot, (t+1)·per_slot) in order, with buffer slot t. */
+static void attention_bwd_slot(void *arg, int t)
+{
+    const att_job *j = (const att_job *)arg;
+    int n = j->B * j->H, lo = t * j->per_slot, hi = lo + j->per_slot < n ? lo + j->per_slot : n;
+    for (int bh = lo; bh < hi; bh++) attention_bwd_pair(j, bh, j->slot[t]);
+}
+
+/* dP and dS (T, T each) are the two buffers: up to two pairs run at once. */
 static void attention_backward(float *dq, float *dk, float *dv, float *dP, float *dS, const float *dout,
                                const float *att, const float *q, const float *k, const float *v, int B, int T,
                                int d, int H, int causal)
 {
-    int dh = d / H;
-    float scale = 1.0f / sqrtf((float)dh);
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            size_t off = (size_t)b * T * d + (size_t)h * dh;
-            qk_mat Q = qk_mat_view((float *)q + off, T, dh, d), K = qk_mat_view((float *)k + off, T, dh, d);
-            qk_mat Vm = qk_mat_view((float *)v + off, T, dh, d), DO = qk_mat_view((float *)dout + off, T, dh, d);
-            qk_mat DQ = qk_mat_view(dq + off, T, dh, d), DK = qk_mat_view(dk + off, T, dh, d);
-            qk_mat DV = qk_mat_view(dv + off, T, dh, d);
-            qk_mat P = mat((float *)att + ((size_t)b * H + h) * T * T, T, T), DP = mat(dP, T, T), DS = mat(dS, T, T);
-            qk_matmul(&DP, &DO, &Vm, QK_TRANS_B);        /* dP = dO Vᵀ      */
-            qk_matmul(&DV, &P, &DO, QK_TRANS_A | QK_ACCUMULATE); /* dV += Pᵀ dO */
-            zero(dS, (size_t)T * T);
-            qk_softmax_backward(&DS, &P, &DP, causal);
-            for (size_t i = 0; i < (size_t)T * T; i++) dS[i] = dS[i] * scale;
-            qk_matmul(&DQ, &DS, &K, QK_ACCUMULATE);           /* dQ += dS K   */
-            qk_matmul(&DK, &DS, &Q, QK_TRANS_A | QK_ACCUMULATE); /* dK += dSᵀ Q */
-        }
+    int n = B * H, slots = qk_parallel_workers() > 1 && n > 1 ? 2 : 1;
+    att_job j = {NULL, NULL, NULL, dq, dk, dv, {dP, dS}, q, k, v, dout, att, B, T, d, H, causal, (n + slots - 1) / slots};
+    qk_parallel_run(slots, attention_bwd_slot, &j);
 }
 
 /* ------------------------------------------------------------------ small ops */
 
+typedef struct {
+    float *y;
+    const float *a, *b;
+} ew_job;
+
+static void relu_fwd_range(void *ctx, size_t lo, size_t hi)
+{
+    const ew_job *j = (const ew_job *)ctx;
+    for (size_t i = lo; i < hi; i++) j->y[i] = j->a[i] > 0.0f ? j->a[i] : 0.0f;
+}
+
 static void relu_forward(float *y, const float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    ew_job j = {y, x, NULL};
+    par_range(n, relu_fwd_range, &j);
+}
+
+static void relu_bwd_range(void *ctx, size_t lo, size_t hi)
+{
+    const ew_job *j = (const ew_job *)ctx;
+    for (size_t i = lo; i < hi; i++) j->y[i] = j->a[i] > 0.0f ? j->b[i] : 0.0f;
 }
 
 static void relu_backward(float *dx, const float *x, const float *dy, size_t n)
 {
-    for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+    ew_job j = {dx, x, dy};
+    par_range(n, relu_bwd_range, &j);
+}
+
+static void add_range(void *ctx, size_t lo, size_t hi)
+{
+    const ew_job *j = (const ew_job *)ctx;
+    for (size_t i = lo; i < hi; i++) j->y[i] = j->a[i] + j->b[i];
 }
 
 static void add(float *y, const float *a, const float *b, size_t n)
 {
-    for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+    ew_job j = {y, a, b};
+    par_range(n, add_range, &j);
+}
+
+/* ------------------------------------------------------------------ dropout (SPEC §1.2) */
+
+#define QK__GOLDEN 0x9e3779b97f4a7c15ull
+#define QK__DROP_DOMAIN 0x64726f706f7574ull /* "dropout" */
+
+/* splitmix64's output from state x (SPEC §2.7's seeding function, one step) */
+static uint64_t sm64(uint64_t x)
+{
+    uint64_t z = x + QK__GOLDEN;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t drop_key(uint64_t seed, uint64_t step, int site)
+{
+    return sm64(sm64(sm64(seed ^ QK__DROP_DOMAIN) ^ step) ^ (uint64_t)site);
+}
+
+/* floor(P·2^24): P·2^24 is exact in float (a power-of-two scaling) and below 2^24 */
+static uint64_t drop_threshold(float p) { return (uint64_t)(p * 16777216.0f); }
+
+float qk_dropout_keep(uint64_t seed, uint64_t step, int site, uint64_t i, float p)
+{
+    uint64_t h = sm64(drop_key(seed, step, site) + i * QK__GOLDEN);
+    return (h >> 40) < drop_threshold(p) ? 0.0f : 1.0f / (1.0f - p);
+}
+
+/* x (n) *= mask of site at the model's step; the multipliers go to mask (n) */
+static void dropout_forward(float *x, float *mask, size_t n, const qk_model *m, int site)
+{
+    float p = m->cfg.dropout, keep = 1.0f / (1.0f - p);
+    uint64_t key = drop_key(m->seed, (uint64_t)m->step, site), thr = drop_threshold(p);
+    for (size_t i = 0; i < n; i++) {
+        mask[i] = (sm64(key + (uint64_t)i * QK__GOLDEN) >> 40) < thr ? 0.0f : keep;
+        x[i] = x[i] * mask[i];
+    }
+}
+
+/* dy (n) = dx ∘ mask */
+static void dropout_backward(float *dy, const float *dx, const float *mask, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dy[i] = dx[i] * mask[i];
+}
+
+static int dropout_on(const qk_model *m) { return m->training && m->cfg.dropout > 0.0f; }
+
+const float *qk_model_dropout_masks(const qk_model *m)
+{
+    if (!m || !dropout_on(m)) return NULL;
+    acts_t a;
+    layout_acts(&m->cfg, m->acts, &a);
+    return a.drop;
 }
 
 static void layernorm_fwd(float *y, float *mean, float *rstd, const float *x, const float *g, const float *b,
@@ -595,39 +805,71 @@ static void embed_backward(float *dwte, const float *dx0, const float *tok, int 
         }
 }
 
-/* Mean cross-entropy over N rows; lse_i = max + log Σ exp(l - max). */
+/* Mean cross-entropy over N rows; lse_i = max + log Σ exp(l - max). Rows are
+ * independent tasks (SPEC §2.8); the mean is one sum over the rows' losses. */
+#define QK__CE_ROW_STACK 4096 /* floats: a task's own exp row (larger V: one task, row) */
+typedef struct {
+    float *lse, *losses, *row, *dlogits;
+    const float *logits, *tok;
+    int B, T, V, per_task;
+} ce_job;
+
+static void ce_forward_rows(void *arg, int t)
+{
+    const ce_job *j = (const ce_job *)arg;
+    float own[QK__CE_ROW_STACK];
+    float *row = j->V <= QK__CE_ROW_STACK ? own : j->row;
+    int N = j->B * j->T, V = j->V, lo = t * j->per_task, hi = lo + j->per_task < N ? lo + j->per_task : N;
+    for (int i = lo; i < hi; i++) {
+        int b = i / j->T, tt = i % j->T;
+        const float *l = j->logits + (size_t)i * V;
+        float mx = l[0];
+        for (int c = 1; c < V; c++) mx = l[c] > mx ? l[c] : mx;
+        for (int c = 0; c < V; c++) row[c] = l[c] - mx;
+        qk_vexpf(row, row, V);
+        j->lse[i] = mx + qk_logf(qk_sum(row, V));
+        j->losses[i] = j->lse[i] - l[(int)j->tok[(size_t)b * (j->T + 1) + tt + 1]];
+    }
+}
+
+static int ce_tasks(int N, int V)
+{
+    int w = qk_parallel_workers();
+    if (V > QK__CE_ROW_STACK) return 1; /* the tasks would share the one scratch row */
+    return N < 2 * w ? 1 : 2 * w;       /* two tasks per worker: the rows' costs are equal */
+}
+
 static float crossentropy_forward(float *lse, float *losses, float *row, const float *logits, const float *tok,
                                   int B, int T, int V)
 {
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            size_t i = (size_t)b * T + t;
-            const float *l = logits + i * V;
-            float mx = l[0];
-            for (int j = 1; j < V; j++) mx = l[j] > mx ? l[j] : mx;
-            for (int j = 0; j < V; j++) row[j] = l[j] - mx;
-            qk_vexpf(row, row, V);
-            lse[i] = mx + qk_logf(qk_sum(row, V));
-            losses[i] = lse[i] - l[(int)tok[(size_t)b * (T + 1) + t + 1]];
-        }
-    int N = B * T;
+    int N = B * T, nt = ce_tasks(N, V);
+    ce_job j = {lse, losses, row, NULL, logits, tok, B, T, V, (N + nt - 1) / nt};
+    qk_parallel_run(nt, ce_forward_rows, &j);
     return qk_sum(losses, N) / (float)N;
 }
 
 /* dlogits = (softmax - onehot)/N, softmax_j = exp(l_j - lse) */
+static void ce_backward_rows(void *arg, int t)
+{
+    const ce_job *j = (const ce_job *)arg;
+    int N = j->B * j->T, V = j->V, lo = t * j->per_task, hi = lo + j->per_task < N ? lo + j->per_task : N;
+    for (int i = lo; i < hi; i++) {
+        int b = i / j->T, tt = i % j->T;
+        float *dl = j->dlogits + (size_t)i * V;
+        const float *l = j->logits + (size_t)i * V;
+        for (int c = 0; c < V; c++) dl[c] = l[c] - j->lse[i];
+        qk_vexpf(dl, dl, V);
+        dl[(int)j->tok[(size_t)b * (j->T + 1) + tt + 1]] -= 1.0f;
+        for (int c = 0; c < V; c++) dl[c] = dl[c] / (float)N;
+    }
+}
+
 static void crossentropy_backward(float *dlogits, const float *lse, const float *logits, const float *tok, int B,
                                   int T, int V)
 {
-    int N = B * T;
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            size_t i = (size_t)b * T + t;
-            float *dl = dlogits + i * V;
-            for (int j = 0; j < V; j++) dl[j] = logits[i * V + j] - lse[i];
-            qk_vexpf(dl, dl, V);
-            dl[(int)tok[(size_t)b * (T + 1) + t + 1]] -= 1.0f;
-            for (int j = 0; j < V; j++) dl[j] = dl[j] / (float)N;
-        }
+    int N = B * T, nt = N < 2 * qk_parallel_workers() ? 1 : 2 * qk_parallel_workers();
+    ce_job j = {(float *)lse, NULL, NULL, dlogits, logits, tok, B, T, V, (N + nt - 1) / nt};
+    qk_parallel_run(nt, ce_backward_rows, &j);
 }
 
 /* ------------------------------------------------------------------ LocAteR (SPEC §1.1) */
@@ -639,6 +881,9 @@ static float locater(const qk_model *m, scr_t *s, int l, float *G)
 {
     const qk_model_config *c = &m->cfg;
     int d = c->d, H = c->H, dh = d / H;
+    /* SPEC §1.1's weight of R: TOKEN κ, SUM κ/N (N the data loss's terms) */
+    float n = c->locater_norm == QK_NORM_SUM ? (float)(c->kind == QK_MODEL_LM ? c->B * c->T : c->B * c->d) : 1.0f;
+    float kappa1 = c->kappa1 / n, kappa2 = c->kappa2 / n;
     const float *Wq = weight_of(m, l, QK_LIN_Q), *Wk = weight_of(m, l, QK_LIN_K);
     float R = 0.0f;
     for (int h = 0; h < H; h++) {
@@ -649,9 +894,9 @@ static float locater(const qk_model *m, scr_t *s, int l, float *G)
         qk_matmul(&MK, &WK, &WK, QK_TRANS_B);
         float frob = qk_dot(s->mq, s->mk, dh * dh);
         float tr1 = qk_dot(wq, wk, dh * d) - 1.0f;
-        R = R + (c->kappa1 * frob + c->kappa2 * (tr1 * tr1));
+        R = R + (kappa1 * frob + kappa2 * (tr1 * tr1));
         if (!G) continue;
-        float a1 = 2.0f * c->kappa1, a2 = 2.0f * c->kappa2 * tr1;
+        float a1 = 2.0f * kappa1, a2 = 2.0f * kappa2 * tr1;
         size_t ml = maxlin(c);
         for (int side = 0; side < 2; side++) {
             qk_mat TMP = mat(s->tmp, dh, d);
@@ -678,17 +923,20 @@ qk_status qk_model_forward(qk_model *m, const int *tokens, const float *walk)
     scr_t s;
     layout_scratch(c, m->scratch, &s);
     size_t Nd = (size_t)N * d, NF = (size_t)N * F;
+    int drop = dropout_on(m);
     if (lm) {
         for (size_t i = 0; i < (size_t)B * (T + 1); i++) {
             if (tokens[i] < 0 || tokens[i] >= c->V) return QK_ERR_ARG;
             a.tok[i] = (float)tokens[i];
         }
         embed_forward(a.res, a.tok, m->w.p[QK_P_WTE], a.pos, B, T, d);
+        if (drop) dropout_forward(a.res, a.drop, Nd, m, 0); /* the embedding sum */
     } else {
         for (int b = 0; b < B; b++) {
             memcpy(a.res + (size_t)b * T * d, walk + (size_t)b * (T + 1) * d, sizeof(float) * (size_t)T * d);
             memcpy(a.target + (size_t)b * d, walk + ((size_t)b * (T + 1) + T) * d, sizeof(float) * d);
         }
+        if (drop) fill(a.drop, Nd, 1.0f); /* the walk model's input is not dropped: site 0 is all 1 */
     }
     m->reg = 0.0f;
     for (int l = 0; l < L; l++) {
@@ -709,7 +957,8 @@ qk_status qk_model_forward(qk_model *m, const int *tokens, const float *walk)
                           d, H, causal);
         float *r1 = at(a.r1, l, Nd);
         linear_forward(r1, o, weight_of(m, l, QK_LIN_O), bias_of(&m->w, c, l, QK_LIN_O), N, d, d);
-        add(r1, r1, x, Nd); /* r1 = x + attn */
+        if (drop) dropout_forward(r1, at(a.drop, 1 + 2 * l, Nd), Nd, m, 1 + 2 * l);
+        add(r1, r1, x, Nd); /* r1 = x + dropout(attn) */
         const float *x1 = r1;
         if (c->ln == QK_LN_POST) {
             layernorm_fwd(at(a.x1, l, Nd), at(a.x1_mean, l, N), at(a.x1_rstd, l, N), r1,
@@ -726,7 +975,8 @@ qk_status qk_model_forward(qk_model *m, const int *tokens, const float *walk)
         linear_forward(h1, h2, weight_of(m, l, QK_LIN_1), bias_of(&m->w, c, l, QK_LIN_1), N, d, F);
         relu_forward(h1r, h1, NF);
         linear_forward(r2, h1r, weight_of(m, l, QK_LIN_2), bias_of(&m->w, c, l, QK_LIN_2), N, F, d);
-        add(r2, r2, x1, Nd); /* r2 = x1 + ffn */
+        if (drop) dropout_forward(r2, at(a.drop, 2 + 2 * l, Nd), Nd, m, 2 + 2 * l);
+        add(r2, r2, x1, Nd); /* r2 = x1 + dropout(ffn) */
         float *xn = at(a.res, l + 1, Nd);
         if (c->ln == QK_LN_POST)
             layernorm_fwd(xn, at(a.x2_mean, l, N), at(a.x2_rstd, l, N), r2, at(m->w.p[QK_P_LN2_G], l, d),
@@ -781,6 +1031,7 @@ qk_status qk_model_backward(qk_model *m)
     scr_t s;
     layout_scratch(c, m->scratch, &s);
     size_t Nd = (size_t)N * d, NF = (size_t)N * F, ml = maxlin(c);
+    int drop = dropout_on(m);
     zero(m->g.p[0], param_count(m));
     zero(s.dres, Nd);
     const float *xf = at(a.res, L, Nd);
@@ -815,12 +1066,17 @@ qk_status qk_model_backward(qk_model *m)
                           at(a.x2_mean, l, N), at(a.x2_rstd, l, N), at(m->w.p[QK_P_LN2_G], l, d), s.lnscr, N, d);
             dr2 = s.dln;
         }
-        /* r2 = x1 + W2 relu(W1 h2 + b1) + b2 */
+        /* r2 = x1 + mask ∘ (W2 relu(W1 h2 + b1) + b2) */
         memcpy(s.dx1, dr2, sizeof(float) * Nd);
         const float *h2 = c->ln == QK_LN_PRE ? at(a.ln2, l, Nd) : x1;
         float *h1 = at(a.h1, l, NF), *h1r = at(a.h1r, l, NF);
+        const float *dffn = dr2;
+        if (drop) { /* s.dk is free until attention */
+            dropout_backward(s.dk, dr2, at(a.drop, 2 + 2 * l, Nd), Nd);
+            dffn = s.dk;
+        }
         zero(s.dh1, NF);
-        linear_backward(s.dh1, grad_target(m, &s, l, QK_LIN_2), bias_of(&m->g, c, l, QK_LIN_2), dr2, h1r,
+        linear_backward(s.dh1, grad_target(m, &s, l, QK_LIN_2), bias_of(&m->g, c, l, QK_LIN_2), dffn, h1r,
                         weight_of(m, l, QK_LIN_2), N, F, d);
         relu_backward(s.dh1, h1, s.dh1, NF);
         float *dh2 = c->ln == QK_LN_PRE ? s.dq : s.dx1; /* dq is free until attention */
@@ -838,10 +1094,15 @@ qk_status qk_model_backward(qk_model *m)
                           at(a.x1_mean, l, N), at(a.x1_rstd, l, N), at(m->w.p[QK_P_LN1_G], l, d), s.lnscr, N, d);
             dr1 = s.dln;
         }
-        /* r1 = x + Wo o + bo; new s.dres = dL/dx accumulates the residual first */
+        /* r1 = x + mask ∘ (Wo o + bo); new s.dres = dL/dx accumulates the residual first */
         memcpy(s.dres, dr1, sizeof(float) * Nd);
+        const float *dattn = dr1;
+        if (drop) { /* s.dv is free until attention */
+            dropout_backward(s.dv, dr1, at(a.drop, 1 + 2 * l, Nd), Nd);
+            dattn = s.dv;
+        }
         zero(s.dob, Nd);
-        linear_backward(s.dob, grad_target(m, &s, l, QK_LIN_O), bias_of(&m->g, c, l, QK_LIN_O), dr1,
+        linear_backward(s.dob, grad_target(m, &s, l, QK_LIN_O), bias_of(&m->g, c, l, QK_LIN_O), dattn,
                         at(a.o, l, Nd), weight_of(m, l, QK_LIN_O), N, d, d);
         zero(s.dq, Nd);
         zero(s.dk, Nd);
@@ -872,7 +1133,10 @@ qk_status qk_model_backward(qk_model *m)
             }
         }
     }
-    if (lm) embed_backward(m->g.p[QK_P_WTE], s.dres, a.tok, B, T, d);
+    if (lm) {
+        if (drop) dropout_backward(s.dres, s.dres, a.drop, Nd);
+        embed_backward(m->g.p[QK_P_WTE], s.dres, a.tok, B, T, d);
+    }
     return QK_OK;
 }
 
@@ -880,6 +1144,27 @@ qk_status qk_model_backward(qk_model *m)
 
 /* PyTorch's AdamW: p *= 1 - lr·wd; m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²;
  * p -= (lr/bc1) · m / (sqrt(v)/sqrt(bc2) + eps), bc_i = 1 - β_i^t (in double). */
+typedef struct {
+    float *p;
+    const float *g;
+    float *mm, *vv;
+    float b1, b2, ob1, ob2, decay, sqrt_bc2, eps, step_size;
+} adam_job;
+
+static void adam_range(void *ctx, size_t lo, size_t hi)
+{
+    const adam_job *j = (const adam_job *)ctx;
+    float *p = j->p, *mm = j->mm, *vv = j->vv;
+    const float *g = j->g;
+    for (size_t i = lo; i < hi; i++) {
+        p[i] = p[i] * j->decay;
+        mm[i] = j->b1 * mm[i] + j->ob1 * g[i];
+        vv[i] = j->b2 * vv[i] + j->ob2 * (g[i] * g[i]);
+        float denom = sqrtf(vv[i]) / j->sqrt_bc2 + j->eps;
+        p[i] = p[i] - j->step_size * (mm[i] / denom);
+    }
+}
+
 qk_status qk_model_adamw(qk_model *m)
 {
     if (!m) return QK_ERR_ARG;
@@ -897,14 +1182,9 @@ qk_status qk_model_adamw(qk_model *m)
     float step_size = (float)((double)c->lr / (1.0 - b1t));
     float sqrt_bc2 = (float)sqrt(1.0 - b2t);
     float decay = 1.0f - c->lr * c->weight_decay;
-    float b1 = c->beta1, b2 = c->beta2, ob1 = 1.0f - c->beta1, ob2 = 1.0f - c->beta2;
-    for (size_t i = 0; i < n; i++) {
-        p[i] = p[i] * decay;
-        mm[i] = b1 * mm[i] + ob1 * g[i];
-        vv[i] = b2 * vv[i] + ob2 * (g[i] * g[i]);
-        float denom = sqrtf(vv[i]) / sqrt_bc2 + c->adam_eps;
-        p[i] = p[i] - step_size * (mm[i] / denom);
-    }
+    adam_job j = {p, g, mm, vv, c->beta1, c->beta2, 1.0f - c->beta1, 1.0f - c->beta2, decay, sqrt_bc2, c->adam_eps,
+                  step_size};
+    par_range(n, adam_range, &j); /* each parameter by one task (SPEC §2.8) */
     return QK_OK;
 }
 
@@ -935,7 +1215,7 @@ qk_status qk_model_preset(const char *name, qk_model_config *c)
 {
     if (!name || !c) return QK_ERR_ARG;
     qk_model_config base = {QK_MODEL_LM, 256, 128, 1, 128, 1, 64, 64, QK_LN_PRE, 1e-5f, 0.0f, 0.0f, QK_SR_OFF,
-                            2.5e-5f, 0.9f, 0.999f, 1e-8f, 0.01f};
+                            2.5e-5f, 0.9f, 0.999f, 1e-8f, 0.01f, QK_NORM_TOKEN, QK_INIT_LEGACY, 0.0f};
     *c = base;
     if (!strcmp(name, "paper")) return QK_OK; /* SPEC §1.2: d=128, T=64, batch 64, lr 2.5e-5 */
     if (!strcmp(name, "paper-d32")) {

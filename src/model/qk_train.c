@@ -134,6 +134,7 @@ qk_status qk_train_step(qk_trainer *t)
     else
         for (int b = 0; b < B; b++) qk_walk_sample(&t->rng, t->walk + (size_t)b * (T + 1) * d, T + 1, d, NULL);
     qk_model_sr_step(m);
+    m->training = 1; /* dropout on (SPEC §1.2); its masks are keyed by m->step */
     qk_status s = qk_model_forward(m, t->tok, t->walk);
     if (s == QK_ERR_NONFINITE) {
         t->stop = QK_TRAIN_NONFINITE_LOSS;
@@ -180,7 +181,9 @@ qk_status qk_train_eval(qk_trainer *t, qk_train_metrics *e, float *rho)
         const float *walk = NULL;
         if (lm) qk__eval_batch(t->tok, t->cfg.ids, t->n_train, t->cfg.n_ids, c->B, T, k, K);
         else walk = t->eval_walk + (size_t)k * c->B * (T + 1) * d;
+        m->training = 0; /* evaluation: no dropout (SPEC §1.2) */
         qk_status s = qk_model_forward(m, t->tok, walk);
+        m->training = 1;
         if (s != QK_OK) return s;
         loss += m->loss / K;
         ent += qk_model_attn_entropy(m, 0) / K;
@@ -221,6 +224,132 @@ qk_status qk_train_qk_eigenvalues(qk_trainer *t, double *w)
     qk_symmetrize(d, W, d);
     if (qk_eigh(d, W, d, w, NULL, d, ework, qk_eigh_work_len(d, 0), NULL, NULL) != QK_OK)
         for (int i = 0; i < d; i++) w[i] = NAN;
+    return QK_OK;
+}
+
+/* ------------------------------------------------------------------ state */
+
+#define QK__STATE_HEAD 96 /* bytes before the float arrays */
+
+static void qk__put32(unsigned char **p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) *(*p)++ = (unsigned char)(v >> (8 * i));
+}
+
+static void qk__put64(unsigned char **p, uint64_t v)
+{
+    qk__put32(p, (uint32_t)v);
+    qk__put32(p, (uint32_t)(v >> 32));
+}
+
+static uint32_t qk__get32(const unsigned char **p)
+{
+    const unsigned char *b = *p;
+    *p += 4;
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static uint64_t qk__get64(const unsigned char **p)
+{
+    uint64_t lo = qk__get32(p);
+    return lo | (uint64_t)qk__get32(p) << 32;
+}
+
+/* floats as their bit patterns, little-endian, whatever the host's byte order */
+static void qk__put_floats(unsigned char **p, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        qk__put32(p, u);
+    }
+}
+
+static void qk__get_floats(const unsigned char **p, float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = qk__get32(p);
+        memcpy(&x[i], &u, 4);
+    }
+}
+
+/* P and S of a bound trainer; 0 when it is not set up */
+static int qk__state_counts(const qk_trainer *t, size_t *P, size_t *S)
+{
+    qk_model_sizes_t sz;
+    if (!t || !t->m || qk_model_sizes(&t->m->cfg, &sz) != QK_OK) return 0;
+    *P = sz.params;
+    *S = sz.state;
+    return 1;
+}
+
+size_t qk_train_state_size(const qk_trainer *t)
+{
+    size_t P, S;
+    if (!qk__state_counts(t, &P, &S)) return 0;
+    return QK__STATE_HEAD + 4 * (3 * P + S);
+}
+
+qk_status qk_train_save_state(const qk_trainer *t, void *buf, size_t n)
+{
+    size_t P, S;
+    if (!buf || !qk__state_counts(t, &P, &S)) return QK_ERR_ARG;
+    if (n < qk_train_state_size(t)) return QK_ERR_CAPACITY;
+    const qk_model *m = t->m;
+    unsigned char *p = buf;
+    uint64_t spare;
+    uint32_t loss;
+    memcpy(&spare, &t->rng.spare, 8);
+    memcpy(&loss, &t->loss, 4);
+    memcpy(p, "QKTS", 4);
+    p += 4;
+    qk__put32(&p, 1);
+    qk__put32(&p, (uint32_t)m->cfg.kind);
+    qk__put32(&p, 0);
+    qk__put64(&p, P);
+    qk__put64(&p, S);
+    qk__put64(&p, (uint64_t)t->step);
+    qk__put64(&p, (uint64_t)m->step);
+    for (int i = 0; i < 4; i++) qk__put64(&p, t->rng.s[i]);
+    qk__put64(&p, spare);
+    qk__put32(&p, t->rng.has_spare ? 1u : 0u);
+    qk__put32(&p, loss);
+    qk__put_floats(&p, m->w.p[0], P);
+    qk__put_floats(&p, m->m.p[0], P);
+    qk__put_floats(&p, m->v.p[0], P);
+    qk__put_floats(&p, m->state, S);
+    return QK_OK;
+}
+
+qk_status qk_train_load_state(qk_trainer *t, const void *buf, size_t n)
+{
+    size_t P, S;
+    if (!buf || !qk__state_counts(t, &P, &S) || n != qk_train_state_size(t)) return QK_ERR_ARG;
+    const unsigned char *p = buf;
+    if (p[0] != 'Q' || p[1] != 'K' || p[2] != 'T' || p[3] != 'S') return QK_ERR_ARG; /* no memcmp on a board */
+    p += 4;
+    if (qk__get32(&p) != 1 || qk__get32(&p) != (uint32_t)t->m->cfg.kind || qk__get32(&p) != 0) return QK_ERR_ARG;
+    if (qk__get64(&p) != P || qk__get64(&p) != S) return QK_ERR_ARG;
+    uint64_t step = qk__get64(&p), mstep = qk__get64(&p);
+    if (step > 0x7fffffffu || mstep > 0x7fffffffu) return QK_ERR_ARG; /* a long on every target */
+    qk_rng r;
+    for (int i = 0; i < 4; i++) r.s[i] = qk__get64(&p);
+    uint64_t spare = qk__get64(&p);
+    uint32_t has = qk__get32(&p), loss = qk__get32(&p);
+    if (has > 1 || !(r.s[0] | r.s[1] | r.s[2] | r.s[3])) return QK_ERR_ARG; /* xoshiro's state is never all zero */
+    memcpy(&r.spare, &spare, 8);
+    r.has_spare = (int)has;
+    qk_model *m = t->m;
+    qk__get_floats(&p, m->w.p[0], P);
+    qk__get_floats(&p, m->m.p[0], P);
+    qk__get_floats(&p, m->v.p[0], P);
+    qk__get_floats(&p, m->state, S);
+    m->step = (long)mstep;
+    t->rng = r;
+    t->step = (long)step;
+    memcpy(&t->loss, &loss, 4);
+    t->stop = QK_TRAIN_RUNNING;
+    t->stop_step = 0;
     return QK_OK;
 }
 
@@ -277,4 +406,33 @@ size_t qk_synthetic_corpus(unsigned char *buf, size_t cap)
     }
 #undef QK__PICK
     return n;
+}
+
+qk_status qk_train_example(qk_train_example_mem *mem, int steps, uint64_t *hash, float *first_loss,
+                           float *last_loss)
+{
+    qk_model_config c;
+    qk_model m;
+    qk_trainer t;
+    qk_train_sizes_t sz;
+    qk_train_config tc = {1, 0, 0.1f, mem->ids, 0};
+    qk_model_preset("tiny", &c);
+    c.V = 256;
+    tc.n_ids = (long)qk_synthetic_corpus(mem->text, sizeof mem->text);
+    for (long i = 0; i < tc.n_ids; i++) mem->ids[i] = mem->text[i];
+    qk_status s = qk_train_sizes(&c, &tc, &sz);
+    if (s != QK_OK) return s;
+    if (sz.model != sizeof mem->model / sizeof mem->model[0] || sz.tokens > sizeof mem->tok / sizeof mem->tok[0] ||
+        sz.work != 0)
+        return QK_ERR_CAPACITY;
+    s = qk_train_bind_model(&m, &c, mem->model, sz.model);
+    if (s == QK_OK) s = qk_train_init(&t, &m, &tc, mem->tok, NULL, NULL);
+    for (int k = 0; k < steps && s == QK_OK; k++) {
+        s = qk_train_step(&t);
+        if (k == 0 && first_loss) *first_loss = t.loss;
+    }
+    if (s != QK_OK) return s;
+    if (last_loss) *last_loss = t.loss;
+    *hash = qk_model_param_hash(&m);
+    return QK_OK;
 }

@@ -24,7 +24,10 @@
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx2,fma")
 #endif
 
-#define MR 8
+#ifndef QK__AVX512_MR
+#define QK__AVX512_MR 8
+#endif
+#define MR QK__AVX512_MR
 #define NR 32
 
 /* ---------------------------------------------------------------- matrix product */
@@ -32,7 +35,7 @@
  * AK(r); row k of op(B) is b + k·ldb (32 floats, the lanes beyond n masked off and never
  * stored). The 16 accumulators are named variables so that they stay in registers; the
  * rows r >= R are removed at compile time. */
-#define T_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define T_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
 #define T_DECL(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
 #define T_LOAD(r)                                                                      \
     if (r < R && load_c) {                                                             \
@@ -55,42 +58,54 @@
     const __mmask16 m1 = n >= 32 ? (__mmask16)0xffff : n <= 16 ? (__mmask16)0 : (__mmask16)((1u << (n - 16)) - 1u); \
     T_ROWS(T_DECL)                                                                     \
     T_ROWS(T_LOAD)                                                                     \
-    for (int k = 0; k < kc; k++) {                                                     \
-        const float *bk = b + (ptrdiff_t)k * ldb;                                      \
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, bk), b1 = _mm512_maskz_loadu_ps(m1, bk + 16); \
-        T_ROWS(T_FMA)                                                                  \
+    if (n == NR) {                                                                     \
+        for (int k = 0; k < kc; k++) {                                                 \
+            const float *bk = b + (ptrdiff_t)k * ldb;                                  \
+            __m512 b0 = _mm512_loadu_ps(bk), b1 = _mm512_loadu_ps(bk + 16);            \
+            T_ROWS(T_FMA)                                                              \
+        }                                                                              \
+    } else {                                                                           \
+        for (int k = 0; k < kc; k++) {                                                 \
+            const float *bk = b + (ptrdiff_t)k * ldb;                                  \
+            __m512 b0 = _mm512_maskz_loadu_ps(m0, bk), b1 = _mm512_maskz_loadu_ps(m1, bk + 16); \
+            T_ROWS(T_FMA)                                                              \
+        }                                                                              \
     }                                                                                  \
     T_ROWS(T_STORE)
 
 /* op(A) stored k-major: row r at k is a[k·acs + r] (a packed panel, or Aᵀ in place). */
 #define AK(r) a[(ptrdiff_t)k * acs + (r)]
-#define DEF_TILE_K(R)                                                                  \
-    static void tile_k##R(int kc, const float *a, ptrdiff_t acs, const float *b, ptrdiff_t ldb, float *c, \
-                          ptrdiff_t ldc, int n, int load_c)                            \
+#define DEF_TILE_K(ROWS)                                                               \
+    static void tile_k##ROWS(int kc, const float *a, ptrdiff_t acs, const float *b, ptrdiff_t ldb, float *c, \
+                             ptrdiff_t ldc, int n, int load_c)                         \
     {                                                                                  \
+        enum { R = ROWS };                                                             \
         T_BODY                                                                         \
     }
-DEF_TILE_K(1) DEF_TILE_K(2) DEF_TILE_K(3) DEF_TILE_K(4)
-DEF_TILE_K(5) DEF_TILE_K(6) DEF_TILE_K(7) DEF_TILE_K(8)
+DEF_TILE_K(1) DEF_TILE_K(2) DEF_TILE_K(3) DEF_TILE_K(4) DEF_TILE_K(5) DEF_TILE_K(6) DEF_TILE_K(7)
+DEF_TILE_K(8) DEF_TILE_K(9) DEF_TILE_K(10) DEF_TILE_K(11) DEF_TILE_K(12) DEF_TILE_K(13) DEF_TILE_K(14)
 #undef AK
 
 /* op(A) stored row-major: row r at k is a[r·ars + k] (A in place, no packing). */
 #define AK(r) a##r[k]
 #define T_ROWPTR(r) const float *a##r = a + (ptrdiff_t)(r < R ? r : 0) * ars;
-#define DEF_TILE_R(R)                                                                  \
-    static void tile_r##R(int kc, const float *a, ptrdiff_t ars, const float *b, ptrdiff_t ldb, float *c, \
-                          ptrdiff_t ldc, int n, int load_c)                            \
+#define DEF_TILE_R(ROWS)                                                               \
+    static void tile_r##ROWS(int kc, const float *a, ptrdiff_t ars, const float *b, ptrdiff_t ldb, float *c, \
+                             ptrdiff_t ldc, int n, int load_c)                         \
     {                                                                                  \
+        enum { R = ROWS };                                                             \
         T_ROWS(T_ROWPTR)                                                               \
         T_BODY                                                                         \
     }
-DEF_TILE_R(1) DEF_TILE_R(2) DEF_TILE_R(3) DEF_TILE_R(4)
-DEF_TILE_R(5) DEF_TILE_R(6) DEF_TILE_R(7) DEF_TILE_R(8)
+DEF_TILE_R(1) DEF_TILE_R(2) DEF_TILE_R(3) DEF_TILE_R(4) DEF_TILE_R(5) DEF_TILE_R(6) DEF_TILE_R(7)
+DEF_TILE_R(8) DEF_TILE_R(9) DEF_TILE_R(10) DEF_TILE_R(11) DEF_TILE_R(12) DEF_TILE_R(13) DEF_TILE_R(14)
 #undef AK
 
 typedef void (*tile_fn)(int, const float *, ptrdiff_t, const float *, ptrdiff_t, float *, ptrdiff_t, int, int);
-static const tile_fn tiles_k[MR + 1] = {0, tile_k1, tile_k2, tile_k3, tile_k4, tile_k5, tile_k6, tile_k7, tile_k8};
-static const tile_fn tiles_r[MR + 1] = {0, tile_r1, tile_r2, tile_r3, tile_r4, tile_r5, tile_r6, tile_r7, tile_r8};
+static const tile_fn tiles_k[15] = {0, tile_k1, tile_k2, tile_k3, tile_k4, tile_k5, tile_k6, tile_k7,
+                                    tile_k8, tile_k9, tile_k10, tile_k11, tile_k12, tile_k13, tile_k14};
+static const tile_fn tiles_r[15] = {0, tile_r1, tile_r2, tile_r3, tile_r4, tile_r5, tile_r6, tile_r7,
+                                    tile_r8, tile_r9, tile_r10, tile_r11, tile_r12, tile_r13, tile_r14};
 
 static void gemm_tile_s_avx512(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b, ptrdiff_t ldb,
                                float *c, int ldc, int m, int n, int load_c)
@@ -105,6 +120,42 @@ static void gemm_tile_avx512(int kc, const float *ap, const float *bp, float *c,
 {
     if (m <= 0 || n <= 0) return;
     tiles_k[m](kc, ap, MR, bp, NR, c, ldc, n, load_c);
+}
+
+/* A transposed B's micro-panel: 8 x 8 blocks transposed in registers (a copy: no
+ * arithmetic, so no bits to keep), the edges element by element. */
+static inline void transpose8(__m256 r[8])
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20), r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20), r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20), r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20), r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+static void pack_bt_avx512(float *dst, int nr, const float *src, ptrdiff_t lds, int n, int kc)
+{
+    int c = 0;
+    for (; c + 8 <= n; c += 8) {
+        int k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + (c + i) * lds + k);
+            transpose8(r);
+            for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + (ptrdiff_t)(k + i) * nr + c, r[i]);
+        }
+        for (; k < kc; k++)
+            for (int i = 0; i < 8; i++) dst[(ptrdiff_t)k * nr + c + i] = src[(c + i) * lds + k];
+    }
+    for (; c < n; c++)
+        for (int k = 0; k < kc; k++) dst[(ptrdiff_t)k * nr + c] = src[c * lds + k];
 }
 
 /* ---------------------------------------------------------------- reductions (SPEC §2.4) */
@@ -138,6 +189,62 @@ static float dot_avx512(const float *x, const float *y, int n)
     float l[8];
     _mm256_storeu_ps(l, acc);
     return qk__combine8(l);
+}
+
+/* ---------------------------------------------------------------- LayerNorm, element-wise */
+/* The float operations of qk_vector.c per element (16 lanes; the tail under a mask). */
+static inline __mmask16 tail16(int i, int n) { return n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u); }
+
+static void ln_center_avx512(float *y, const float *x, float m, int n)
+{
+    const __m512 M = _mm512_set1_ps(m);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 k = tail16(i, n);
+        _mm512_mask_storeu_ps(y + i, k, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), M));
+    }
+}
+
+static void ln_scale_avx512(float *y, float rs, const float *gamma, const float *beta, int n)
+{
+    const __m512 R = _mm512_set1_ps(rs);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 k = tail16(i, n);
+        __m512 t = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, y + i), R), _mm512_maskz_loadu_ps(k, gamma + i));
+        _mm512_mask_storeu_ps(y + i, k, _mm512_add_ps(t, _mm512_maskz_loadu_ps(k, beta + i)));
+    }
+}
+
+static void ln_bwd_prep_avx512(float *norm, float *g, const float *x, const float *dy, const float *gamma, float mean,
+                               float rstd, int n)
+{
+    const __m512 M = _mm512_set1_ps(mean), R = _mm512_set1_ps(rstd);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 k = tail16(i, n);
+        _mm512_mask_storeu_ps(norm + i, k, _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), M), R));
+        _mm512_mask_storeu_ps(g + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, gamma + i), _mm512_maskz_loadu_ps(k, dy + i)));
+    }
+}
+
+static void ln_bwd_dx_avx512(float *dx, const float *norm, const float *g, float gmean, float gnmean, float rstd, int n)
+{
+    const __m512 GM = _mm512_set1_ps(gmean), GN = _mm512_set1_ps(gnmean), R = _mm512_set1_ps(rstd);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 k = tail16(i, n);
+        __m512 t = _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, g + i), GM),
+                                 _mm512_mul_ps(_mm512_maskz_loadu_ps(k, norm + i), GN));
+        _mm512_mask_storeu_ps(dx + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, dx + i), _mm512_mul_ps(t, R)));
+    }
+}
+
+static void ln_bwd_dgb_avx512(float *dgamma, float *dbeta, const float *dy, const float *norm, int n)
+{
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 k = tail16(i, n);
+        __m512 d = _mm512_maskz_loadu_ps(k, dy + i);
+        _mm512_mask_storeu_ps(dgamma + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, dgamma + i),
+                                                           _mm512_mul_ps(d, _mm512_maskz_loadu_ps(k, norm + i))));
+        _mm512_mask_storeu_ps(dbeta + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, dbeta + i), d));
+    }
 }
 
 /* ---------------------------------------------------------------- exp */
@@ -189,21 +296,133 @@ static inline __m256 expf8(__m256 x)
     return _mm512_cvtpd_ps(exp_core8(_mm512_cvtps_pd(x), 0));
 }
 
+/* Four vectors of qk_expf at once, each step applied to all four before the next, so
+ * that the long chain of the polynomial (13 dependent fma) overlaps across them. */
+#define X4(S) S(0) S(1) S(2) S(3)
+static inline void expf8x4(const float *x, float *y)
+{
+    const __m256 hi = _mm256_set1_ps(QK__EXPF_HI), lo = _mm256_set1_ps(QK__EXPF_LO);
+    const __m512d shift = _mm512_set1_pd(QK__SHIFT);
+    const __m512i bias = _mm512_set1_epi64(1023);
+#define E_IN(i)                                                                                  \
+    __m256 x##i = _mm256_loadu_ps(x + 8 * (i));                                                  \
+    x##i = _mm256_mask_blend_ps(_mm256_cmp_ps_mask(x##i, hi, _CMP_GT_OQ), x##i, hi);             \
+    x##i = _mm256_mask_blend_ps(_mm256_cmp_ps_mask(x##i, lo, _CMP_LT_OQ), x##i, lo);             \
+    __m512d d##i = _mm512_cvtps_pd(x##i);                                                        \
+    __m512d t##i = _mm512_fmadd_pd(d##i, _mm512_set1_pd(QK__LOG2E), shift);
+#define E_R(i)                                                                                   \
+    __m512d kd##i = _mm512_sub_pd(t##i, shift);                                                  \
+    __m512d r##i = _mm512_fnmadd_pd(kd##i, _mm512_set1_pd(QK__LN2_HI), d##i);                    \
+    r##i = _mm512_fnmadd_pd(kd##i, _mm512_set1_pd(QK__LN2_LO), r##i);                            \
+    __m512d p##i = _mm512_set1_pd(QK__EXP_C13);
+#define E_STEP(C) X4(E_STEP1_##C)
+#define E_H(i, C) p##i = _mm512_fmadd_pd(p##i, r##i, _mm512_set1_pd(C));
+#define E_OUT(i)                                                                                 \
+    __m512i k##i = _mm512_sub_epi64(_mm512_castpd_si512(t##i), _mm512_castpd_si512(shift));      \
+    __m512d s##i = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_add_epi64(k##i, bias), 52));     \
+    _mm256_storeu_ps(y + 8 * (i), _mm512_cvtpd_ps(_mm512_mul_pd(p##i, s##i)));
+    X4(E_IN)
+    X4(E_R)
+#define E_ALL(C) E_H(0, C) E_H(1, C) E_H(2, C) E_H(3, C)
+    E_ALL(QK__EXP_C12) E_ALL(QK__EXP_C11) E_ALL(QK__EXP_C10) E_ALL(QK__EXP_C9) E_ALL(QK__EXP_C8)
+    E_ALL(QK__EXP_C7) E_ALL(QK__EXP_C6) E_ALL(QK__EXP_C5) E_ALL(QK__EXP_C4) E_ALL(QK__EXP_C3)
+    E_ALL(QK__EXP_C2) E_ALL(1.0) E_ALL(1.0)
+    X4(E_OUT)
+#undef E_IN
+#undef E_R
+#undef E_STEP
+#undef E_H
+#undef E_OUT
+#undef E_ALL
+}
+
 static void vexpf_avx512(float *y, const float *x, int n)
 {
     int i = 0;
-    for (; i + 16 <= n; i += 16) { /* two independent vectors per step */
-        __m256 a = expf8(_mm256_loadu_ps(x + i)), b = expf8(_mm256_loadu_ps(x + i + 8));
-        _mm256_storeu_ps(y + i, a);
-        _mm256_storeu_ps(y + i + 8, b);
-    }
+    for (; i + 32 <= n; i += 32) expf8x4(x + i, y + i);
     for (; i < n; i += 8) {
         __mmask8 k = n - i >= 8 ? (__mmask8)0xff : tail8(n - i);
         _mm256_mask_storeu_ps(y + i, k, expf8(_mm256_maskz_loadu_ps(k, x + i)));
     }
 }
 
-/* qk_exp (double) of x <= 0 finite or -Inf, as qk_math.c: 0 below -745.2. */
+/* ---------------------------------------------------------------- GELU, erf form */
+/* qk_gelu_erff (qk_math.c), 16 lanes at a time (two registers of 8 doubles, so that
+ * the loops' latency chains overlap). With z = x/sqrt(2) and a = |z|:
+ *   z >= 0: 1 + erf z,  erf z = 1 (a >= 6), S(a) (a < 2), 1 - CF(a) (otherwise);
+ *   z < 0:  erfc a = 1 - S(a) (a < 2), 0 (a > 27.3), CF(a) (otherwise);
+ * S is qk_math.c's series, CF its continued fraction (modified Lentz), each a loop with
+ * a data-dependent exit. Here all lanes step together; a lane's value is taken at the
+ * step where its own exit test first holds (or at the scalar loop's bound), so it is
+ * the value the scalar loop returns; what a lane computes after that is discarded.
+ * a = 0 gives S = a at once (the scalar series adds +-0 terms for 399 steps and returns
+ * the same +-0). */
+
+/* -x: the sign bit flipped (as C's unary minus, also for +-0) */
+static inline __m512d neg8(__m512d x) { return _mm512_xor_pd(x, _mm512_set1_pd(-0.0)); }
+
+/* The series' sum for the lanes act0, act1 (a < 2); S = (2/sqrt(pi)·e^{-a²})·sum. */
+static inline void erf_series16(__m512d a0, __mmask8 act0, __m512d a1, __mmask8 act1, __m512d *s0, __m512d *s1)
+{
+    const __m512d two = _mm512_set1_pd(2.0), ulp = _mm512_set1_pd(0x1p-56), zero = _mm512_setzero_pd();
+    const __m512d x20 = _mm512_mul_pd(a0, a0), x21 = _mm512_mul_pd(a1, a1);
+    const __m512d t20 = _mm512_mul_pd(two, x20), t21 = _mm512_mul_pd(two, x21);
+    __m512d term0 = a0, sum0 = a0, out0 = a0, term1 = a1, sum1 = a1, out1 = a1;
+    act0 &= _mm512_cmp_pd_mask(a0, zero, _CMP_NEQ_UQ);
+    act1 &= _mm512_cmp_pd_mask(a1, zero, _CMP_NEQ_UQ);
+    for (int n = 1; n < 400 && (act0 | act1); n++) {
+        const __m512d den = _mm512_set1_pd((double)(2 * n + 1));
+        term0 = _mm512_mul_pd(term0, _mm512_div_pd(t20, den)); /* term *= 2.0 * x2 / (2n + 1) */
+        term1 = _mm512_mul_pd(term1, _mm512_div_pd(t21, den));
+        sum0 = _mm512_add_pd(sum0, term0);
+        sum1 = _mm512_add_pd(sum1, term1);
+        __mmask8 d0 = act0 & _mm512_cmp_pd_mask(term0, _mm512_mul_pd(sum0, ulp), _CMP_LT_OQ);
+        __mmask8 d1 = act1 & _mm512_cmp_pd_mask(term1, _mm512_mul_pd(sum1, ulp), _CMP_LT_OQ);
+        out0 = _mm512_mask_mov_pd(out0, d0, sum0);
+        out1 = _mm512_mask_mov_pd(out1, d1, sum1);
+        act0 &= ~d0;
+        act1 &= ~d1;
+        if (n == 399) { /* the bound: the lanes still running return their sum */
+            out0 = _mm512_mask_mov_pd(out0, act0, sum0);
+            out1 = _mm512_mask_mov_pd(out1, act1, sum1);
+        }
+    }
+    *s0 = out0;
+    *s1 = out1;
+}
+
+/* The continued fraction's f for the lanes act0, act1; CF = (e^{-a²}/sqrt(pi))/f. */
+static inline void erfc_cf16(__m512d a0, __mmask8 act0, __m512d a1, __mmask8 act1, __m512d *f0o, __m512d *f1o)
+{
+    const __m512d tiny = _mm512_set1_pd(0x1p-600), one = _mm512_set1_pd(1.0), eps = _mm512_set1_pd(0x1p-54);
+    const __m512d zero = _mm512_setzero_pd();
+    __m512d f0 = a0, C0 = a0, D0 = zero, out0 = a0, f1 = a1, C1 = a1, D1 = zero, out1 = a1;
+#define QK__LENTZ(f, C, D, a, act, out)                                                  \
+    do {                                                                                \
+        D = _mm512_add_pd(a, _mm512_mul_pd(an, D));                                     \
+        D = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(D, zero, _CMP_EQ_OQ), D, tiny);     \
+        C = _mm512_add_pd(a, _mm512_div_pd(an, C));                                     \
+        C = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(C, zero, _CMP_EQ_OQ), C, tiny);     \
+        D = _mm512_div_pd(one, D);                                                      \
+        __m512d delta = _mm512_mul_pd(C, D);                                            \
+        f = _mm512_mul_pd(f, delta);                                                    \
+        __mmask8 done = act & _mm512_cmp_pd_mask(_mm512_sub_pd(delta, one), eps, _CMP_LT_OQ) & \
+                        _mm512_cmp_pd_mask(_mm512_sub_pd(one, delta), eps, _CMP_LT_OQ); \
+        out = _mm512_mask_mov_pd(out, done, f);                                         \
+        act &= ~done;                                                                   \
+        if (n == 499) out = _mm512_mask_mov_pd(out, act, f);                            \
+    } while (0)
+    for (int n = 1; n < 500 && (act0 | act1); n++) {
+        const __m512d an = _mm512_set1_pd(0.5 * n);
+        QK__LENTZ(f0, C0, D0, a0, act0, out0);
+        QK__LENTZ(f1, C1, D1, a1, act1, out1);
+    }
+#undef QK__LENTZ
+    *f0o = out0;
+    *f1o = out1;
+}
+
+/* qk_exp (double) of x <= 0 or -Inf, as qk_math.c: 0 below -745.2. */
 static inline __m512d exp_neg8(__m512d x)
 {
     __mmask8 under = _mm512_cmp_pd_mask(x, _mm512_set1_pd(-745.2), _CMP_LT_OQ);
@@ -211,89 +430,68 @@ static inline __m512d exp_neg8(__m512d x)
     return _mm512_mask_blend_pd(under, e, _mm512_setzero_pd());
 }
 
-/* -x: the sign bit flipped (as C's unary minus, also for +-0) */
-static inline __m512d neg8(__m512d x) { return _mm512_xor_pd(x, _mm512_set1_pd(-0.0)); }
+typedef struct {
+    __m512d xd, a;
+    __mmask8 nan, neg, small, ge6, gt27, ser, cf;
+} gelu_lanes;
 
-/* ---------------------------------------------------------------- GELU, erf form */
-/* qk_gelu_erff (qk_math.c) on 8 lanes. With z = x/sqrt(2) and a = |z|:
- *   z >= 0: 1 + erf z,  erf z = 1 (a >= 6), S(a) (a < 2), 1 - CF(a) (otherwise);
- *   z < 0:  erfc a = 1 - S(a) (a < 2), 0 (a > 27.3), CF(a) (otherwise);
- * S is qk_math.c's series, CF its continued fraction (modified Lentz), each a loop with
- * a data-dependent exit: here every lane iterates until its own exit test holds (or
- * the scalar loop's bound is reached) and is frozen by a mask from then on, so it does
- * exactly the scalar operations. a = 0 gives S = a at once (the scalar series adds +-0
- * terms for 399 steps and returns the same +-0). */
-static inline __m512d erf_series8(__m512d a, __mmask8 act)
+static inline gelu_lanes gelu_classify(__m256 x)
 {
-    const __m512d x2 = _mm512_mul_pd(a, a), two_x2 = _mm512_mul_pd(_mm512_set1_pd(2.0), x2);
-    __m512d term = a, sum = a;
-    act &= _mm512_cmp_pd_mask(a, _mm512_setzero_pd(), _CMP_NEQ_UQ);
-    for (int n = 1; n < 400 && act; n++) {
-        __m512d q = _mm512_div_pd(two_x2, _mm512_set1_pd((double)(2 * n + 1)));
-        term = _mm512_mask_mul_pd(term, act, term, q);
-        sum = _mm512_mask_add_pd(sum, act, sum, term);
-        act &= ~_mm512_cmp_pd_mask(term, _mm512_mul_pd(sum, _mm512_set1_pd(0x1p-56)), _CMP_LT_OQ);
-    }
-    __m512d c = _mm512_mul_pd(_mm512_set1_pd(0x1.20dd750429b6dp0), exp_neg8(neg8(x2)));
-    return _mm512_mul_pd(c, sum);
+    const __m512d zero = _mm512_setzero_pd();
+    gelu_lanes g;
+    g.xd = _mm512_cvtps_pd(x);
+    __m512d z = _mm512_mul_pd(g.xd, _mm512_set1_pd(0x1.6a09e667f3bcdp-1)); /* x/sqrt(2) */
+    g.nan = _mm512_cmp_pd_mask(g.xd, g.xd, _CMP_UNORD_Q);
+    __mmask8 pos = _mm512_cmp_pd_mask(z, zero, _CMP_GE_OQ);
+    g.neg = _mm512_cmp_pd_mask(z, zero, _CMP_LT_OQ);
+    g.a = _mm512_mask_blend_pd(g.neg, z, neg8(z)); /* z < 0 ? -z : z */
+    g.small = _mm512_cmp_pd_mask(g.a, _mm512_set1_pd(2.0), _CMP_LT_OQ);
+    g.ge6 = _mm512_cmp_pd_mask(g.a, _mm512_set1_pd(6.0), _CMP_GE_OQ);
+    g.gt27 = _mm512_cmp_pd_mask(g.a, _mm512_set1_pd(27.3), _CMP_GT_OQ);
+    g.ser = (pos | g.neg) & g.small;
+    g.cf = (pos & ~g.small & ~g.ge6) | (g.neg & ~g.small & ~g.gt27);
+    return g;
 }
 
-static inline __m512d erfc_cf8(__m512d a, __mmask8 act)
+/* (float)(0.5·x·one_plus), one_plus from the lanes' sums (series) and f (fraction) */
+static inline __m256 gelu_finish(__m256 x, const gelu_lanes *g, __m512d sum, __m512d f)
 {
-    const __m512d tiny = _mm512_set1_pd(0x1p-600), one = _mm512_set1_pd(1.0), eps = _mm512_set1_pd(0x1p-54);
-    __m512d f = a, C = a, D = _mm512_setzero_pd();
-    for (int n = 1; n < 500 && act; n++) {
-        __m512d an = _mm512_set1_pd(0.5 * n);
-        __m512d Dn = _mm512_add_pd(a, _mm512_mul_pd(an, D));
-        Dn = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(Dn, _mm512_setzero_pd(), _CMP_EQ_OQ), Dn, tiny);
-        __m512d Cn = _mm512_add_pd(a, _mm512_div_pd(an, C));
-        Cn = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(Cn, _mm512_setzero_pd(), _CMP_EQ_OQ), Cn, tiny);
-        Dn = _mm512_div_pd(one, Dn);
-        __m512d delta = _mm512_mul_pd(Cn, Dn);
-        D = _mm512_mask_mov_pd(D, act, Dn);
-        C = _mm512_mask_mov_pd(C, act, Cn);
-        f = _mm512_mask_mul_pd(f, act, f, delta);
-        __mmask8 done = _mm512_cmp_pd_mask(_mm512_sub_pd(delta, one), eps, _CMP_LT_OQ) &
-                        _mm512_cmp_pd_mask(_mm512_sub_pd(one, delta), eps, _CMP_LT_OQ);
-        act &= ~done;
+    const __m512d one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd();
+    __m512d s = zero, t = zero;
+    if (g->ser) {
+        __m512d x2 = _mm512_mul_pd(g->a, g->a);
+        s = _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(0x1.20dd750429b6dp0), exp_neg8(neg8(x2))), sum);
     }
-    __m512d e = exp_neg8(_mm512_mul_pd(neg8(a), a));
-    return _mm512_div_pd(_mm512_mul_pd(_mm512_set1_pd(0x1.20dd750429b6dp-1), e), f);
-}
-
-static inline __m256 gelu_erf8(__m256 x)
-{
-    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
-    __m512d xd = _mm512_cvtps_pd(x);
-    __m512d z = _mm512_mul_pd(xd, _mm512_set1_pd(0x1.6a09e667f3bcdp-1));
-    __mmask8 nan = _mm512_cmp_pd_mask(xd, xd, _CMP_UNORD_Q);
-    __mmask8 pos = _mm512_cmp_pd_mask(z, zero, _CMP_GE_OQ), neg = _mm512_cmp_pd_mask(z, zero, _CMP_LT_OQ);
-    __m512d a = _mm512_mask_blend_pd(neg, z, neg8(z)); /* z < 0 ? -z : z */
-    __mmask8 small = _mm512_cmp_pd_mask(a, _mm512_set1_pd(2.0), _CMP_LT_OQ);
-    __mmask8 ge6 = _mm512_cmp_pd_mask(a, _mm512_set1_pd(6.0), _CMP_GE_OQ);
-    __mmask8 gt27 = _mm512_cmp_pd_mask(a, _mm512_set1_pd(27.3), _CMP_GT_OQ);
-    __mmask8 ser = (pos | neg) & small;
-    __mmask8 cf = (pos & ~small & ~ge6) | (neg & ~small & ~gt27);
-    __m512d s = ser ? erf_series8(a, ser) : zero;
-    __m512d t = cf ? erfc_cf8(a, cf) : zero;
-    /* one_plus: z >= 0: 1 + r with r = 1 | s | 1 - t; z < 0: 1 - s | 0 | t */
-    __m512d r = _mm512_mask_blend_pd(small, _mm512_sub_pd(one, t), s);
-    r = _mm512_mask_blend_pd(ge6, r, one);
+    if (g->cf) {
+        __m512d e = exp_neg8(_mm512_mul_pd(neg8(g->a), g->a));
+        t = _mm512_div_pd(_mm512_mul_pd(_mm512_set1_pd(0x1.20dd750429b6dp-1), e), f);
+    }
+    /* z >= 0: 1 + r with r = 1 | S | 1 - CF; z < 0: 1 - S | 0 | CF */
+    __m512d r = _mm512_mask_blend_pd(g->small, _mm512_sub_pd(one, t), s);
+    r = _mm512_mask_blend_pd(g->ge6, r, one);
     __m512d op_pos = _mm512_add_pd(one, r);
-    __m512d op_neg = _mm512_mask_blend_pd(small, t, _mm512_sub_pd(one, s));
-    op_neg = _mm512_mask_blend_pd(gt27 & ~small, op_neg, zero);
-    __m512d op = _mm512_mask_blend_pd(neg, op_pos, op_neg);
-    __m256 y = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(0.5), xd), op));
-    y = _mm256_mask_blend_ps(nan, y, _mm256_add_ps(x, x));
+    __m512d op_neg = _mm512_mask_blend_pd(g->small, t, _mm512_sub_pd(one, s));
+    op_neg = _mm512_mask_blend_pd(g->gt27 & ~g->small, op_neg, zero);
+    __m512d op = _mm512_mask_blend_pd(g->neg, op_pos, op_neg);
+    __m256 y = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(0.5), g->xd), op));
+    y = _mm256_mask_blend_ps(g->nan, y, _mm256_add_ps(x, x));
     __mmask8 minf = _mm256_cmp_ps_mask(x, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ);
     return _mm256_mask_blend_ps(minf, y, _mm256_set1_ps(-0.0f));
 }
 
 static void vgelu_erff_avx512(float *y, const float *x, int n)
 {
-    for (int i = 0; i < n; i += 8) {
-        __mmask8 k = n - i >= 8 ? (__mmask8)0xff : tail8(n - i);
-        _mm256_mask_storeu_ps(y + i, k, gelu_erf8(_mm256_maskz_loadu_ps(k, x + i)));
+    for (int i = 0; i < n; i += 16) {
+        __mmask8 k0 = n - i >= 8 ? (__mmask8)0xff : tail8(n - i);
+        __mmask8 k1 = n - i >= 16 ? (__mmask8)0xff : n - i <= 8 ? (__mmask8)0 : tail8(n - i - 8);
+        __m256 x0 = _mm256_maskz_loadu_ps(k0, x + i), x1 = _mm256_maskz_loadu_ps(k1, x + i + 8);
+        gelu_lanes g0 = gelu_classify(x0), g1 = gelu_classify(x1);
+        g0.ser &= k0, g0.cf &= k0, g1.ser &= k1, g1.cf &= k1;
+        __m512d s0 = _mm512_setzero_pd(), s1 = s0, f0 = s0, f1 = s0;
+        if (g0.ser | g1.ser) erf_series16(g0.a, g0.ser, g1.a, g1.ser, &s0, &s1);
+        if (g0.cf | g1.cf) erfc_cf16(g0.a, g0.cf, g1.a, g1.cf, &f0, &f1);
+        _mm256_mask_storeu_ps(y + i, k0, gelu_finish(x0, &g0, s0, f0));
+        if (k1) _mm256_mask_storeu_ps(y + i + 8, k1, gelu_finish(x1, &g1, s1, f1));
     }
 }
 
@@ -428,7 +626,10 @@ static void jfcols_avx512(double *r, int nr, const int *cp, const int *cq, const
 
 const qk_kernels qk__kernels_avx512 = {"avx512", MR, NR, gemm_tile_avx512, sum_avx512, dot_avx512, vexpf_avx512,
                                        jrot_avx512, jstep_avx512, jdot3_avx512, jfrot_avx512,
-                                       jangle_avx512, jfcols_avx512, gemm_tile_s_avx512, vgelu_erff_avx512};
+                                       jangle_avx512, jfcols_avx512};
+const qk_kernels_ext qk__kernels_avx512_ext = {gemm_tile_s_avx512, vgelu_erff_avx512, pack_bt_avx512,
+                                               ln_center_avx512, ln_scale_avx512, ln_bwd_prep_avx512,
+                                               ln_bwd_dx_avx512, ln_bwd_dgb_avx512};
 #else
 typedef int qk__empty_unit_qk_have_avx512; /* ISO C: no empty translation unit */
 #endif

@@ -289,31 +289,41 @@ static void jac_realign(jac *J)
     J->aligned = 1;
 }
 
+/* The dense step of pair c (column c of the halves): rows x0, x1 mapped into y0, y1. */
+static void jac_dense_pair(jac *J, const qk_kernels *K, int c, const double *x0, const double *x1, double *y0,
+                           double *y1)
+{
+    const int h = J->h, L = J->L;
+    const int P = J->sc[c], Q = h + P, P2 = J->nxt[P], Q2 = J->nxt[Q];
+    K->jstep(x0, x1, y0, y1, h, J->pa[c], J->pb[c], J->pa, J->pb);
+    jac_fixup(y0, h, L);
+    jac_fixup(y1, h, L);
+    if (J->pc[c] != 0.0) { /* the pair's own 2x2 block: the exact Jacobi update */
+        y0[J->cof[P2]] = J->np[c];
+        y1[J->cof[Q2]] = J->nq[c];
+        y0[J->cof[Q2]] = 0.0;
+        y1[J->cof[P2]] = 0.0;
+    }
+    /* the next step's angle inputs of these rows (equal to a later read of them) */
+    J->cdg[P2] = y0[J->cof[P2]];
+    J->cdg[Q2] = y1[J->cof[Q2]];
+    if (P2 < h) J->cpe[P2] = y0[J->cof[P2 + h]];
+    if (Q2 < h) J->cpe[Q2] = y1[J->cof[Q2 + h]];
+}
+
+/* Pair c's rows go to the two rows pair c - 1 read (pair 0's to the spare rows), so
+ * each physical row is written only after it was read. */
 static void jac_dense(jac *J, const qk_kernels *K)
 {
-    const int h = J->h, m = J->m, L = J->L;
+    const int h = J->h, m = J->m;
     if (!J->aligned) jac_realign(J);
     int sp0 = J->brow[m], sp1 = J->brow[m + 1];
     for (int c = 0; c < h; c++) {
-        const int P = J->sc[c], Q = h + P, P2 = J->nxt[P], Q2 = J->nxt[Q];
+        const int P = J->sc[c], Q = h + P;
         const int r0 = J->brow[P], r1 = J->brow[Q];
-        double *y0 = jrow(J, sp0), *y1 = jrow(J, sp1);
-        K->jstep(jrow(J, r0), jrow(J, r1), y0, y1, h, J->pa[c], J->pb[c], J->pa, J->pb);
-        jac_fixup(y0, h, L);
-        jac_fixup(y1, h, L);
-        if (J->pc[c] != 0.0) { /* the pair's own 2x2 block: the exact Jacobi update */
-            y0[J->cof[P2]] = J->np[c];
-            y1[J->cof[Q2]] = J->nq[c];
-            y0[J->cof[Q2]] = 0.0;
-            y1[J->cof[P2]] = 0.0;
-        }
-        /* the next step's angle inputs of these rows (equal to a later read of them) */
-        J->cdg[P2] = y0[J->cof[P2]];
-        J->cdg[Q2] = y1[J->cof[Q2]];
-        if (P2 < h) J->cpe[P2] = y0[J->cof[P2 + h]];
-        if (Q2 < h) J->cpe[Q2] = y1[J->cof[Q2 + h]];
-        J->tmp[P2] = sp0;
-        J->tmp[Q2] = sp1;
+        jac_dense_pair(J, K, c, jrow(J, r0), jrow(J, r1), jrow(J, sp0), jrow(J, sp1));
+        J->tmp[J->nxt[P]] = sp0;
+        J->tmp[J->nxt[Q]] = sp1;
         sp0 = r0;
         sp1 = r1;
     }
@@ -321,6 +331,63 @@ static void jac_dense(jac *J, const qk_kernels *K)
     J->brow[m] = sp0;
     J->brow[m + 1] = sp1;
     J->cached = 1;
+}
+
+/* The same step as parallel tasks over the rotation sets [c0, c1) (SPEC §2.8: the
+ * pairs of a step write disjoint rows). A task first copies the rows of its last pair
+ * to its stack; its first pair then writes into them, pair c into the rows pair c - 1
+ * read, and the last pair reads the stack copy. Every row gets the serial bits (only
+ * the physical places of the rows differ, which brow records); the spare rows stay
+ * spare. With vectors, a task also rotates its pairs' rows of Vh. */
+typedef struct {
+    jac *J;
+    const qk_kernels *K;
+    int per, with_v;
+} jac_par;
+
+static void jac_dense_part(void *arg, int t)
+{
+    const jac_par *jp = (const jac_par *)arg;
+    jac *J = jp->J;
+    const int h = J->h, c0 = t * jp->per, c1 = c0 + jp->per < h ? c0 + jp->per : h;
+    if (c0 >= c1) return;
+    double own[2 * (QK_EIG_MAX_N + 16)];
+    const size_t ld = J->ld;
+    const int last = c1 - 1, rl0 = J->brow[J->sc[last]], rl1 = J->brow[h + J->sc[last]];
+    memcpy(own, jrow(J, rl0), sizeof(double) * ld);
+    memcpy(own + ld, jrow(J, rl1), sizeof(double) * ld);
+    for (int c = c0; c < c1; c++) {
+        const int P = J->sc[c], Q = h + P;
+        const int w0 = c == c0 ? rl0 : J->brow[J->sc[c - 1]], w1 = c == c0 ? rl1 : J->brow[h + J->sc[c - 1]];
+        const double *x0 = c == last ? own : jrow(J, J->brow[P]), *x1 = c == last ? own + ld : jrow(J, J->brow[Q]);
+        jac_dense_pair(J, jp->K, c, x0, x1, jrow(J, w0), jrow(J, w1));
+        J->tmp[J->nxt[P]] = w0;
+        J->tmp[J->nxt[Q]] = w1;
+    }
+    for (int c = c0; jp->with_v && c < c1; c++)
+        if (J->pc[c] != 0.0) {
+            const int k = J->sc[c];
+            jp->K->jfrot(J->v + (size_t)J->vrow[k] * J->ldv, J->v + (size_t)J->vrow[h + k] * J->ldv, J->n,
+                         J->pa[c], J->pb[c]);
+        }
+}
+
+/* Steps of this many pairs and more are split when a parallel-for is installed. */
+#define QK__EIG_PAR_MIN_H 64
+
+/* The dense step in parallel (and, with vectors, Vh's rotations); 0 if it is not worth
+ * it or there is no parallel-for. */
+static int jac_dense_parallel(jac *J, const qk_kernels *K)
+{
+    const int h = J->h, w = qk_parallel_workers();
+    if (w < 2 || (h < QK__EIG_PAR_MIN_H && !qk__split_all())) return 0;
+    if (!J->aligned) jac_realign(J);
+    int parts = w < h ? w : h;
+    jac_par jp = {J, K, (h + parts - 1) / parts, J->v != NULL};
+    qk_parallel_run((h + jp.per - 1) / jp.per, jac_dense_part, &jp);
+    memcpy(J->brow, J->tmp, sizeof(int) * (size_t)J->m);
+    J->cached = 1;
+    return 1;
 }
 
 static void jac_sparse(jac *J, const qk_kernels *K, int nr)
@@ -375,10 +442,10 @@ static int jac_step(jac *J, double tol, const qk_kernels *K, qk_eig_info *info)
 {
     const int h = J->h, m = J->m;
     int nr = jac_angles(J, tol, K);
-    if (nr * 16 > m) jac_dense(J, K);
-    else jac_sparse(J, K, nr);
-    const int dense = nr * 16 > m;
-    for (int i = 0; J->v && i < nr; i++) {
+    const int dense = nr * 16 > m, par = dense && jac_dense_parallel(J, K); /* par: Vh done too */
+    if (dense && !par) jac_dense(J, K);
+    else if (!dense) jac_sparse(J, K, nr);
+    for (int i = 0; J->v && !par && i < nr; i++) {
         int c = J->rl[i], k = J->sc[c];
         K->jfrot(jvrow(J, J->vrow[k]), jvrow(J, J->vrow[h + k]), J->n, J->pa[c], J->pb[c]);
     }

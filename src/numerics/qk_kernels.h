@@ -62,8 +62,12 @@ typedef struct {
     /* For i < nr: x = r[cp[i]], y = r[cq[i]]; r[cp[i]] = fma(b[i], y, x), r[cq[i]] = fma(a[i], x, y). */
     void (*jfcols)(double *r, int nr, const int *cp, const int *cq, const double *a, const double *b);
 
-    /* Optional entries: NULL in a table that does not have them, and the callers
-     * (qk_matrix.c, qk_math.c) then use the entries above or portable code. */
+} qk_kernels;
+
+/* Entries that only some paths have (kern_avx512.c): the table of the selected path,
+ * qk__kern_ext(), is never NULL, its members are NULL where the path lacks them, and the
+ * callers (qk_matrix.c, qk_math.c) then use the entries above or portable code. */
+typedef struct {
     /* The product tile of gemm_tile on operands in place: C (m <= mr, n <= nr; leading
      * dimension ldc) = chain over k of fmaf(a[r*ars + k*acs], b[k*ldb + c], .), from C
      * when load_c, else from +0 (SPEC §2.3). One of ars, acs is 1 (A row-major or
@@ -71,14 +75,30 @@ typedef struct {
     void (*gemm_tile_s)(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b, ptrdiff_t ldb,
                         float *c, int ldc, int m, int n, int load_c);
     void (*vgelu_erff)(float *y, const float *x, int n); /* qk_gelu_erff per element */
-} qk_kernels;
+    /* A transposed operand's micro-panel, a copy: dst[k*nr + c] = src[c*lds + k] for
+     * c < n, k < kc (the columns n..nr-1 of dst are not written). */
+    void (*pack_bt)(float *dst, int nr, const float *src, ptrdiff_t lds, int n, int kc);
+    /* LayerNorm's element-wise steps (qk_vector.c), each element by the same float
+     * operations (no fma): forward y_i = x_i - m, then y_i = (y_i·rs)·gamma_i + beta_i;
+     * backward norm_i = (x_i - mean)·rstd, g_i = gamma_i·dy_i, then
+     * dx_i += ((g_i - gmean) - norm_i·gnmean)·rstd, dgamma_i += dy_i·norm_i, dbeta_i += dy_i. */
+    void (*ln_center)(float *y, const float *x, float m, int n);
+    void (*ln_scale)(float *y, float rs, const float *gamma, const float *beta, int n);
+    void (*ln_bwd_prep)(float *norm, float *g, const float *x, const float *dy, const float *gamma, float mean,
+                        float rstd, int n);
+    void (*ln_bwd_dx)(float *dx, const float *norm, const float *g, float gmean, float gnmean, float rstd, int n);
+    void (*ln_bwd_dgb)(float *dgamma, float *dbeta, const float *dy, const float *norm, int n);
+} qk_kernels_ext;
 
 extern const qk_kernels qk__kernels_scalar;
 extern const qk_kernels qk__kernels_avx2;
 extern const qk_kernels qk__kernels_avx512;
+extern const qk_kernels_ext qk__kernels_avx512_ext;
 extern const qk_kernels qk__kernels_neon;
 
-const qk_kernels *qk__kern(void); /* the selected table */
+const qk_kernels *qk__kern(void);         /* the selected table */
+const qk_kernels_ext *qk__kern_ext(void); /* its optional entries */
+int qk__split_all(void);          /* the parallel-for asks for splits of any size (qk.h) */
 
 /* Shared by all paths: the 8-lane combine of SPEC §2.4. */
 static inline float qk__combine8(const float l[8])

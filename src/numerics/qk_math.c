@@ -198,6 +198,18 @@ float qk_gelu_erff(float x)
     return (float)(0.5 * xd * one_plus_erf);
 }
 
+/* qk_gelu_erff per element: the kernel table's vector form where it has one (the
+ * same operations per lane, SPEC §2.5), else this loop. */
+void qk_vgelu_erff(float *y, const float *x, int n)
+{
+    const qk_kernels_ext *k = qk__kern_ext();
+    if (k->vgelu_erff) {
+        k->vgelu_erff(y, x, n);
+        return;
+    }
+    for (int i = 0; i < n; i++) y[i] = qk_gelu_erff(x[i]);
+}
+
 /* erfc for a >= 2 by its continued fraction (modified Lentz):
  * erfc a = e^{-a^2}/sqrt(pi) · 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + ...)))). */
 static double erfc_cf(double a)

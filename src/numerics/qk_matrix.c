@@ -1,10 +1,14 @@
 /* qk_matrix.c — matrix views and the matrix product (SPEC §2.3).
  *
- * Packed, blocked product in the BLIS style: B blocks of (KC, NC) and A blocks of
- * (MC, KC) are packed into micro-panels on the stack; the ISA kernel computes one
+ * Blocked product in the BLIS style: B blocks of (KC, NC) and A blocks of (MC, KC),
+ * packed into micro-panels on the stack (or, where the kernel table has a tile on
+ * operands in place, read in place where that is faster); the ISA kernel computes one
  * (mr, nr) tile. K is split into blocks processed in increasing order and each tile
  * restarts from the C value the previous block stored, so every C[i][j] stays one
- * FMA chain over k = 0..K-1: blocking and tile shapes never change a bit. */
+ * FMA chain over k = 0..K-1: blocking, packing and tile shapes never change a bit.
+ * With a parallel-for (qk.h), a large product is cut into bands of whole tiles,
+ * columns or rows, each computed by one task with its own packing buffers (SPEC §2.8:
+ * each C element is computed whole by one task). */
 #include "qk_fp.h"
 #include <stdint.h>
 #include <string.h>
@@ -53,44 +57,153 @@ static void pack_a(float *ap, const qk_mat *A, int ta, int i0, int m, int k0, in
         }
         return;
     }
-    /* op(A)[i][k] = A[i][k]: gather one element from each of the m rows per k */
-    const float *src = A->data + (size_t)i0 * s + k0;
-    for (int k = 0; k < kc; k++) {
-        float *dst = ap + (size_t)k * mr;
-        int r = 0;
-        for (; r < m; r++) dst[r] = src[(size_t)r * s + k];
-        for (; r < mr; r++) dst[r] = 0.0f;
+    /* op(A)[i][k] = A[i][k]: each of the m rows is read contiguously, written every mr */
+    for (int r = 0; r < mr; r++) {
+        const float *src = A->data + (size_t)(i0 + r) * s + k0;
+        float *dst = ap + r;
+        if (r < m)
+            for (int k = 0; k < kc; k++) dst[(size_t)k * mr] = src[k];
+        else
+            for (int k = 0; k < kc; k++) dst[(size_t)k * mr] = 0.0f;
     }
 }
 
-/* bp: (kc, nr) — columns j0..j0+nr of op(B), zero beyond n */
-static void pack_b(float *bp, const qk_mat *B, int tb, int j0, int n, int k0, int kc, int nr)
+/* bp: (kc, nr) — columns j0..j0+nr of op(B); beyond n zero when zero_pad (the packed
+ * tile reads them), else left as they are (the strided tile masks them off) */
+static void pack_b(float *bp, const qk_mat *B, int tb, int j0, int n, int k0, int kc, int nr, int zero_pad)
 {
     const size_t s = (size_t)B->stride;
-    if (tb) { /* op(B)[k][j] = B[j][k]: gather one element from each of the n rows per k */
-        const float *src = B->data + (size_t)j0 * s + k0;
-        for (int k = 0; k < kc; k++) {
-            float *dst = bp + (size_t)k * nr;
-            int c = 0;
-            for (; c < n; c++) dst[c] = src[(size_t)c * s + k];
-            for (; c < nr; c++) dst[c] = 0.0f;
+    if (tb) { /* op(B)[k][j] = B[j][k]: each of the n rows of B is read contiguously */
+        for (int c = 0; c < n; c++) {
+            const float *src = B->data + (size_t)(j0 + c) * s + k0;
+            float *dst = bp + c;
+            for (int k = 0; k < kc; k++) dst[(size_t)k * nr] = src[k];
         }
+        if (zero_pad)
+            for (int k = 0; k < kc; k++)
+                for (int c = n; c < nr; c++) bp[(size_t)k * nr + c] = 0.0f;
         return;
     }
     for (int k = 0; k < kc; k++) { /* rows of B are contiguous in j */
         const float *src = B->data + (size_t)(k0 + k) * s + j0;
         float *dst = bp + (size_t)k * nr;
-        if (n == nr) {
-            memcpy(dst, src, sizeof(float) * nr);
-            continue;
-        }
-        int c = 0;
-        for (; c < n; c++) dst[c] = src[c];
-        for (; c < nr; c++) dst[c] = 0.0f;
+        memcpy(dst, src, sizeof(float) * (size_t)n);
+        if (zero_pad)
+            for (int c = n; c < nr; c++) dst[c] = 0.0f;
     }
 }
 
 static int imin(int a, int b) { return a < b ? a : b; }
+
+/* One product, and the rectangle [i0, i1) x [j0, j1) of C a call computes. */
+typedef struct {
+    const qk_kernels *kern;
+    const qk_kernels_ext *ext;
+    qk_mat *C;
+    const qk_mat *A, *B;
+    int ta, tb, accumulate, K;
+    int split_rows, step, M, N; /* parallel split: part t is rows (or columns) [t·step, (t+1)·step) */
+} gemm_job;
+
+/* The packed path (tables without gemm_tile_s): B blocks (KC, NC) and A blocks (MC, KC)
+ * packed into micro-panels on the stack, the kernel computes one (mr, nr) tile. */
+static void gemm_packed(const gemm_job *g, int i0, int i1, int j0, int j1)
+{
+    const qk_kernels *kern = g->kern;
+    const int mr = kern->mr, nr = kern->nr, K = g->K;
+    const int mcb = QK_GEMM_MC / mr * mr, ncb = QK_GEMM_NC / nr * nr;
+    float abuf[QK_GEMM_MC * QK_GEMM_KC];
+    float bbuf[QK_GEMM_KC * QK_GEMM_NC];
+    qk_mat *C = g->C;
+    for (int jc = j0; jc < j1; jc += ncb) {
+        int nc = imin(ncb, j1 - jc);
+        for (int pc = 0; pc < K; pc += QK_GEMM_KC) {
+            int kc = imin(QK_GEMM_KC, K - pc);
+            int load_c = g->accumulate || pc > 0;
+            for (int jp = 0; jp < nc; jp += nr)
+                pack_b(bbuf + (size_t)jp * kc, g->B, g->tb, jc + jp, imin(nr, nc - jp), pc, kc, nr, 1);
+            for (int ic = i0; ic < i1; ic += mcb) {
+                int mc = imin(mcb, i1 - ic);
+                for (int ip = 0; ip < mc; ip += mr)
+                    pack_a(abuf + (size_t)ip * kc, g->A, g->ta, ic + ip, imin(mr, mc - ip), pc, kc, mr);
+                for (int jp = 0; jp < nc; jp += nr)
+                    for (int ip = 0; ip < mc; ip += mr) {
+                        float *c = C->data + (size_t)(ic + ip) * C->stride + jc + jp;
+                        kern->gemm_tile(kc, abuf + (size_t)ip * kc, bbuf + (size_t)jp * kc, c, C->stride,
+                                        imin(mr, mc - ip), imin(nr, nc - jp), load_c);
+                    }
+            }
+        }
+    }
+}
+
+/* The path of tables with gemm_tile_s: A is read where it is, by rows (each of the mr
+ * rows a stream in k) or, transposed, by k-rows of mr contiguous elements; B by k-rows
+ * of nr contiguous elements, in place for a few row tiles, else (and always when it is
+ * transposed: its k-rows are columns in memory) packed into contiguous (kc, nr)
+ * micro-panels, which stay in L1 while the row tiles pass (the tile masks the columns
+ * beyond n, so no padding is written). */
+#define QK__GEMM_PACK_B_ROWS 64 /* more rows than this: B is packed (measured, AVX-512) */
+
+static void gemm_strided(const gemm_job *g, int i0, int i1, int j0, int j1)
+{
+    const qk_kernels *kern = g->kern;
+    const int mr = kern->mr, nr = kern->nr, K = g->K;
+    const int mcb = QK_GEMM_MC / mr * mr, ncb = QK_GEMM_NC / nr * nr;
+    float bbuf[QK_GEMM_KC * QK_GEMM_NC];
+    qk_mat *C = g->C;
+    const qk_mat *A = g->A, *B = g->B;
+    const ptrdiff_t lda = A->stride, ldb = B->stride;
+    const ptrdiff_t ars = g->ta ? 1 : lda, acs = g->ta ? lda : 1;
+    const int packb = g->tb || i1 - i0 > QK__GEMM_PACK_B_ROWS;
+    for (int jc = j0; jc < j1; jc += ncb) {
+        int nc = imin(ncb, j1 - jc);
+        for (int pc = 0; pc < K; pc += QK_GEMM_KC) {
+            int kc = imin(QK_GEMM_KC, K - pc);
+            int load_c = g->accumulate || pc > 0;
+            for (int jp = 0; packb && jp < nc; jp += nr) {
+                int n = imin(nr, nc - jp);
+                if (g->tb && g->ext->pack_bt)
+                    g->ext->pack_bt(bbuf + (size_t)jp * kc, nr, B->data + (size_t)(jc + jp) * ldb + pc, ldb, n, kc);
+                else
+                    pack_b(bbuf + (size_t)jp * kc, B, g->tb, jc + jp, n, pc, kc, nr, 0);
+            }
+            for (int ic = i0; ic < i1; ic += mcb) {
+                int mc = imin(mcb, i1 - ic);
+                for (int jp = 0; jp < nc; jp += nr) {
+                    const float *bp = packb ? bbuf + (size_t)jp * kc : B->data + (size_t)pc * ldb + jc + jp;
+                    const ptrdiff_t lb = packb ? nr : ldb;
+                    int n = imin(nr, nc - jp);
+                    for (int ip = 0; ip < mc; ip += mr) {
+                        float *c = C->data + (size_t)(ic + ip) * C->stride + jc + jp;
+                        const float *a = A->data + (size_t)(ic + ip) * ars + (size_t)pc * acs;
+                        g->ext->gemm_tile_s(kc, a, ars, acs, bp, lb, c, C->stride, imin(mr, mc - ip), n, load_c);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void gemm_region(const gemm_job *g, int i0, int i1, int j0, int j1)
+{
+    if (g->ext->gemm_tile_s) gemm_strided(g, i0, i1, j0, j1);
+    else gemm_packed(g, i0, i1, j0, j1);
+}
+
+/* Part t of a parallel product: a band of rows or of columns (SPEC §2.8: every C
+ * element is computed whole by one part, the same chain as without the split). */
+static void gemm_part(void *arg, int t)
+{
+    const gemm_job *g = (const gemm_job *)arg;
+    int lo = t * g->step;
+    if (g->split_rows) gemm_region(g, lo, imin(lo + g->step, g->M), 0, g->N);
+    else gemm_region(g, 0, g->M, lo, imin(lo + g->step, g->N));
+}
+
+/* Products below this many multiply-adds run in the calling thread: a parallel region
+ * costs a few microseconds. */
+#define QK__GEMM_PAR_MIN (1L << 19)
 
 qk_status qk_matmul(qk_mat *C, const qk_mat *A, const qk_mat *B, int flags)
 {
@@ -109,29 +222,23 @@ qk_status qk_matmul(qk_mat *C, const qk_mat *A, const qk_mat *B, int flags)
     }
     const qk_kernels *kern = qk__kern();
     const int mr = kern->mr, nr = kern->nr;
-    const int mcb = QK_GEMM_MC / mr * mr, ncb = QK_GEMM_NC / nr * nr;
-    if (mcb == 0 || ncb == 0) return QK_ERR_CAPACITY;
-    float abuf[QK_GEMM_MC * QK_GEMM_KC];
-    float bbuf[QK_GEMM_KC * QK_GEMM_NC];
-    for (int jc = 0; jc < N; jc += ncb) {
-        int nc = imin(ncb, N - jc);
-        for (int pc = 0; pc < K; pc += QK_GEMM_KC) {
-            int kc = imin(QK_GEMM_KC, K - pc);
-            int load_c = accumulate || pc > 0;
-            for (int jp = 0; jp < nc; jp += nr)
-                pack_b(bbuf + (size_t)jp * kc, B, tb, jc + jp, imin(nr, nc - jp), pc, kc, nr);
-            for (int ic = 0; ic < M; ic += mcb) {
-                int mc = imin(mcb, M - ic);
-                for (int ip = 0; ip < mc; ip += mr)
-                    pack_a(abuf + (size_t)ip * kc, A, ta, ic + ip, imin(mr, mc - ip), pc, kc, mr);
-                for (int jp = 0; jp < nc; jp += nr)
-                    for (int ip = 0; ip < mc; ip += mr) {
-                        float *c = C->data + (size_t)(ic + ip) * C->stride + jc + jp;
-                        kern->gemm_tile(kc, abuf + (size_t)ip * kc, bbuf + (size_t)jp * kc, c,
-                                        C->stride, imin(mr, mc - ip), imin(nr, nc - jp), load_c);
-                    }
-            }
+    if (QK_GEMM_MC / mr == 0 || QK_GEMM_NC / nr == 0) return QK_ERR_CAPACITY;
+    gemm_job g = {kern, qk__kern_ext(), C, A, B, ta, tb, accumulate, K, 0, 0, M, N};
+    int workers = qk_parallel_workers();
+    if (workers > 1 && ((long)M * N * K >= QK__GEMM_PAR_MIN || qk__split_all())) {
+        /* columns in whole nr panels when there are enough of them (each part packs only
+         * its own B panels), else rows in whole mr tiles */
+        int pn = (N + nr - 1) / nr, pm = (M + mr - 1) / mr, parts;
+        g.split_rows = pn < workers && pm > pn;
+        int units = g.split_rows ? pm : pn, unit = g.split_rows ? mr : nr;
+        parts = units < workers ? units : workers;
+        g.step = (units + parts - 1) / parts * unit;
+        parts = ((g.split_rows ? M : N) + g.step - 1) / g.step;
+        if (parts > 1) {
+            qk_parallel_run(parts, gemm_part, &g);
+            return QK_OK;
         }
     }
+    gemm_region(&g, 0, M, 0, N);
     return QK_OK;
 }

@@ -96,31 +96,16 @@ static int cmd_info(void)
  * board example): the parameter hash must equal the host's (tests/run.sh compares). */
 static int cmd_train(void)
 {
-    static float mem[26138]; /* qk_train_sizes: the model of tiny with V = 256 */
-    static int tok[12], ids[4096];
-    static unsigned char text[4096];
-    qk_model_config c;
-    qk_model m;
-    qk_trainer t;
-    qk_train_config tc = {1, 0, 0.1f, ids, 0};
-    qk_model_preset("tiny", &c);
-    c.V = 256;
-    tc.n_ids = (long)qk_synthetic_corpus(text, sizeof text);
-    for (long i = 0; i < tc.n_ids; i++) ids[i] = text[i];
+    static qk_train_example_mem mem;
+    uint64_t h = 0;
+    float first = 0, last = 0;
     qk_port_stack_repaint();
-    qk_status s = qk_train_bind_model(&m, &c, mem, sizeof mem / sizeof mem[0]);
-    if (s == QK_OK) s = qk_train_init(&t, &m, &tc, tok, NULL, NULL);
-    float first = 0;
-    for (int k = 0; k < 20 && s == QK_OK; k++) {
-        s = qk_train_step(&t);
-        if (k == 0) first = t.loss;
-    }
+    qk_status s = qk_train_example(&mem, 20, &h, &first, &last);
     if (s != QK_OK) { printf("train: %s\n", qk_status_str(s)); return 1; }
-    uint64_t h = qk_model_param_hash(&m);
-    printf("train tiny: 20 steps, loss %.6f -> %.6f, parameter hash %08lx%08lx\n", (double)first, (double)t.loss,
+    printf("train tiny: 20 steps, loss %.6f -> %.6f, parameter hash %08lx%08lx\n", (double)first, (double)last,
            (unsigned long)(h >> 32), (unsigned long)(h & 0xffffffffu));
     printf("training stack high-water %lu bytes, static model memory %lu bytes\n",
-           (unsigned long)qk_port_stack_peak(), (unsigned long)(sizeof mem + sizeof tok + sizeof ids + sizeof text));
+           (unsigned long)qk_port_stack_peak(), (unsigned long)sizeof mem);
     return 0;
 }
 

@@ -1,0 +1,94 @@
+#!/bin/sh
+# Sanitizers and fuzzing. Builds tests/fuzz/fuzz.ninja (clang, AddressSanitizer and
+# UndefinedBehaviorSanitizer, libFuzzer instrumentation) into build/fuzz, then
+#   sh tests/fuzz/run.sh             the suite's check: the unit tests and the golden
+#                                    vectors (scalar, AVX2, the default path) under the
+#                                    sanitizers, and every harness for a short fixed
+#                                    number of inputs from its seed corpus; one PASS or
+#                                    FAIL line each, exit 1 on any FAIL
+#   sh tests/fuzz/run.sh long N [HARNESS...]
+#                                    N inputs per harness (default: all five), one at
+#                                    a time; prints inputs, time and findings per harness
+# Harnesses (tests/fuzz/fuzz_*.c, seeds in tests/fuzz/corpus/NAME/): vecfile (golden
+# vector files), eig (eig/svd input), corpus (train's corpus text), checkpoint
+# (train --resume files), options (the option parsers). New inputs go to a scratch
+# directory, never into the committed seeds; a finding is written as
+# build/fuzz/crash-* and named in the FAIL line.
+# Leak checking is off while fuzzing: the command-line tool's static buffers (600 MB)
+# make every leak scan take seconds. The sanitized qktest and qkspec keep it.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+harnesses="vecfile eig corpus checkpoint options"
+fails=0
+nice=""
+ok() { echo "PASS $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+
+if ! command -v clang > /dev/null 2>&1 || ! command -v ninja > /dev/null 2>&1; then
+    if [ "${CI:-}" = "true" ]; then bad "fuzz: clang or ninja not installed"; exit 1; fi
+    echo "SKIP fuzz: clang or ninja not installed (sh tools/install-deps.sh)"; exit 0
+fi
+if ! ninja -f tests/fuzz/fuzz.ninja all fuzzers > "$tmp/build.out" 2>&1; then
+    bad "fuzz: sanitizer build (ninja -f tests/fuzz/fuzz.ninja; clang's runtime: libclang-rt-14-dev):"
+    grep -E 'error|cannot find' "$tmp/build.out" | head -n 5
+    exit 1
+fi
+
+# fuzz NAME RUNS [LIBFUZZER OPTIONS...]: RUNS inputs; 0 findings or the crash file
+fuzz() {
+    name=$1 runs=$2; shift 2
+    mkdir -p "$tmp/new.$name"
+    start=$(date +%s)
+    ASAN_OPTIONS=detect_leaks=0 $nice build/fuzz/fuzz_$name -runs="$runs" -detect_leaks=0 -close_fd_mask=3 -timeout=60 \
+        -artifact_prefix=build/fuzz/ "$@" "$tmp/new.$name" "tests/fuzz/corpus/$name" > "$tmp/fuzz.$name" 2>&1
+    rc=$?
+    secs=$(($(date +%s) - start))
+    done_runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$tmp/fuzz.$name")
+    if [ "$rc" -eq 0 ] && [ "$done_runs" = "$runs" ]; then
+        echo "$name $runs $secs" >> "$tmp/figures"
+        ok "fuzz $name: $runs inputs, 0 findings ($secs s)"
+    else
+        bad "fuzz $name: exit $rc after ${done_runs:-?} of $runs inputs:"
+        grep -E 'ERROR|SUMMARY|runtime error|Test unit written' "$tmp/fuzz.$name" | head -n 6
+    fi
+}
+
+if [ "${1:-}" = "long" ]; then
+    n=${2:?usage: sh tests/fuzz/run.sh long N [HARNESS...]}
+    shift 2
+    [ $# -gt 0 ] && harnesses=$*
+    nice="nice -n 10" # the machine is shared: one harness at a time, at low priority
+    for h in $harnesses; do
+        fuzz "$h" "$n"
+        grep -E '^#[0-9]+.*DONE' "$tmp/fuzz.$h" | tail -n 1
+    done
+    [ "$fails" -eq 0 ]
+    exit
+fi
+
+# unit tests under the sanitizers (the statistical ones at 1/8 of their work)
+if QKTEST_SCALE=8 build/fuzz/qktest > "$tmp/unit.out" 2>&1 && tail -n 1 "$tmp/unit.out" | grep -q ' 0 failed$'; then
+    ok "sanitizers: unit tests clean under ASan+UBSan ($(tail -n 1 "$tmp/unit.out"))"
+else bad "sanitizers: unit tests:"; grep -E '^FAIL|ERROR|runtime error|SUMMARY' "$tmp/unit.out" | head -n 8; fi
+# the golden vectors on the instrumented kernels (scalar, AVX2) and the default path
+paths=$(build/fuzz/qkspec info 2>/dev/null | sed -n 's/^isa paths: *//p')
+for isa in scalar avx2 default; do
+    case "$isa $paths" in
+        default*) set -- ;;
+        *" $isa(available)"*) set -- --isa "$isa" ;;
+        *) continue ;;
+    esac
+    if build/fuzz/qkspec "$@" verify vectors > "$tmp/verify.out" 2>&1; then
+        ok "sanitizers: qkspec ${*:-} verify vectors clean under ASan+UBSan ($(tail -n 1 "$tmp/verify.out" | sed 's/,.*//'))"
+    else bad "sanitizers: qkspec ${*:-} verify vectors:"; grep -E 'ERROR|runtime error|SUMMARY|mismatch' "$tmp/verify.out" | head -n 6; fi
+done
+
+# every harness from its seeds, a fixed number of inputs (a few seconds each)
+fuzz vecfile 6000
+fuzz eig 20000
+fuzz corpus 20000
+fuzz checkpoint 8000
+fuzz options 20000
+[ "$fails" -eq 0 ]

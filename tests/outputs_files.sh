@@ -119,7 +119,7 @@ resumed() {
     wait_for "$d.ckpt" $pid
     sleep 0.3
     kill -"$sig" $pid 2> /dev/null
-    wait $pid
+    { wait $pid; } 2> /dev/null # no "Killed" from the shell
     rc=$?
     rows=$(($(wc -l < "$d/w_evals.csv") - 1))
     "$Q" train $A --out "$d" --label w --resume "$d.ckpt" > "$tmp/r$sig.2" 2>&1
@@ -156,7 +156,7 @@ swept() {
     wait_for "$d/.baseline.result" $pid
     kids=$(pgrep -P $pid | tr '\n' ' ')
     kill -"$sig" $pid 2> /dev/null
-    wait $pid
+    { wait $pid; } 2> /dev/null # no "Killed" from the shell
     rc=$?
     k=0
     while [ $k -lt 100 ]; do
@@ -185,7 +185,7 @@ printf '<html>old report</html>\n' > "$d/out/index.html"
 pid=$!
 wait_for "$d/out.partial/.baseline.result" $pid
 kill -TERM $pid 2> /dev/null
-wait $pid
+{ wait $pid; } 2> /dev/null
 rc=$?
 untouched=0
 [ "$(ls -A "$d/out")" = "index.html" ] && grep -q "old report" "$d/out/index.html" && untouched=1

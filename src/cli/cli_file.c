@@ -23,11 +23,13 @@
  * signal that kills the process and leaves its temporaries behind. */
 static void ignore_sigxfsz(void)
 {
+#ifdef SIGXFSZ
     static int done;
     if (!done) {
         signal(SIGXFSZ, SIG_IGN);
         done = 1;
     }
+#endif
 }
 
 char *cli_strcat3(const char *a, const char *b, const char *c)

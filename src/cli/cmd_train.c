@@ -608,11 +608,20 @@ int train_ckpt_decode(const unsigned char *buf, size_t n, const char *want_confi
     const unsigned char *state;
     size_t state_len;
     if (ckpt_decode_history(fr.payload, fr.payload_len, t->m->cfg.T, &h, &state, &state_len, err, errlen)) return -1;
-    /* the trainer's step (bytes 32..39 of its state) must not precede the history */
+    if (state_len != qk_train_state_size(t)) {
+        snprintf(err, errlen, "the trainer's state does not fit this model");
+        return -1;
+    }
+    /* the trainer's and AdamW's step counts (bytes 32..47 of the state): equal, within
+     * what --steps allows (AdamW's bias correction costs one multiplication per step
+     * taken, so a forged count would make every step slow), not before the history */
     const unsigned char *sp = state + 32;
-    uint64_t step = state_len == qk_train_state_size(t) ? get_u64(&sp) : 0;
-    if (state_len != qk_train_state_size(t) || (h.n && (uint64_t)h.step[h.n - 1] > step) ||
-        qk_train_load_state(t, state, state_len) != QK_OK) {
+    uint64_t step = get_u64(&sp), adam_step = get_u64(&sp);
+    if (step != adam_step || step > TRAIN_MAX_STEPS || (h.n && (uint64_t)h.step[h.n - 1] > step)) {
+        snprintf(err, errlen, "step counts out of range");
+        return -1;
+    }
+    if (qk_train_load_state(t, state, state_len) != QK_OK) {
         snprintf(err, errlen, "the trainer's state does not fit this model");
         return -1;
     }

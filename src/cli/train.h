@@ -68,6 +68,7 @@ int train_run(const train_opts *o, train_result *r);
  * for the same configuration); want_config NULL accepts any configuration. 0, or -1
  * with the reason in err (nothing is changed then). */
 #define TRAIN_CKPT_MAGIC "qkspec-checkpoint 1"
+#define TRAIN_MAX_STEPS 100000000L /* --steps at most; a checkpoint's step count too */
 int train_ckpt_decode(const unsigned char *buf, size_t n, const char *want_config, qk_trainer *t, train_result *r,
                       char *err, size_t errlen);
 

@@ -53,28 +53,42 @@
         _mm512_mask_storeu_ps(c + (ptrdiff_t)(r) * ldc, m0, c##r##0);                  \
         _mm512_mask_storeu_ps(c + (ptrdiff_t)(r) * ldc + 16, m1, c##r##1);             \
     }
+/* One k step (kk) of the full-width tile, and of a tile of n < 32 columns (masked) */
+#define T_KSTEP(KK)                                                                    \
+    {                                                                                  \
+        const int kk = (KK);                                                           \
+        const float *bk = b + (ptrdiff_t)kk * ldb;                                     \
+        __m512 b0 = _mm512_loadu_ps(bk), b1 = _mm512_loadu_ps(bk + 16);                \
+        T_ROWS(T_FMA)                                                                  \
+    }
+#define T_KSTEP_MASKED(KK)                                                             \
+    {                                                                                  \
+        const int kk = (KK);                                                           \
+        const float *bk = b + (ptrdiff_t)kk * ldb;                                     \
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, bk), b1 = _mm512_maskz_loadu_ps(m1, bk + 16); \
+        T_ROWS(T_FMA)                                                                  \
+    }
+/* k in increasing order; two steps per iteration (the chains are unchanged: each
+ * accumulator still takes its k one after the other) */
 #define T_BODY                                                                         \
     const __mmask16 m0 = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);    \
     const __mmask16 m1 = n >= 32 ? (__mmask16)0xffff : n <= 16 ? (__mmask16)0 : (__mmask16)((1u << (n - 16)) - 1u); \
     T_ROWS(T_DECL)                                                                     \
     T_ROWS(T_LOAD)                                                                     \
+    int k = 0;                                                                         \
     if (n == NR) {                                                                     \
-        for (int k = 0; k < kc; k++) {                                                 \
-            const float *bk = b + (ptrdiff_t)k * ldb;                                  \
-            __m512 b0 = _mm512_loadu_ps(bk), b1 = _mm512_loadu_ps(bk + 16);            \
-            T_ROWS(T_FMA)                                                              \
+        for (; k + 2 <= kc; k += 2) {                                                  \
+            T_KSTEP(k)                                                                 \
+            T_KSTEP(k + 1)                                                             \
         }                                                                              \
+        for (; k < kc; k++) T_KSTEP(k)                                                 \
     } else {                                                                           \
-        for (int k = 0; k < kc; k++) {                                                 \
-            const float *bk = b + (ptrdiff_t)k * ldb;                                  \
-            __m512 b0 = _mm512_maskz_loadu_ps(m0, bk), b1 = _mm512_maskz_loadu_ps(m1, bk + 16); \
-            T_ROWS(T_FMA)                                                              \
-        }                                                                              \
+        for (; k < kc; k++) T_KSTEP_MASKED(k)                                          \
     }                                                                                  \
     T_ROWS(T_STORE)
 
 /* op(A) stored k-major: row r at k is a[k·acs + r] (a packed panel, or Aᵀ in place). */
-#define AK(r) a[(ptrdiff_t)k * acs + (r)]
+#define AK(r) a[(ptrdiff_t)kk * acs + (r)]
 #define DEF_TILE_K(ROWS)                                                               \
     static void tile_k##ROWS(int kc, const float *a, ptrdiff_t acs, const float *b, ptrdiff_t ldb, float *c, \
                              ptrdiff_t ldc, int n, int load_c)                         \
@@ -87,7 +101,7 @@ DEF_TILE_K(8) DEF_TILE_K(9) DEF_TILE_K(10) DEF_TILE_K(11) DEF_TILE_K(12) DEF_TIL
 #undef AK
 
 /* op(A) stored row-major: row r at k is a[r·ars + k] (A in place, no packing). */
-#define AK(r) a##r[k]
+#define AK(r) a##r[kk]
 #define T_ROWPTR(r) const float *a##r = a + (ptrdiff_t)(r < R ? r : 0) * ars;
 #define DEF_TILE_R(ROWS)                                                               \
     static void tile_r##ROWS(int kc, const float *a, ptrdiff_t ars, const float *b, ptrdiff_t ldb, float *c, \

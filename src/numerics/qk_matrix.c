@@ -148,7 +148,7 @@ static void gemm_packed(const gemm_job *g, int i0, int i1, int j0, int j1)
 static void gemm_strided(const gemm_job *g, int i0, int i1, int j0, int j1)
 {
     const qk_kernels *kern = g->kern;
-    const int mr = kern->mr, nr = kern->nr, K = g->K;
+    const int mr = kern->mr, nr = kern->nr, K = g->K, kcb = QK_GEMM_KC;
     const int mcb = QK_GEMM_MC / mr * mr, ncb = QK_GEMM_NC / nr * nr;
     float bbuf[QK_GEMM_KC * QK_GEMM_NC];
     qk_mat *C = g->C;
@@ -158,8 +158,8 @@ static void gemm_strided(const gemm_job *g, int i0, int i1, int j0, int j1)
     const int packb = g->tb || i1 - i0 > QK__GEMM_PACK_B_ROWS;
     for (int jc = j0; jc < j1; jc += ncb) {
         int nc = imin(ncb, j1 - jc);
-        for (int pc = 0; pc < K; pc += QK_GEMM_KC) {
-            int kc = imin(QK_GEMM_KC, K - pc);
+        for (int pc = 0; pc < K; pc += kcb) {
+            int kc = imin(kcb, K - pc);
             int load_c = g->accumulate || pc > 0;
             for (int jp = 0; packb && jp < nc; jp += nr) {
                 int n = imin(nr, nc - jp);

@@ -81,8 +81,8 @@ for isa in scalar avx2 default; do
         *) continue ;;
     esac
     if build/fuzz/qkspec "$@" verify vectors > "$tmp/verify.out" 2>&1; then
-        ok "sanitizers: qkspec ${*:-} verify vectors clean under ASan+UBSan ($(tail -n 1 "$tmp/verify.out" | sed 's/,.*//'))"
-    else bad "sanitizers: qkspec ${*:-} verify vectors:"; grep -E 'ERROR|runtime error|SUMMARY|mismatch' "$tmp/verify.out" | head -n 6; fi
+        ok "sanitizers: qkspec ${*:+$* }verify vectors clean under ASan+UBSan ($(tail -n 1 "$tmp/verify.out" | sed 's/,.*//'))"
+    else bad "sanitizers: qkspec ${*:+$* }verify vectors:"; grep -E 'ERROR|runtime error|SUMMARY|mismatch' "$tmp/verify.out" | head -n 6; fi
 done
 
 # every harness from its seeds, a fixed number of inputs (a few seconds each)

@@ -106,6 +106,8 @@ wait_for() {
     while [ ! -e "$1" ] && kill -0 "$2" 2> /dev/null && [ $k -lt 600 ]; do sleep 0.1; k=$((k + 1)); done
 }
 hash_of() { sed -n 's/.*parameter hash \([0-9a-f]*\).*/\1/p' "$1"; }
+# children_of PID: the processes whose parent is PID (field 4 of /proc/N/stat)
+children_of() { cat /proc/[0-9]*/stat 2> /dev/null | awk -v p="$1" '$4 == p {printf "%s ", $1}'; }
 
 A="--preset walk --sigma-reparam qk --steps 3000 --eval-every 100 --quiet"
 "$Q" train $A --out "$tmp/full" --label w > "$tmp/full.out" 2>&1
@@ -154,7 +156,7 @@ swept() {
     "$Q" sweep $S --out "$d" > "$tmp/sw_$sig.1" 2>&1 &
     pid=$!
     wait_for "$d/.baseline.result" $pid
-    kids=$(pgrep -P $pid | tr '\n' ' ')
+    kids=$(children_of $pid)
     kill -"$sig" $pid 2> /dev/null
     { wait $pid; } 2> /dev/null # no "Killed" from the shell
     rc=$?

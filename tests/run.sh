@@ -59,6 +59,7 @@ expect_error() {
 
 # ---------------------------------------------------------------- native
 Q=build/qkspec
+suite_t0=$(date +%s)
 unit native-gcc-O2 build/qktest
 # isa_check LABEL ISA CMD...: verify on ISA where this binary has it; not applicable
 # where the ISA belongs to another architecture; skipped (failed under CI) where it is
@@ -180,14 +181,17 @@ else skip "independence check (python3-numpy not installed)"; fi
 # script_checks LABEL CMD...: a check script that prints PASS/FAIL lines; each counts.
 script_checks() {
     label=$1; shift
+    t0=$(date +%s)
     "$@" > "$tmp/script.$label.out" 2>&1
     rc=$?
     cat "$tmp/script.$label.out"
+    echo "---- [$label] $(($(date +%s) - t0)) s"
     p=$(grep -c '^PASS' "$tmp/script.$label.out"); f=$(grep -c '^FAIL' "$tmp/script.$label.out")
     P=$((P + p)); F=$((F + f))
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail "$label: exited $rc"; fi
 }
 
+echo "---- [native] $(($(date +%s) - suite_t0)) s"
 # the sources under a user's own compiler flags (SPEC §2.2): refused, exact or loud
 script_checks userflags sh tests/userflags.sh
 # the single-file drop-in, natively and through the cross compilers
@@ -234,6 +238,7 @@ board_checks() {
 run_target() {
     t=$1; name=$2
     P=0 F=0 S=0
+    t0=$(date +%s)
     needs=$(sed -n 's/^# qk-needs: *//p' "$t")
     run=$(sed -n 's/^# qk-run: *//p' "$t")
     isas=$(sed -n 's/^# qk-isas: *//p' "$t")
@@ -250,6 +255,7 @@ run_target() {
         else unit "$name" $b/qktest; hash_check "$name"; fi
         [ -n "$board" ] || for isa in $isas; do isa_check "$name" "$isa" $run $b/qkspec; done
     fi
+    echo "---- [$name] $(($(date +%s) - t0)) s"
     echo "$P $F $S" > "$tmp/counts.$name"
 }
 

@@ -284,7 +284,8 @@ TEST(parallel_split_bit_identical)
         if (!qk_isa_available((qk_isa)isa) || (isa != QK_ISA_SCALAR && isa != (int)best)) continue;
         qk_isa_select((qk_isa)isa);
         const long maxwork = (isa == QK_ISA_SCALAR ? 200000L : 3000000L) / qkt_scale();
-        const int maxn = isa == QK_ISA_SCALAR || qkt_scale() > 1 ? 40 : 130, npre = maxn > 40 ? 3 : 2;
+        const int maxn = qkt_scale() > 1 ? 22 : isa == QK_ISA_SCALAR ? 40 : 130;
+        const int npre = qkt_scale() > 1 ? 1 : maxn > 40 ? 4 : 2;
         for (int wk = 2; wk <= 3; wk++)
             for (size_t mi = 0; mi < 6; mi++)
                 for (size_t ni = 0; ni < 6; ni++)
@@ -353,8 +354,10 @@ TEST(parallel_split_bit_identical)
             free(am);
             free(work);
         }
-        /* training steps: attention by (sequence, head), cross-entropy by rows */
-        static const char *presets[] = {"tiny", "small", "paper"};
+        /* training steps: attention by (sequence, head), cross-entropy by rows, the
+         * element-wise steps and the bias and embedding gradients (paper-d32: large
+         * enough for the model's own splits) */
+        static const char *presets[] = {"tiny", "small", "paper", "paper-d32"};
         for (int p = 0; p < npre; p++)
             for (int kappa = 0; kappa < 2; kappa++) {
                 float loss[2][3];

@@ -6,13 +6,14 @@
  *
  * Waiting: a worker spins for a short while on the region counter before it sleeps on a
  * condition variable (a training step opens dozens of regions of ~0.1-1 ms, and waking
- * a sleeping thread costs tens of microseconds); the caller spins until the last task
- * is done.
+ * a sleeping thread costs tens of microseconds); the caller takes tasks too, and then
+ * spins briefly for the workers' last tasks before it yields its CPU while it waits.
  *
  * Environment: QKSPEC_SPLIT_ALL=1 makes the core split work of any size (the suite's
  * check that 1 and 2 threads give the same bits also on the small golden vectors). */
 #include "qk_fp.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@
 #include "cli.h"
 
 #define QK__MAX_THREADS 256
-#define QK__SPIN 20000 /* polls before a worker sleeps (~20-50 us) */
+#define QK__SPIN 4000 /* polls before a worker sleeps, or the caller yields (some 10 us) */
 
 typedef struct {
     pthread_mutex_t mu;
@@ -101,7 +102,12 @@ static void pool_run(void *ctx, int n, qk_task_fn task, void *arg)
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     run_tasks(p, task, arg, n);
-    while (__atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) != 0) cpu_relax();
+    /* the tasks still running are the workers'; on a busy machine a worker may wait for
+     * a CPU, so after a short spin the caller gives its CPU away while it waits */
+    for (int s = 0; __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) != 0; s++) {
+        if (s < QK__SPIN) cpu_relax();
+        else sched_yield();
+    }
 }
 
 /* A child of fork() has only the thread that forked: it runs serially (sweep and

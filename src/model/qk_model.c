@@ -260,7 +260,7 @@ static void par_range(size_t n, range_fn fn, void *ctx)
         fn(ctx, 0, n);
         return;
     }
-    range_job j = {fn, ctx, n, (n + (size_t)w - 1) / (size_t)w};
+    range_job j = {fn, ctx, n, (n + 4 * (size_t)w - 1) / (4 * (size_t)w)}; /* 4 bands per worker */
     j.per = (j.per + 15) & ~(size_t)15; /* whole cache lines of floats */
     qk_parallel_run((int)((n + j.per - 1) / j.per), range_task, &j);
 }
@@ -679,7 +679,9 @@ typedef struct {
 static void relu_fwd_range(void *ctx, size_t lo, size_t hi)
 {
     const ew_job *j = (const ew_job *)ctx;
-    for (size_t i = lo; i < hi; i++) j->y[i] = j->a[i] > 0.0f ? j->a[i] : 0.0f;
+    float *y = j->y;
+    const float *a = j->a;
+    for (size_t i = lo; i < hi; i++) y[i] = a[i] > 0.0f ? a[i] : 0.0f;
 }
 
 static void relu_forward(float *y, const float *x, size_t n)
@@ -691,7 +693,12 @@ static void relu_forward(float *y, const float *x, size_t n)
 static void relu_bwd_range(void *ctx, size_t lo, size_t hi)
 {
     const ew_job *j = (const ew_job *)ctx;
-    for (size_t i = lo; i < hi; i++) j->y[i] = j->a[i] > 0.0f ? j->b[i] : 0.0f;
+    float *y = j->y;
+    const float *a = j->a, *b = j->b;
+    for (size_t i = lo; i < hi; i++) {
+        float v = b[i]; /* read unconditionally: the loop is then branch-free (vectorised) */
+        y[i] = a[i] > 0.0f ? v : 0.0f;
+    }
 }
 
 static void relu_backward(float *dx, const float *x, const float *dy, size_t n)
@@ -703,7 +710,9 @@ static void relu_backward(float *dx, const float *x, const float *dy, size_t n)
 static void add_range(void *ctx, size_t lo, size_t hi)
 {
     const ew_job *j = (const ew_job *)ctx;
-    for (size_t i = lo; i < hi; i++) j->y[i] = j->a[i] + j->b[i];
+    float *y = j->y;
+    const float *a = j->a, *b = j->b;
+    for (size_t i = lo; i < hi; i++) y[i] = a[i] + b[i];
 }
 
 static void add(float *y, const float *a, const float *b, size_t n)
@@ -781,28 +790,59 @@ static void layernorm_bwd(float *dx, float *dg, float *db, const float *dy, cons
     qk_layernorm_backward(&DX, dg, db, &DY, &X, mean, rstd, g, scr);
 }
 
-/* x0 (N, d) = wte[token]·sqrt(d) + pos[t] */
+/* x0 (N, d) = wte[token]·sqrt(d) + pos[t]; rows (b, t) in bands as parallel tasks */
+typedef struct {
+    float *x0, *dwte;
+    const float *tok, *wte, *pos, *dx0;
+    int B, T, d;
+} embed_job;
+
+static void embed_fwd_rows(void *ctx, size_t lo, size_t hi)
+{
+    const embed_job *j = (const embed_job *)ctx;
+    const int T = j->T, d = j->d;
+    float s = sqrtf((float)d);
+    for (size_t r = lo; r < hi; r++) {
+        size_t b = r / (size_t)T, t = r % (size_t)T;
+        const float *e = j->wte + (size_t)j->tok[b * (T + 1) + t] * d;
+        float *x = j->x0 + r * d;
+        for (int i = 0; i < d; i++) x[i] = e[i] * s + j->pos[t * d + i];
+    }
+}
+
 static void embed_forward(float *x0, const float *tok, const float *wte, const float *pos, int B, int T, int d)
 {
+    embed_job j = {x0, NULL, tok, wte, pos, NULL, B, T, d};
+    if ((size_t)B * T * d >= QK__PAR_ELEMS) par_range((size_t)B * T, embed_fwd_rows, &j);
+    else embed_fwd_rows(&j, 0, (size_t)B * T);
+}
+
+/* dwte[token] += dx0·sqrt(d), in increasing (b, t) order: one chain per element of
+ * dwte, so bands of columns run as parallel tasks, each over all rows in order */
+static void embed_bwd_cols(void *ctx, size_t lo, size_t hi)
+{
+    const embed_job *j = (const embed_job *)ctx;
+    const int B = j->B, T = j->T, d = j->d;
     float s = sqrtf((float)d);
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
-            const float *e = wte + (size_t)tok[(size_t)b * (T + 1) + t] * d;
-            float *x = x0 + ((size_t)b * T + t) * d;
-            for (int i = 0; i < d; i++) x[i] = e[i] * s + pos[(size_t)t * d + i];
+            float *e = j->dwte + (size_t)j->tok[(size_t)b * (T + 1) + t] * d;
+            const float *dx = j->dx0 + ((size_t)b * T + t) * d;
+            for (size_t i = lo; i < hi; i++) e[i] += dx[i] * s;
         }
 }
 
-/* dwte[token] += dx0·sqrt(d), in increasing (b, t) order */
 static void embed_backward(float *dwte, const float *dx0, const float *tok, int B, int T, int d)
 {
-    float s = sqrtf((float)d);
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            float *e = dwte + (size_t)tok[(size_t)b * (T + 1) + t] * d;
-            const float *dx = dx0 + ((size_t)b * T + t) * d;
-            for (int i = 0; i < d; i++) e[i] += dx[i] * s;
-        }
+    embed_job j = {NULL, dwte, tok, NULL, NULL, dx0, B, T, d};
+    int w = qk_parallel_workers();
+    if (w > 1 && (size_t)B * T * d >= QK__PAR_ELEMS && d >= 32) {
+        range_job r = {embed_bwd_cols, &j, (size_t)d, ((size_t)d / (size_t)w + 15) & ~(size_t)15};
+        if (r.per == 0) r.per = 16;
+        qk_parallel_run((int)((r.n + r.per - 1) / r.per), range_task, &r);
+    } else {
+        embed_bwd_cols(&j, 0, (size_t)d);
+    }
 }
 
 /* Mean cross-entropy over N rows; lse_i = max + log Σ exp(l - max). Rows are

@@ -5,8 +5,11 @@
  *   - reductions keep the 8 lanes of SPEC §2.4 in one ymm (or, in double, one zmm)
  *     register; the wider registers serve products and element-wise work only;
  *   - exp, GELU and the Jacobi rotations evaluate the scalar code's IEEE operations in
- *     8 double lanes; a lane that the scalar code leaves early (a loop's break, a
- *     branch) is frozen by a mask, so it ends with exactly the scalar bits.
+ *     8 double lanes; where the scalar code branches, both sides are computed and each
+ *     lane takes its own, and where it leaves a loop early, each lane's value is taken
+ *     at its own exit, so every lane ends with exactly the scalar bits;
+ *   - LayerNorm's element-wise steps do its float operations in 16 lanes; the packing
+ *     of a transposed operand (a copy) transposes 8 x 8 blocks in registers.
  * Every tail is done with masked loads, stores and arithmetic: no lane outside the
  * data is read, written or folded into a result. */
 #include "qk_fp.h"
@@ -24,10 +27,7 @@
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx2,fma")
 #endif
 
-#ifndef QK__AVX512_MR
-#define QK__AVX512_MR 8
-#endif
-#define MR QK__AVX512_MR
+#define MR 8
 #define NR 32
 
 /* ---------------------------------------------------------------- matrix product */
@@ -35,7 +35,7 @@
  * AK(r); row k of op(B) is b + k·ldb (32 floats, the lanes beyond n masked off and never
  * stored). The 16 accumulators are named variables so that they stay in registers; the
  * rows r >= R are removed at compile time. */
-#define T_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
+#define T_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #define T_DECL(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
 #define T_LOAD(r)                                                                      \
     if (r < R && load_c) {                                                             \
@@ -96,8 +96,7 @@
         enum { R = ROWS };                                                             \
         T_BODY                                                                         \
     }
-DEF_TILE_K(1) DEF_TILE_K(2) DEF_TILE_K(3) DEF_TILE_K(4) DEF_TILE_K(5) DEF_TILE_K(6) DEF_TILE_K(7)
-DEF_TILE_K(8) DEF_TILE_K(9) DEF_TILE_K(10) DEF_TILE_K(11) DEF_TILE_K(12) DEF_TILE_K(13) DEF_TILE_K(14)
+DEF_TILE_K(1) DEF_TILE_K(2) DEF_TILE_K(3) DEF_TILE_K(4) DEF_TILE_K(5) DEF_TILE_K(6) DEF_TILE_K(7) DEF_TILE_K(8)
 #undef AK
 
 /* op(A) stored row-major: row r at k is a[r·ars + k] (A in place, no packing). */
@@ -111,15 +110,13 @@ DEF_TILE_K(8) DEF_TILE_K(9) DEF_TILE_K(10) DEF_TILE_K(11) DEF_TILE_K(12) DEF_TIL
         T_ROWS(T_ROWPTR)                                                               \
         T_BODY                                                                         \
     }
-DEF_TILE_R(1) DEF_TILE_R(2) DEF_TILE_R(3) DEF_TILE_R(4) DEF_TILE_R(5) DEF_TILE_R(6) DEF_TILE_R(7)
-DEF_TILE_R(8) DEF_TILE_R(9) DEF_TILE_R(10) DEF_TILE_R(11) DEF_TILE_R(12) DEF_TILE_R(13) DEF_TILE_R(14)
+DEF_TILE_R(1) DEF_TILE_R(2) DEF_TILE_R(3) DEF_TILE_R(4) DEF_TILE_R(5) DEF_TILE_R(6) DEF_TILE_R(7) DEF_TILE_R(8)
 #undef AK
 
 typedef void (*tile_fn)(int, const float *, ptrdiff_t, const float *, ptrdiff_t, float *, ptrdiff_t, int, int);
-static const tile_fn tiles_k[15] = {0, tile_k1, tile_k2, tile_k3, tile_k4, tile_k5, tile_k6, tile_k7,
-                                    tile_k8, tile_k9, tile_k10, tile_k11, tile_k12, tile_k13, tile_k14};
-static const tile_fn tiles_r[15] = {0, tile_r1, tile_r2, tile_r3, tile_r4, tile_r5, tile_r6, tile_r7,
-                                    tile_r8, tile_r9, tile_r10, tile_r11, tile_r12, tile_r13, tile_r14};
+/* by the number of rows m (1..MR): an edge tile of fewer rows does only its rows */
+static const tile_fn tiles_k[MR + 1] = {0, tile_k1, tile_k2, tile_k3, tile_k4, tile_k5, tile_k6, tile_k7, tile_k8};
+static const tile_fn tiles_r[MR + 1] = {0, tile_r1, tile_r2, tile_r3, tile_r4, tile_r5, tile_r6, tile_r7, tile_r8};
 
 static void gemm_tile_s_avx512(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *b, ptrdiff_t ldb,
                                float *c, int ldc, int m, int n, int load_c)

@@ -372,8 +372,9 @@ static void jac_dense_part(void *arg, int t)
         }
 }
 
-/* Steps of this many pairs and more are split when a parallel-for is installed. */
-#define QK__EIG_PAR_MIN_H 64
+/* Steps of this many pairs and more are split when a parallel-for is installed (a step
+ * of fewer is some 10 microseconds of work: less than a parallel region costs). */
+#define QK__EIG_PAR_MIN_H 128
 
 /* The dense step in parallel (and, with vectors, Vh's rotations); 0 if it is not worth
  * it or there is no parallel-for. */
@@ -382,7 +383,7 @@ static int jac_dense_parallel(jac *J, const qk_kernels *K)
     const int h = J->h, w = qk_parallel_workers();
     if (w < 2 || (h < QK__EIG_PAR_MIN_H && !qk__split_all())) return 0;
     if (!J->aligned) jac_realign(J);
-    int parts = w < h ? w : h;
+    int parts = 4 * w < h ? 4 * w : h; /* a few parts per worker: a late worker holds up less */
     jac_par jp = {J, K, (h + parts - 1) / parts, J->v != NULL};
     qk_parallel_run((h + jp.per - 1) / jp.per, jac_dense_part, &jp);
     memcpy(J->brow, J->tmp, sizeof(int) * (size_t)J->m);

@@ -228,10 +228,12 @@ qk_status qk_matmul(qk_mat *C, const qk_mat *A, const qk_mat *B, int flags)
     if (workers > 1 && ((long)M * N * K >= QK__GEMM_PAR_MIN || qk__split_all())) {
         /* columns in whole nr panels when there are enough of them (each part packs only
          * its own B panels), else rows in whole mr tiles */
+        /* up to 4 parts per worker: a worker that is descheduled (a shared machine)
+         * holds up a region by one small part only */
         int pn = (N + nr - 1) / nr, pm = (M + mr - 1) / mr, parts;
         g.split_rows = pn < workers && pm > pn;
-        int units = g.split_rows ? pm : pn, unit = g.split_rows ? mr : nr;
-        parts = units < workers ? units : workers;
+        int units = g.split_rows ? pm : pn, unit = g.split_rows ? mr : nr, most = 4 * workers;
+        parts = units < most ? units : most;
         g.step = (units + parts - 1) / parts * unit;
         parts = ((g.split_rows ? M : N) + g.step - 1) / g.step;
         if (parts > 1) {

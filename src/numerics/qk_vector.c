@@ -25,7 +25,7 @@ static int same_shape(const qk_mat *a, const qk_mat *b)
 static int row_parts(int rows, int cols, int *per)
 {
     int w = qk_parallel_workers(), parts = 1;
-    if (w > 1 && ((long)rows * cols >= QK__VEC_PAR_MIN || qk__split_all())) parts = rows < 2 * w ? rows : 2 * w;
+    if (w > 1 && ((long)rows * cols >= QK__VEC_PAR_MIN || qk__split_all())) parts = rows < 4 * w ? rows : 4 * w;
     *per = (rows + parts - 1) / parts;
     return (rows + *per - 1) / *per;
 }

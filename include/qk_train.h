@@ -55,7 +55,7 @@
  * -DQK_GEMM_KC=32 -DQK_GEMM_NC=16 (3072 bytes; the blocks never change a bit), and the
  * whole program then peaks at 5.6 KB of stack (measured on the Cortex-M runs above).
  * Evaluation (K >= 1) adds sizes.work doubles (313 for tiny with K = 2) and
- * qk_eig_stack_bytes() of stack; the walk model, QK_MAX_D·16 bytes in qk_walk_sample. */
+ * qk_eig_stack_bytes() of stack; the walk model, QK_MAX_D·8 bytes in qk_walk_sample. */
 #ifndef QK_TRAIN_H
 #define QK_TRAIN_H
 

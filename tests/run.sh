@@ -222,17 +222,27 @@ board_run() {
     timeout 1800 qemu-system-arm -M "$machine" -cpu "$cpu" -nographic -monitor none -serial none \
         -semihosting-config "enable=on,target=native,arg=qkspec$args" -kernel "$elf"
 }
+# stack_check NAME WHAT FILE: the high-water mark the board program printed is within
+# the budget the README states for a board (QK_BOARD_STACK_BUDGET bytes)
+QK_BOARD_STACK_BUDGET=10240
+stack_check() {
+    hw=$(sed -n 's/.*stack high-water \([0-9]*\).*/\1/p' "$3" | tail -n 1)
+    if [ -n "$hw" ] && [ "$hw" -le $QK_BOARD_STACK_BUDGET ]; then pass "$1: $2 stack high-water $hw bytes (budget $QK_BOARD_STACK_BUDGET)"
+    else fail "$1: $2 stack high-water '$hw' bytes exceeds the budget of $QK_BOARD_STACK_BUDGET"; fi
+}
 board_checks() {
     name=$1 machine=$2 cpu=$3
     elf=build/$name/qkspec.elf
     if board_run "$machine" "$cpu" "$elf" verify vectors > "$tmp/board.$name.out" 2>&1; then
         pass "$name: vectors bit-identical on $machine ($(grep '^verify' "$tmp/board.$name.out" | sed 's/.*: //'); $(tail -n 1 "$tmp/board.$name.out"))"
     else fail "$name: vectors on $machine:"; grep -v '^vectors/' "$tmp/board.$name.out" | head -n 12; fi
+    stack_check "$name" verify "$tmp/board.$name.out"
     host=$(native_hash)
     if board_run "$machine" "$cpu" "$elf" train > "$tmp/train.$name.out" 2>&1 &&
        got=$(sed -n 's/.*parameter hash \([0-9a-f]*\).*/\1/p' "$tmp/train.$name.out") && [ -n "$host" ] && [ "$got" = "$host" ]; then
         pass "$name: tiny preset, 20 training steps: parameter hash $got equals the host's ($(tail -n 1 "$tmp/train.$name.out"))"
     else fail "$name: training on $machine (host hash '$host'):"; head -n 5 "$tmp/train.$name.out"; fi
+    stack_check "$name" "20 training steps," "$tmp/train.$name.out"
 }
 
 run_target() {

@@ -854,11 +854,9 @@ typedef struct {
     int B, T, V, per_task;
 } ce_job;
 
-static void ce_forward_rows(void *arg, int t)
+/* rows of task t, with row (V) as the exp scratch */
+static void ce_forward_part(const ce_job *j, int t, float *row)
 {
-    const ce_job *j = (const ce_job *)arg;
-    float own[QK__CE_ROW_STACK];
-    float *row = j->V <= QK__CE_ROW_STACK ? own : j->row;
     int N = j->B * j->T, V = j->V, lo = t * j->per_task, hi = lo + j->per_task < N ? lo + j->per_task : N;
     for (int i = lo; i < hi; i++) {
         int b = i / j->T, tt = i % j->T;
@@ -872,10 +870,18 @@ static void ce_forward_rows(void *arg, int t)
     }
 }
 
+/* a parallel task: its own exp row on its stack (only when there are several tasks, so a
+ * serial build, such as a board's, never reserves it) */
+static void ce_forward_rows(void *arg, int t)
+{
+    float own[QK__CE_ROW_STACK];
+    ce_forward_part((const ce_job *)arg, t, own);
+}
+
 static int ce_tasks(int N, int V)
 {
     int w = qk_parallel_workers();
-    if (V > QK__CE_ROW_STACK) return 1; /* the tasks would share the one scratch row */
+    if (w < 2 || V > QK__CE_ROW_STACK) return 1; /* serial; or the tasks would share the one scratch row */
     return N < 2 * w ? 1 : 2 * w;       /* two tasks per worker: the rows' costs are equal */
 }
 
@@ -884,7 +890,8 @@ static float crossentropy_forward(float *lse, float *losses, float *row, const f
 {
     int N = B * T, nt = ce_tasks(N, V);
     ce_job j = {lse, losses, row, NULL, logits, tok, B, T, V, (N + nt - 1) / nt};
-    qk_parallel_run(nt, ce_forward_rows, &j);
+    if (nt > 1) qk_parallel_run(nt, ce_forward_rows, &j);
+    else ce_forward_part(&j, 0, row);
     return qk_sum(losses, N) / (float)N;
 }
 
@@ -1372,7 +1379,7 @@ void qk_model_qk_stats(const qk_model *m, int layer, int head, qk_qk_stats *st)
 
 void qk_walk_sample(qk_rng *r, float *x, int n, int d, const float *R)
 {
-    double z[QK_MAX_D], step[QK_MAX_D];
+    double z[QK_MAX_D];
     double inv = R ? 1.0 / sqrt((double)d) : 1.0;
     for (int t = 0; t < n; t++) {
         for (int i = 0; i < d; i++) z[i] = qk_rng_normal(r);
@@ -1382,11 +1389,9 @@ void qk_walk_sample(qk_rng *r, float *x, int n, int d, const float *R)
                 s = 0.0;
                 for (int i = 0; i < d; i++) s = qk__fma((double)R[(size_t)i * d + j], z[i], s);
             }
-            step[j] = s * inv;
-        }
-        for (int j = 0; j < d; j++) {
+            /* x_t = x_{t-1} + step, rounded once (row t - 1 is not written here) */
             double prev = t ? (double)x[(size_t)(t - 1) * d + j] : 0.0;
-            x[(size_t)t * d + j] = (float)(prev + step[j]);
+            x[(size_t)t * d + j] = (float)(prev + s * inv);
         }
     }
 }

@@ -191,6 +191,11 @@ script_checks() {
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail "$label: exited $rc"; fi
 }
 
+# the self-test's known answers are the golden vectors' (regenerated, must be unchanged)
+if /usr/bin/python3 tools/gen_selftest_data.py vectors > "$tmp/selftest_data.h" 2> "$tmp/selftest_data.err" &&
+   cmp -s "$tmp/selftest_data.h" src/numerics/qk_selftest_data.h; then
+    pass "self-test known answers equal the golden vectors (src/numerics/qk_selftest_data.h)"
+else fail "src/numerics/qk_selftest_data.h differs from tools/gen_selftest_data.py vectors:"; head -n 3 "$tmp/selftest_data.err"; fi
 echo "---- [native] $(($(date +%s) - suite_t0)) s"
 # the sources under a user's own compiler flags (SPEC §2.2): refused, exact or loud
 script_checks userflags sh tests/userflags.sh

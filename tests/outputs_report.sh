@@ -132,6 +132,13 @@ browser=${CHROMIUM:-chromium}
 if ! command -v "$browser" > /dev/null 2>&1; then
     if [ "${CI:-}" = "true" ]; then bad "report in a browser: $browser not installed (sh tools/install-deps.sh)"
     else echo "SKIP outputs report in a browser: $browser not installed (sh tools/install-deps.sh)"; fi
+elif ! { timeout 120 "$browser" --headless --no-sandbox --disable-gpu --user-data-dir="$tmp/probe" \
+            --dump-dom "data:text/html,<p>qk-probe</p>" 2> "$tmp/probe.log" | grep -q qk-probe; }; then
+    # a browser that cannot show a one-line page on this host (Chromium aborts under
+    # qemu-user, for one) is said, not taken for a report fault; CI must run it
+    why=$(grep -E 'FATAL|ERROR|qemu' "$tmp/probe.log" | tail -n 1 | cut -c1-160)
+    if [ "${CI:-}" = "true" ]; then bad "report in a browser: $browser does not render a page on this host: $why"
+    else echo "SKIP outputs report in a browser: $browser does not render a page on this host ($why)"; fi
 elif [ -s "$page" ]; then
     # the checker (checker_js, above) runs after layout and writes its findings into
     # the page as lines "QKCHECK ..."; the DOM is dumped and read back

@@ -281,7 +281,7 @@ job() {
     while [ $((started - $(ls "$tmp" | grep -c '^done\.'))) -ge 2 ]; do sleep 1; done
     names="$names $name"
     started=$((started + 1))
-    { "$@" > "$tmp/log.$name" 2>&1; touch "$tmp/done.$name"; } &
+    { "$@" > "$tmp/log.$name" 2>&1; times > "$tmp/times.$name"; touch "$tmp/done.$name"; } &
 }
 target() { job "$1" run_target "targets/$1.ninja" "$1"; }
 
@@ -304,12 +304,14 @@ done
 wait
 for name in $names; do
     cat "$tmp/log.$name"
+    echo "---- [$name] CPU time (user, system): $(tail -n 1 "$tmp/times.$name" 2> /dev/null)"
     if [ -s "$tmp/counts.$name" ]; then
         read -r p f s < "$tmp/counts.$name"
         P=$((P + p)); F=$((F + f)); S=$((S + s))
     else fail "$name: the checks did not complete"; fi
 done
-echo "---- [suite] $(($(date +%s) - suite_t0)) s"
+times > "$tmp/times"
+echo "---- [suite] $(($(date +%s) - suite_t0)) s wall-clock; CPU time of its processes (user, system): $(tail -n 1 "$tmp/times")"
 
 echo "$P passed, $F failed, $S skipped"
 [ "$F" -eq 0 ]

@@ -14,7 +14,7 @@
 #include "qk.h"
 
 #ifndef QK_MAX_LAYERS
-#define QK_MAX_LAYERS 6
+#define QK_MAX_LAYERS 48 /* the rank-collapse depth sweep (SPEC §1.4) goes to 24 */
 #endif
 #ifndef QK_MAX_D
 #define QK_MAX_D 1024
@@ -38,7 +38,36 @@ typedef enum { QK_NORM_TOKEN = 0, QK_NORM_SUM = 1 } qk_locater_norm;
  * fairseq's transformer_lm exactly (FFN weights and biases and q/k/v biases at PyTorch's
  * nn.Linear default U(±1/sqrt(fan_in))). Embeddings, output projection, q/k/v and
  * out-projection weights and LayerNorm are the same in both. */
-typedef enum { QK_INIT_LEGACY = 0, QK_INIT_FAIRSEQ = 1 } qk_init_mode;
+typedef enum { QK_INIT_LEGACY = 0, QK_INIT_FAIRSEQ = 1, QK_INIT_BERT = 2 } qk_init_mode;
+/* The layer (SPEC §1.2, §1.4). A layer is an attention sub-layer, then (where the
+ * variant has one) a feed-forward sub-layer, each with LayerNorm placed by cfg.ln:
+ *   pre:  X <- [X +] SA(LN(X));  X <- X + FFN(LN(X))     (LM: a final LayerNorm)
+ *   post: X <- LN([X +] SA(X));  X <- LN(X + FFN(X))
+ *   none: X <- [X +] SA(X);      X <- X + FFN(X)
+ * the attention residual [X +] present where the variant has a skip. Variants (the
+ * surgery of Dong et al. on BERT, SPEC §1.4):
+ *   TRANSFORMER  skip, FFN      SAN_MLP  no skip, FFN     SAN_SKIP  skip, no FFN
+ *   SAN          no skip, no FFN
+ *   PURE, PURE_SKIP  as SAN, SAN_SKIP without any LayerNorm (the theorem's network):
+ *                the LayerNorm tensors cfg.ln lays out are kept but not used.
+ * A variant without FFN does not use the FFN tensors; dff = 0 leaves them out. */
+typedef enum {
+    QK_VAR_TRANSFORMER = 0,
+    QK_VAR_SAN,
+    QK_VAR_SAN_MLP,
+    QK_VAR_SAN_SKIP,
+    QK_VAR_PURE,
+    QK_VAR_PURE_SKIP,
+    QK_NVARIANT
+} qk_variant;
+/* "transformer", "san", "san+mlp", "san+skip", "pure", "pure+skip"; NULL if out of range. */
+const char *qk_variant_name(qk_variant v);
+qk_status qk_variant_parse(const char *name, qk_variant *v); /* QK_ERR_ARG if unknown */
+int qk_variant_has_ffn(qk_variant v);
+int qk_variant_has_skip(qk_variant v); /* the attention sub-layer's residual */
+int qk_variant_has_ln(qk_variant v);
+/* The FFN's activation: ReLU (fairseq, SPEC §1.2) or GELU in erf form (BERT, §1.4). */
+typedef enum { QK_ACT_RELU = 0, QK_ACT_GELU = 1 } qk_act;
 
 typedef struct {
     qk_model_kind kind; /* LM: tokens -> next token; WALK: continuous walk -> next step */
@@ -55,6 +84,9 @@ typedef struct {
     qk_init_mode init;            /* default LEGACY (the presets' golden vectors)        */
     float dropout;      /* P in [0, 1) on the embedding sum (LM), the attention block's
                            output and the FFN's output, in training mode only; 0: off  */
+    qk_variant variant; /* default TRANSFORMER                                          */
+    qk_act act;         /* default RELU                                                 */
+    double init_std;    /* QK_INIT_BERT's weight std (BERT: 0.02); unused otherwise    */
 } qk_model_config;
 
 /* Parameter tensors, in storage (and initialisation) order. A tensor a configuration
@@ -82,6 +114,7 @@ typedef struct {
 /* Sizes in floats of each buffer the caller provides. */
 typedef struct {
     size_t params, acts, scratch, state;
+    size_t scratch_forward; /* the part of scratch a forward-only model needs       */
     qk_tensor_info t[QK_NPARAM];
 } qk_model_sizes_t;
 
@@ -105,7 +138,9 @@ typedef struct {
 qk_status qk_model_sizes(const qk_model_config *cfg, qk_model_sizes_t *sz);
 
 /* Points the model into caller buffers of the sizes above (params/grads/m/v each of
- * sizes.params floats). Does not initialise. */
+ * sizes.params floats). Does not initialise. A forward-only model passes grads,
+ * adam_m and adam_v NULL and needs only sizes.scratch_forward floats of scratch;
+ * backward and AdamW then return QK_ERR_ARG. */
 qk_status qk_model_bind(qk_model *m, const qk_model_config *cfg, float *params, float *grads,
                         float *adam_m, float *adam_v, float *acts, float *scratch, float *state);
 
@@ -119,7 +154,17 @@ qk_status qk_model_bind(qk_model *m, const qk_model_config *cfg, float *params, 
  * σReparam at initialisation: power steps (qk_model_sr_step's) are repeated until σ =
  * vᵀ W u has not changed in QK_SR_INIT_STABLE consecutive steps (bitwise), at most
  * QK_SR_INIT_MAX_STEPS; then γ = σ, so that Ŵ = (γ/σ)·W = W to float rounding at step 0
- * (the training step's own power step then moves σ by at most a few ulps). */
+ * (the training step's own power step then moves σ by at most a few ulps).
+ *
+ * BERT (SPEC §1.4): every weight matrix N(0, init_std²) via qk_rng_normal (rounded to
+ * float once), biases 0, LayerNorm γ = 1, β = 0. Stream layout (a tensor never depends
+ * on which others the configuration has): a master generator seeded with `seed` yields
+ * one 64-bit sub-seed per slot, slot = 8·l + {0 wq, 1 wk, 2 wv, 3 wo, 4 w1, 5 w2} for
+ * layer l, QK_BERT_SLOT_EMBED + {0 wte, 3 wout}; each tensor is filled in row-major
+ * order from its own generator seeded with its sub-seed. σReparam's vectors then come
+ * from a generator seeded with `seed`, as above. */
+#define QK_BERT_SLOT_EMBED 65536
+qk_status qk_bert_fill(float *p, size_t n, double std, uint64_t seed, int slot);
 #define QK_SR_INIT_STABLE 20
 #define QK_SR_INIT_MAX_STEPS 5000
 qk_status qk_model_init(qk_model *m, uint64_t seed);

@@ -206,6 +206,12 @@ qk_status qk_model_adamw(qk_model *m);
 /* Logits (B·T, V) of the last forward (LM), or the predictions (B, d) (WALK). */
 const float *qk_model_output(const qk_model *m);
 
+/* Views of the last forward: the hidden state entering layer l (l = 0..L; L: the last
+ * layer's output, before any final LayerNorm), (B·T, d), layers consecutive; and the
+ * attention matrices of layer l, (B, H, T, T), layers consecutive. */
+const float *qk_model_hidden(const qk_model *m, int layer);
+const float *qk_model_attention(const qk_model *m, int layer);
+
 /* 64-bit FNV-1a hash of the parameter bytes. */
 uint64_t qk_model_param_hash(const qk_model *m);
 

@@ -39,6 +39,9 @@ void cli_model_usage(FILE *f);
  * configuration does not fit (returns -1). */
 int cli_model_open(const char *cmd, const qk_model_config *cfg, qk_model *m, qk_model_sizes_t *sz);
 size_t cli_model_capacity_floats(void);
+/* The static model memory itself (cli_model_capacity_floats() floats), for a command
+ * that carves its own model (collapse); one command runs at a time. */
+float *cli_model_memory(void);
 
 /* Writes the configuration as a JSON object naming every option. */
 void cli_config_json(FILE *f, const qk_model_config *c, unsigned long long seed);

@@ -13,22 +13,16 @@
 #include "qk_eigen.h"
 #include "qk_svg.h"
 
-/* Static memory of the command (the core never allocates). The paper's setting needs
- * about 88 M floats (BERT-base weights: 85 M). */
-#ifndef QK_COLLAPSE_CLI_FLOATS
-#if UINTPTR_MAX > 0xffffffffu
-#define QK_COLLAPSE_CLI_FLOATS (96u << 20)
-#else
-#define QK_COLLAPSE_CLI_FLOATS (24u << 20)
-#endif
-#endif
+/* The stack lives in the tool's static model memory (cli_model_memory; the core
+ * never allocates). The paper's setting needs about 102 M floats (BERT-base weights:
+ * 85 M; the model's activations: 21 M), 24 layers of it about 203 M. */
+#define QK_COLLAPSE_CLI_FLOATS cli_model_capacity_floats()
 #define MAX_SEQS 4096
 /* r_l below this is at the float32 rounding floor (256 u): left out of the exponents */
 #define RESOLVABLE 0x1p-16
 #define MAX_TEXT (4u << 20)
 #define SVD_DOUBLES ((size_t)1 << 20)
 
-static float g_mem[QK_COLLAPSE_CLI_FLOATS];
 static double g_svd[SVD_DOUBLES];
 static unsigned char g_text[MAX_TEXT];
 static int g_tok[QK_COL_MAX_N];
@@ -313,7 +307,7 @@ int qk_cmd_collapse(int argc, char **argv)
     size_t need = sz.params + sz.acts + sz.scratch + (headscr > xin ? headscr : xin);
     if (need > QK_COLLAPSE_CLI_FLOATS) {
         fprintf(stderr, "qkspec collapse: the stack needs %zu MiB, more than this build's %zu MiB "
-                        "(reduce d, layers or dff, or rebuild with a larger QK_COLLAPSE_CLI_FLOATS)\n",
+                        "(reduce d, layers or dff, or rebuild with a larger QK_CLI_MODEL_FLOATS)\n",
                 need * 4 >> 20, (size_t)QK_COLLAPSE_CLI_FLOATS * 4 >> 20);
         return 2;
     }
@@ -325,7 +319,7 @@ int qk_cmd_collapse(int argc, char **argv)
     }
     long textlen = 0;
     if (o.text_input && (textlen = load_text(cmd, o.text, n)) < 0) return 2;
-    float *params = g_mem, *acts = params + sz.params, *scr = acts + sz.acts, *x0 = scr + sz.scratch;
+    float *params = cli_model_memory(), *acts = params + sz.params, *scr = acts + sz.acts, *x0 = scr + sz.scratch;
     int *tok = g_tok;
     qk_collapse s;
     qk_collapse_bind(&s, c, params, acts, scr);
@@ -343,7 +337,7 @@ int qk_cmd_collapse(int argc, char **argv)
     qk_col_bound bnd;
     static double beta_layer[QK_COL_MAX_L];
     t0 = now_s();
-    st = qk_collapse_bound(&s, o.gamma, x0, &bnd, beta_layer);
+    st = qk_collapse_bound(&s.m, o.gamma, x0, &bnd, beta_layer);
     if (st != QK_OK) { fprintf(stderr, "qkspec collapse: bound: %s\n", qk_status_str(st)); return 1; }
     printf("bound (SPEC 1.4): beta = max_l,h ||W_QK,h||_1 ||W_VO,h||_1inf = %.4g (layers %.4g .. ), "
            "c = 4 gamma beta H / sqrt(d_h) = %.4g (gamma %g), %.2f s\n",
@@ -579,7 +573,7 @@ static int paths_check(int H, int L, int n, int d, float std, unsigned long long
                 (size_t)QK_COLLAPSE_CLI_FLOATS * 4 >> 20);
         return 2;
     }
-    float *params = g_mem, *acts = params + sz.params, *scr = acts + sz.acts, *ps = scr + sz.scratch, *x0 = ps + pscr;
+    float *params = cli_model_memory(), *acts = params + sz.params, *scr = acts + sz.acts, *ps = scr + sz.scratch, *x0 = ps + pscr;
     double *sum = g_svd; /* (n, d) doubles */
     qk_collapse s;
     qk_collapse_bind(&s, &c, params, acts, scr);

@@ -1450,6 +1450,21 @@ const float *qk_model_output(const qk_model *m)
     return a.out;
 }
 
+const float *qk_model_hidden(const qk_model *m, int layer)
+{
+    acts_t a;
+    layout_acts(&m->cfg, m->acts, &a);
+    return at(a.res, layer, (size_t)m->cfg.B * m->cfg.T * m->cfg.d);
+}
+
+const float *qk_model_attention(const qk_model *m, int layer)
+{
+    const qk_model_config *c = &m->cfg;
+    acts_t a;
+    layout_acts(c, m->acts, &a);
+    return at(a.att, layer, (size_t)c->B * c->H * c->T * c->T);
+}
+
 uint64_t qk_model_param_hash(const qk_model *m)
 {
     uint64_t h = 0xcbf29ce484222325ull;
@@ -1468,7 +1483,8 @@ qk_status qk_model_preset(const char *name, qk_model_config *c)
 {
     if (!name || !c) return QK_ERR_ARG;
     qk_model_config base = {QK_MODEL_LM, 256, 128, 1, 128, 1, 64, 64, QK_LN_PRE, 1e-5f, 0.0f, 0.0f, QK_SR_OFF,
-                            2.5e-5f, 0.9f, 0.999f, 1e-8f, 0.01f, QK_NORM_TOKEN, QK_INIT_LEGACY, 0.0f};
+                            2.5e-5f, 0.9f, 0.999f, 1e-8f, 0.01f, QK_NORM_TOKEN, QK_INIT_LEGACY, 0.0f,
+                            QK_VAR_TRANSFORMER, QK_ACT_RELU, 0.02};
     *c = base;
     if (!strcmp(name, "paper")) return QK_OK; /* SPEC §1.2: d=128, T=64, batch 64, lr 2.5e-5 */
     if (!strcmp(name, "paper-d32")) {

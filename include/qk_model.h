@@ -172,7 +172,7 @@ qk_status qk_model_init(qk_model *m, uint64_t seed);
 /* Dropout masks (SPEC §1.2, §2.7): site 0 is the embedding sum (LM; the walk model's
  * input is not dropped and its site 0 holds 1), site 1 + 2l the
  * attention block's output of layer l (after the out-projection's bias, before the
- * residual), site 2 + 2l the FFN's output (after fc2's bias). Element i (row-major in
+ * residual), site 2 + 2l the FFN's output (after fc2's bias; all 1 without FFN). Element i (row-major in
  * the site's (B·T, d) tensor) at training step t (m->step, the AdamW steps taken) is
  * dropped iff (h >> 40) < floor(P·2^24), with
  *   sm(x)  = splitmix64's output from state x: z = x + 0x9e3779b97f4a7c15;

@@ -1155,8 +1155,12 @@ static void layer_forward(layer_ctx *x)
         if (sr_on(c, lin)) sr_forward(m, x->a, x->l, lin);
     const float *x1 = attn_sublayer_forward(x, at(x->a->res, x->l, x->Nd));
     float *xn = at(x->a->res, x->l + 1, x->Nd);
-    if (has_ffn(c)) ffn_sublayer_forward(x, x1, xn);
-    else memcpy(xn, x1, sizeof(float) * x->Nd);
+    if (has_ffn(c)) {
+        ffn_sublayer_forward(x, x1, xn);
+    } else {
+        memcpy(xn, x1, sizeof(float) * x->Nd);
+        if (x->drop) fill(at(x->a->drop, 2 + 2 * x->l, x->Nd), x->Nd, 1.0f); /* no FFN: its site holds 1 */
+    }
     if (c->kappa1 > 0.0f || c->kappa2 > 0.0f) m->reg = m->reg + locater(m, x->s, x->l, NULL);
 }
 

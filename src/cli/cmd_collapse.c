@@ -450,8 +450,15 @@ int qk_cmd_collapse(int argc, char **argv)
         fflush(stdout);
     }
 
-    /* summary against the paper */
-    printf("\nmean r_l at the paper's layers (paper: BERT at initialisation, SPEC 1.4)\n");
+    /* summary against the paper: its rows only at its shape (BERT-base, SPEC §1.4) */
+    int paper_shape = n == 128 && d == 768 && H == 12 && L == 12 && c->dff == 4 * d;
+    if (paper_shape)
+        printf("\nmean r_l at the paper's layers; (paper): BERT-base at initialisation, the same shape "
+               "(n 128, d 768, H 12, L 12, dff 3072; SPEC 1.4)\n");
+    else
+        printf("\nmean r_l at the paper's layers (this shape: n %d, d %d, H %d, L %d, dff %d; the paper's numbers are "
+               "for BERT-base, n 128, d 768, H 12, L 12, and are shown only at that shape: --preset paper)\n",
+               n, d, H, L, c->dff);
     printf(" %-12s", "variant");
     for (int k = 0; k < 6; k++)
         if (paper_layers[k] <= L) printf("  l=%-6d", paper_layers[k]);
@@ -462,7 +469,7 @@ int qk_cmd_collapse(int argc, char **argv)
         for (int k = 0; k < 6; k++)
             if (paper_layers[k] <= L) printf("  %-8.3g", g_vr[v].r_mean[paper_layers[k]]);
         printf("\n");
-        if (v <= QK_COL_TRANSFORMER) {
+        if (paper_shape && v <= QK_COL_TRANSFORMER) {
             printf(" %-12s", "  (paper)");
             for (int k = 0; k < 6; k++)
                 if (paper_layers[k] <= L) printf("  %-8.3g", paper_r[v][k]);

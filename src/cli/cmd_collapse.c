@@ -70,8 +70,14 @@ static double now_s(void)
 
 static double ln_(double x) { return qk_log(x); }
 
+const char *cli_collapse_text(size_t *len)
+{
+    *len = sizeof builtin_text - 1;
+    return builtin_text;
+}
+
 /* mean and sample standard deviation of the finite v[i*stride] (count into *cnt). */
-static void mean_std(const double *v, int n, size_t stride, double *mean, double *sd, int *cnt)
+void cli_mean_std(const double *v, int n, size_t stride, double *mean, double *sd, int *cnt)
 {
     double s = 0.0, q = 0.0;
     int c = 0;
@@ -385,12 +391,12 @@ int qk_cmd_collapse(int argc, char **argv)
                 tmp2[q] = g_res[q][l] > 0.0 ? ln_(g_res[q][l]) / ln_(10.0) : NAN;
             }
             double sd;
-            mean_std(tmp, o.seqs, 1, &R->r_mean[l], &R->r_sd[l], NULL);
-            mean_std(&g_res[0][l], o.seqs, QK_COL_MAX_L + 1, &R->res_mean[l], &R->res_sd[l], NULL);
-            mean_std(tmp2, o.seqs, 1, &R->lres_mean[l], &sd, NULL);
-            mean_std(&g_srank[0][l], svd_seqs, QK_COL_MAX_L + 1, &R->sr_mean[l], &sd, NULL);
-            mean_std(&g_nrank[0][l], svd_seqs, QK_COL_MAX_L + 1, &R->nr_mean[l], &sd, NULL);
-            mean_std(&g_r1[0][l], svd_seqs, QK_COL_MAX_L + 1, &R->r1_mean[l], &sd, NULL);
+            cli_mean_std(tmp, o.seqs, 1, &R->r_mean[l], &R->r_sd[l], NULL);
+            cli_mean_std(&g_res[0][l], o.seqs, QK_COL_MAX_L + 1, &R->res_mean[l], &R->res_sd[l], NULL);
+            cli_mean_std(tmp2, o.seqs, 1, &R->lres_mean[l], &sd, NULL);
+            cli_mean_std(&g_srank[0][l], svd_seqs, QK_COL_MAX_L + 1, &R->sr_mean[l], &sd, NULL);
+            cli_mean_std(&g_nrank[0][l], svd_seqs, QK_COL_MAX_L + 1, &R->nr_mean[l], &sd, NULL);
+            cli_mean_std(&g_r1[0][l], svd_seqs, QK_COL_MAX_L + 1, &R->r1_mean[l], &sd, NULL);
             /* exponent log(res_{l+1})/log(res_l) (index l+1), the constant-free ratio of
              * successive log differences, and the gamma the one-layer bound would need */
             R->ex_mean[l] = R->ex_sd[l] = R->dx_mean[l] = R->gamma_needed[l] = R->slope[l] = NAN;
@@ -406,7 +412,7 @@ int qk_cmd_collapse(int argc, char **argv)
                         if (z != a) tmp2[q] = (ln_(b) - ln_(a)) / (ln_(a) - ln_(z));
                     }
                 }
-                mean_std(tmp, o.seqs, 1, &R->ex_mean[l], &R->ex_sd[l], &R->ex_n[l]);
+                cli_mean_std(tmp, o.seqs, 1, &R->ex_mean[l], &R->ex_sd[l], &R->ex_n[l]);
                 { /* least-squares slope of log res_l on log res_{l-1} across sequences */
                     double sx = 0, sy = 0, sxx = 0, sxy = 0;
                     int m = 0;
@@ -420,7 +426,7 @@ int qk_cmd_collapse(int argc, char **argv)
                     double var = sxx - sx * sx / (m ? m : 1);
                     R->slope[l] = m >= 3 && var > 0 ? (sxy - sx * sy / m) / var : NAN;
                 }
-                mean_std(tmp2, o.seqs, 1, &R->dx_mean[l], &sd, &R->dx_n[l]);
+                cli_mean_std(tmp2, o.seqs, 1, &R->dx_mean[l], &sd, &R->dx_n[l]);
                 double gmax = 0.0;
                 for (int q = 0; q < o.seqs; q++) {
                     double a = g_res[q][l - 1], b = g_res[q][l];

@@ -97,7 +97,6 @@ float qk_logf(float x);
 float qk_tanhf(float x);
 float qk_gelu_tanhf(float x); /* 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))) */
 float qk_gelu_erff(float x);  /* 0.5x(1 + erf(x/sqrt(2)))                     */
-float qk_gelu_erf_gradf(float x); /* its derivative Φ(x) + x φ(x), Φ, φ the normal cdf, pdf */
 double qk_exp(double x);
 double qk_log(double x);
 double qk_erf(double x);

@@ -1068,10 +1068,28 @@ static void gelu_fwd_range(void *ctx, size_t lo, size_t hi)
     qk_vgelu_erff(j->y + lo, j->a + lo, (int)(hi - lo));
 }
 
+typedef struct {
+    float *dx;
+    const float *x, *y, *dy;
+} gelu_job;
+
+/* gelu'(x) = Φ(x) + x φ(x) with Φ(x) = gelu(x)/x from the forward's output y (0.5 for
+ * |x| < 2^-60, where y would be inexact), φ(x) = qk_expf(-x²/2)/sqrt(2π) through the
+ * vector exp, in float: dx = dy ∘ (Φ + x φ), in blocks of 256 (dx may be dy). */
 static void gelu_bwd_range(void *ctx, size_t lo, size_t hi)
 {
-    const ew_job *j = (const ew_job *)ctx;
-    for (size_t i = lo; i < hi; i++) j->y[i] = j->b[i] * qk_gelu_erf_gradf(j->a[i]);
+    const gelu_job *j = (const gelu_job *)ctx;
+    const float inv_sqrt_2pi = 0x1.988454p-2f;
+    float t[256];
+    for (size_t b = lo; b < hi; b += 256) {
+        int n = hi - b < 256 ? (int)(hi - b) : 256;
+        for (int i = 0; i < n; i++) t[i] = -0.5f * (j->x[b + i] * j->x[b + i]);
+        qk_vexpf(t, t, n);
+        for (int i = 0; i < n; i++) {
+            float x = j->x[b + i], phi = x > -0x1p-60f && x < 0x1p-60f ? 0.5f : j->y[b + i] / x;
+            j->dx[b + i] = j->dy[b + i] * (phi + x * (t[i] * inv_sqrt_2pi));
+        }
+    }
 }
 
 /* y (n) = act(x); y may not alias x (backward needs x) */
@@ -1082,10 +1100,10 @@ static void act_forward(const qk_model_config *c, float *y, const float *x, size
     else relu_forward(y, x, n);
 }
 
-/* dx (n) = dy ∘ act'(x); dx may be dy */
-static void act_backward(const qk_model_config *c, float *dx, const float *x, const float *dy, size_t n)
+/* dx (n) = dy ∘ act'(x), y = act(x) the forward's output; dx may be dy */
+static void act_backward(const qk_model_config *c, float *dx, const float *x, const float *y, const float *dy, size_t n)
 {
-    ew_job j = {dx, x, dy};
+    gelu_job j = {dx, x, y, dy};
     if (c->act == QK_ACT_GELU) par_range(n, gelu_bwd_range, &j);
     else relu_backward(dx, x, dy, n);
 }
@@ -1206,7 +1224,7 @@ static void ffn_sublayer_backward(layer_ctx *x, const float *x1)
     zero(s->dh1, NF);
     linear_backward(s->dh1, grad_target(m, s, l, QK_LIN_2), bias_of(&m->g, c, l, QK_LIN_2), dffn, at(a->h1r, l, NF),
                     weight_of(m, l, QK_LIN_2), N, F, d); // (N, F)
-    act_backward(c, s->dh1, at(a->h1, l, NF), s->dh1, NF);
+    act_backward(c, s->dh1, at(a->h1, l, NF), at(a->h1r, l, NF), s->dh1, NF);
     float *dh2 = ln == QK_LN_PRE ? s->dq : s->dx1; /* dq is free until attention */
     if (ln == QK_LN_PRE) zero(dh2, Nd);
     linear_backward(dh2, grad_target(m, s, l, QK_LIN_1), bias_of(&m->g, c, l, QK_LIN_1), s->dh1, h2,

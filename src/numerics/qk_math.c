@@ -198,19 +198,6 @@ float qk_gelu_erff(float x)
     return (float)(0.5 * xd * one_plus_erf);
 }
 
-/* d/dx of 0.5x(1 + erf(x/sqrt 2)) = Φ(x) + x φ(x), evaluated in double, rounded once;
- * Φ as in qk_gelu_erff (erfc(-z) for z < 0), φ(x) = e^{-x²/2}/sqrt(2π). */
-float qk_gelu_erf_gradf(float x)
-{
-    if (x != x) return x + x;
-    if (x == -INFINITY) return 0.0f;
-    if (x == INFINITY) return 1.0f;
-    double xd = x, z = xd * 0x1.6a09e667f3bcdp-1; /* x/sqrt(2) */
-    double cdf = 0.5 * (z >= 0.0 ? 1.0 + qk_erf(z) : qk_erfc(-z));
-    double pdf = qk_exp(-0.5 * xd * xd) * 0x1.9884533d43651p-2; /* 1/sqrt(2π) */
-    return (float)(cdf + xd * pdf);
-}
-
 /* qk_gelu_erff per element: the kernel table's vector form where it has one (the
  * same operations per lane, SPEC §2.5), else this loop. */
 void qk_vgelu_erff(float *y, const float *x, int n)

@@ -1,6 +1,8 @@
 /* qk_model.h — the transformer of SPEC §1.2: the 1-layer (up to QK_MAX_LAYERS)
  * language model of the attention-localization paper and its random-walk "theory"
- * model, with hand-written reverse-mode gradients, AdamW, LocAteR and σReparam.
+ * model, with hand-written reverse-mode gradients, AdamW, LocAteR and σReparam; the
+ * variants of SPEC §1.4 (san, san+mlp, san+skip, pure) are options of its layer, which
+ * the rank-collapse experiment (qk_collapse.h) runs as a non-causal stack.
  *
  * Memory (llm.c style): parameters, gradients, Adam moments, activations and the
  * backward scratch are each ONE caller-owned float buffer; the structs below hold

@@ -1,4 +1,6 @@
-/* qk_model.c — the transformer of SPEC §1.2, forward and hand-written backward.
+/* qk_model.c — the transformer of SPEC §1.2, forward and hand-written backward; its
+ * layer (attention and FFN sub-layers, the variants of SPEC §1.4) also runs the
+ * rank-collapse stack (qk_collapse.c).
  *
  * One X_forward / X_backward pair per operation (llm.c style); backward functions
  * accumulate into gradient buffers. Every product goes through qk_matmul and every

@@ -4,38 +4,34 @@
  * singular-value view, the bound of the paper's theorem evaluated from the weights,
  * and the path decomposition.
  *
- * Experiments layer: uses the numerics core (and its SVD); no allocation, no I/O.
- * Memory (llm.c style): parameters, activations and scratch are each ONE caller-owned
- * float buffer, carved by qk_collapse_bind; qk_collapse_sizes gives their lengths and
- * checks the compile-time capacities below.
+ * Experiments layer: the stack IS the model of qk_model.h (its layer, SPEC §1.2,
+ * §1.4), run as a continuous, non-causal stack (kind WALK, one sequence of n tokens),
+ * post-LN, GELU FFN, BERT initialisation, the variant an option of each forward. This
+ * file adds the experiment's input embedding, metrics, bound and paths; no allocation,
+ * no I/O. Memory (llm.c style): parameters, activations and scratch are each ONE
+ * caller-owned float buffer, carved by qk_collapse_bind; qk_collapse_sizes gives their
+ * lengths and checks the capacities (the model's).
  *
  * Weights are stored the PyTorch way, (out, in): a linear layer is y = x Wᵀ + b.
  * Shapes are written (rows, cols); X is (n, d), one token per row.
  *
  * Contract (SPEC §2): every output is identical bit for bit on every target and ISA
- * path at any optimisation level. Products go through qk_matmul, row reductions
- * through qk_sum/qk_layernorm/qk_softmax, column sums are explicit loops over rows in
- * increasing order, GELU is qk_gelu_erff (BERT's erf form). */
+ * path at any optimisation level. */
 #ifndef QK_COLLAPSE_H
 #define QK_COLLAPSE_H
 
 #include "qk.h"
+#include "qk_model.h"
 
-/* Capacities. The paper's setting (n = 128, d = 768, H = 12, L = 12) fits with room. */
-#ifndef QK_COL_MAX_L
-#define QK_COL_MAX_L 48
-#endif
-#ifndef QK_COL_MAX_D
-#define QK_COL_MAX_D 2048
-#endif
-#ifndef QK_COL_MAX_N
-#define QK_COL_MAX_N 1024
-#endif
+/* Capacities: the model's. The paper's setting (n = 128, d = 768, H = 12, L = 12) fits. */
+#define QK_COL_MAX_L QK_MAX_LAYERS
+#define QK_COL_MAX_D QK_MAX_D
+#define QK_COL_MAX_N QK_MAX_T
 #ifndef QK_COL_MAX_V
 #define QK_COL_MAX_V 65536
 #endif
 
-/* The variants (the paper's surgery on post-LN BERT; LN = LayerNorm, SA below):
+/* The variants in the order of the paper's figure (the model's qk_variant, SPEC §1.4):
  *   SAN          X <- LN(SA(X))
  *   SAN_MLP      X <- LN(SA(X));  X <- LN(X + FFN(X))
  *   SAN_SKIP     X <- LN(X + SA(X))
@@ -55,7 +51,9 @@ typedef enum {
     QK_COL_NVARIANT
 } qk_col_variant;
 
-/* "san", "san+mlp", "san+skip", "transformer", "pure", "pure+skip"; NULL if out of range. */
+/* The model's variant of v (QK_NVARIANT if out of range). */
+qk_variant qk_col_variant_model(qk_col_variant v);
+/* The model's names ("san", "san+mlp", ...); NULL if out of range. */
 const char *qk_col_variant_name(qk_col_variant v);
 /* Parses a name above; QK_ERR_ARG if unknown. */
 qk_status qk_col_variant_parse(const char *name, qk_col_variant *v);
@@ -75,27 +73,19 @@ typedef struct {
 /* BERT's choices for width d: dff = 4d, ln_eps = 1e-12, init_std = 0.02, V = 256. */
 qk_collapse_config qk_collapse_default_config(int n, int d, int H, int L);
 
-/* Parameter tensors, in storage order. Per-layer tensors have a leading L dimension;
- * a tensor the configuration does not use has size 0. */
-enum {
-    QK_CP_WQ, QK_CP_BQ, QK_CP_WK, QK_CP_BK, QK_CP_WV, QK_CP_BV, QK_CP_WO, QK_CP_BO, /* (L,d,d) (L,d) */
-    QK_CP_LN1_G, QK_CP_LN1_B,                                                     /* (L,d)         */
-    QK_CP_W1, QK_CP_B1, QK_CP_W2, QK_CP_B2,                                       /* (L,F,d) (L,F) (L,d,F) (L,d) */
-    QK_CP_LN2_G, QK_CP_LN2_B,                                                     /* (L,d)         */
-    QK_CP_WTE, QK_CP_WPE, QK_CP_WTT, QK_CP_LNE_G, QK_CP_LNE_B,                    /* (V,d) (n,d) (d) (d) (d) */
-    QK_CP_COUNT
-};
+/* The model configuration that runs the stack: kind WALK, T = n, B = 1, post-LN, GELU,
+ * BERT initialisation, the variant v. */
+qk_model_config qk_collapse_model_config(const qk_collapse_config *c, qk_col_variant v);
 
-typedef struct {
-    const char *name; /* e.g. "wq" */
-    int ndim, dims[3];
-    size_t size;      /* floats */
-} qk_col_tensor_info;
+/* The text embedding's tensors (SPEC §1.4's input: BERT's embedding), after the
+ * model's parameters in the parameter buffer. */
+enum { QK_CE_WTE, QK_CE_WPE, QK_CE_WTT, QK_CE_LNE_G, QK_CE_LNE_B, QK_CE_COUNT }; /* (V,d) (n,d) (d) (d) (d) */
 
 /* Lengths in floats of the three buffers the caller provides. */
 typedef struct {
     size_t params, acts, scratch;
-    qk_col_tensor_info t[QK_CP_COUNT];
+    qk_model_sizes_t model;          /* the model's part (scratch: its forward part) */
+    qk_tensor_info emb[QK_CE_COUNT]; /* the embedding's tensors                      */
 } qk_collapse_sizes_t;
 
 /* Checks cfg (QK_ERR_ARG: nonsensical, QK_ERR_CAPACITY: above a capacity) and fills sz. */
@@ -103,37 +93,36 @@ qk_status qk_collapse_sizes(const qk_collapse_config *cfg, qk_collapse_sizes_t *
 
 typedef struct {
     qk_collapse_config cfg;
-    float *p[QK_CP_COUNT]; /* views of the parameter buffer                         */
-    float *x;              /* (L+1, n, d) X_0 .. X_L of the last forward            */
-    float *att;            /* (L, H, n, n) attention matrices of the last forward   */
-    float *scratch;
-    qk_col_variant last;   /* variant of the last forward                           */
+    qk_model m;             /* the stack (forward only)                              */
+    float *emb[QK_CE_COUNT]; /* views of the embedding's tensors                     */
+    float *x;               /* (L+1, n, d) X_0 .. X_L of the last forward (the model's) */
+    float *att;             /* (L, H, n, n) attention matrices of the last forward      */
+    float *scratch;         /* the experiment's own                                     */
+    qk_col_variant last;    /* variant of the last forward                              */
 } qk_collapse;
 
 /* Points s into caller buffers of the sizes above. Does not initialise. */
 qk_status qk_collapse_bind(qk_collapse *s, const qk_collapse_config *cfg, float *params, float *acts,
                            float *scratch);
 
-/* BERT initialisation: every weight matrix and embedding table N(0, init_std²) via
- * qk_rng_normal (rounded to float once), biases 0, LayerNorm γ = 1, β = 0.
- * Stream layout (so that a tensor never depends on which others the configuration
- * has): a master generator seeded with `seed` yields one 64-bit sub-seed per slot,
- * slot = 8·l + {0 wq, 1 wk, 2 wv, 3 wo, 4 w1, 5 w2} for layer l, and slots
- * 8·QK_COL_MAX_L + {0 wte, 1 wpe, 2 wtt} for the embedding; each tensor is filled in
- * row-major order from its own generator seeded with its sub-seed. So the same seed
- * gives the same attention weights to every variant and every dff or V. */
+/* BERT initialisation: the model's (qk_model_init with QK_INIT_BERT: every weight
+ * matrix N(0, init_std²), one stream per (tensor, layer) slot, biases 0, LayerNorm
+ * γ = 1, β = 0) and the embedding tables N(0, init_std²) from slots
+ * QK_BERT_SLOT_EMBED + {0 wte, 1 wpe, 2 wtt}. So the same seed gives the same
+ * attention weights to every variant and every dff or V. */
 qk_status qk_collapse_init(qk_collapse *s, uint64_t seed);
 
 /* Sets every bias and LayerNorm β to N(0, std²) and every LayerNorm γ to
- * 1 + N(0, std²), from one generator seeded with `seed`, in tensor order (tests of
- * the bias terms; BERT's initialisation has them at 0 and 1). */
+ * 1 + N(0, std²), from one generator seeded with `seed`, in the order bq bk bv bo
+ * ln1_g ln1_b b1 b2 ln2_g ln2_b lne_g lne_b (tests of the bias terms; BERT's
+ * initialisation has them at 0 and 1). */
 qk_status qk_collapse_perturb_biases(qk_collapse *s, uint64_t seed, float std);
 
-/* Forward pass of a variant from x0 (n, d). Keeps X_0..X_L in s->x and the attention
- * matrices in s->att. res, nrm (L+1 doubles each, either may be NULL) receive
- * ‖res(X_l)‖_{1,∞} and ‖X_l‖_{1,∞} (qk_collapse_norms). QK_ERR_ARG for a variant
- * that needs FFN weights the configuration lacks; QK_ERR_NONFINITE if X_L is not
- * finite (the outputs are still written). */
+/* Forward pass of a variant from x0 (n, d): the model's forward. Keeps X_0..X_L in
+ * s->x and the attention matrices in s->att. res, nrm (L+1 doubles each, either may be
+ * NULL) receive ‖res(X_l)‖_{1,∞} and ‖X_l‖_{1,∞} (qk_collapse_norms). QK_ERR_ARG for a
+ * variant that needs FFN weights the configuration lacks; QK_ERR_NONFINITE if X_L is
+ * not finite (the outputs are still written). */
 qk_status qk_collapse_forward(qk_collapse *s, qk_col_variant v, const float *x0, double *res, double *nrm);
 
 /* ------------------------------------------------------------------ inputs */
@@ -168,12 +157,12 @@ qk_status qk_collapse_spectrum(const float *x, int n, int d, int centered, doubl
                                qk_col_spectrum *out);
 
 /* ------------------------------------------------------------------ the bound */
-/* Per head h of layer l: ‖W_QK,h‖_1 and ‖W_VO,h‖_{1,∞} (composite), where
+/* Per head h of layer l of the model m: ‖W_QK,h‖_1 and ‖W_VO,h‖_{1,∞} (composite), where
  * W_QK,h = W_Q,hᵀ W_K,h (d, d) in the (out, in) storage (so the logits are
  * X W_QK,h Xᵀ / sqrt(d_h)) and W_VO,h = W_V,hᵀ W_O[:, h]ᵀ (d, d) the value-output
  * map of the head (SA(X) = Σ_h P_h X W_VO,h + 1 bᵀ). Products by qk_matmul in float,
  * norms as qk_collapse_norms. scratch: d·d + 3·d floats. */
-qk_status qk_collapse_head_norms(const qk_collapse *s, int layer, int head, float *scratch, double *wqk_1,
+qk_status qk_collapse_head_norms(const qk_model *m, int layer, int head, float *scratch, double *wqk_1,
                                  double *wvo_1inf);
 size_t qk_collapse_head_norms_scratch(int d);
 
@@ -188,7 +177,7 @@ size_t qk_collapse_head_norms_scratch(int d);
 typedef struct {
     double beta, c, gamma;
 } qk_col_bound;
-qk_status qk_collapse_bound(const qk_collapse *s, double gamma, float *scratch, qk_col_bound *b,
+qk_status qk_collapse_bound(const qk_model *m, double gamma, float *scratch, qk_col_bound *b,
                             double *beta_layer);
 /* log10 of the l-layer bound for log10 ‖res(X_0)‖ = log10_res0 (may be ±inf). */
 double qk_collapse_bound_log10(const qk_col_bound *b, int l, double log10_res0);

@@ -1,6 +1,8 @@
 /* qk_model.h — the transformer of SPEC §1.2: the 1-layer (up to QK_MAX_LAYERS)
  * language model of the attention-localization paper and its random-walk "theory"
- * model, with hand-written reverse-mode gradients, AdamW, LocAteR and σReparam.
+ * model, with hand-written reverse-mode gradients, AdamW, LocAteR and σReparam; the
+ * variants of SPEC §1.4 (san, san+mlp, san+skip, pure) are options of its layer, which
+ * the rank-collapse experiment (qk_collapse.h) runs as a non-causal stack.
  *
  * Memory (llm.c style): parameters, gradients, Adam moments, activations and the
  * backward scratch are each ONE caller-owned float buffer; the structs below hold
@@ -14,7 +16,7 @@
 #include "qk.h"
 
 #ifndef QK_MAX_LAYERS
-#define QK_MAX_LAYERS 6
+#define QK_MAX_LAYERS 48 /* the rank-collapse depth sweep (SPEC §1.4) goes to 24 */
 #endif
 #ifndef QK_MAX_D
 #define QK_MAX_D 1024
@@ -38,7 +40,36 @@ typedef enum { QK_NORM_TOKEN = 0, QK_NORM_SUM = 1 } qk_locater_norm;
  * fairseq's transformer_lm exactly (FFN weights and biases and q/k/v biases at PyTorch's
  * nn.Linear default U(±1/sqrt(fan_in))). Embeddings, output projection, q/k/v and
  * out-projection weights and LayerNorm are the same in both. */
-typedef enum { QK_INIT_LEGACY = 0, QK_INIT_FAIRSEQ = 1 } qk_init_mode;
+typedef enum { QK_INIT_LEGACY = 0, QK_INIT_FAIRSEQ = 1, QK_INIT_BERT = 2 } qk_init_mode;
+/* The layer (SPEC §1.2, §1.4). A layer is an attention sub-layer, then (where the
+ * variant has one) a feed-forward sub-layer, each with LayerNorm placed by cfg.ln:
+ *   pre:  X <- [X +] SA(LN(X));  X <- X + FFN(LN(X))     (LM: a final LayerNorm)
+ *   post: X <- LN([X +] SA(X));  X <- LN(X + FFN(X))
+ *   none: X <- [X +] SA(X);      X <- X + FFN(X)
+ * the attention residual [X +] present where the variant has a skip. Variants (the
+ * surgery of Dong et al. on BERT, SPEC §1.4):
+ *   TRANSFORMER  skip, FFN      SAN_MLP  no skip, FFN     SAN_SKIP  skip, no FFN
+ *   SAN          no skip, no FFN
+ *   PURE, PURE_SKIP  as SAN, SAN_SKIP without any LayerNorm (the theorem's network):
+ *                the LayerNorm tensors cfg.ln lays out are kept but not used.
+ * A variant without FFN does not use the FFN tensors; dff = 0 leaves them out. */
+typedef enum {
+    QK_VAR_TRANSFORMER = 0,
+    QK_VAR_SAN,
+    QK_VAR_SAN_MLP,
+    QK_VAR_SAN_SKIP,
+    QK_VAR_PURE,
+    QK_VAR_PURE_SKIP,
+    QK_NVARIANT
+} qk_variant;
+/* "transformer", "san", "san+mlp", "san+skip", "pure", "pure+skip"; NULL if out of range. */
+const char *qk_variant_name(qk_variant v);
+qk_status qk_variant_parse(const char *name, qk_variant *v); /* QK_ERR_ARG if unknown */
+int qk_variant_has_ffn(qk_variant v);
+int qk_variant_has_skip(qk_variant v); /* the attention sub-layer's residual */
+int qk_variant_has_ln(qk_variant v);
+/* The FFN's activation: ReLU (fairseq, SPEC §1.2) or GELU in erf form (BERT, §1.4). */
+typedef enum { QK_ACT_RELU = 0, QK_ACT_GELU = 1 } qk_act;
 
 typedef struct {
     qk_model_kind kind; /* LM: tokens -> next token; WALK: continuous walk -> next step */
@@ -55,6 +86,9 @@ typedef struct {
     qk_init_mode init;            /* default LEGACY (the presets' golden vectors)        */
     float dropout;      /* P in [0, 1) on the embedding sum (LM), the attention block's
                            output and the FFN's output, in training mode only; 0: off  */
+    qk_variant variant; /* default TRANSFORMER                                          */
+    qk_act act;         /* default RELU                                                 */
+    double init_std;    /* QK_INIT_BERT's weight std (BERT: 0.02); unused otherwise    */
 } qk_model_config;
 
 /* Parameter tensors, in storage (and initialisation) order. A tensor a configuration
@@ -82,6 +116,7 @@ typedef struct {
 /* Sizes in floats of each buffer the caller provides. */
 typedef struct {
     size_t params, acts, scratch, state;
+    size_t scratch_forward; /* the part of scratch a forward-only model needs       */
     qk_tensor_info t[QK_NPARAM];
 } qk_model_sizes_t;
 
@@ -105,7 +140,9 @@ typedef struct {
 qk_status qk_model_sizes(const qk_model_config *cfg, qk_model_sizes_t *sz);
 
 /* Points the model into caller buffers of the sizes above (params/grads/m/v each of
- * sizes.params floats). Does not initialise. */
+ * sizes.params floats). Does not initialise. A forward-only model passes grads,
+ * adam_m and adam_v NULL and needs only sizes.scratch_forward floats of scratch;
+ * backward and AdamW then return QK_ERR_ARG. */
 qk_status qk_model_bind(qk_model *m, const qk_model_config *cfg, float *params, float *grads,
                         float *adam_m, float *adam_v, float *acts, float *scratch, float *state);
 
@@ -119,7 +156,17 @@ qk_status qk_model_bind(qk_model *m, const qk_model_config *cfg, float *params, 
  * σReparam at initialisation: power steps (qk_model_sr_step's) are repeated until σ =
  * vᵀ W u has not changed in QK_SR_INIT_STABLE consecutive steps (bitwise), at most
  * QK_SR_INIT_MAX_STEPS; then γ = σ, so that Ŵ = (γ/σ)·W = W to float rounding at step 0
- * (the training step's own power step then moves σ by at most a few ulps). */
+ * (the training step's own power step then moves σ by at most a few ulps).
+ *
+ * BERT (SPEC §1.4): every weight matrix N(0, init_std²) via qk_rng_normal (rounded to
+ * float once), biases 0, LayerNorm γ = 1, β = 0. Stream layout (a tensor never depends
+ * on which others the configuration has): a master generator seeded with `seed` yields
+ * one 64-bit sub-seed per slot, slot = 8·l + {0 wq, 1 wk, 2 wv, 3 wo, 4 w1, 5 w2} for
+ * layer l, QK_BERT_SLOT_EMBED + {0 wte, 3 wout}; each tensor is filled in row-major
+ * order from its own generator seeded with its sub-seed. σReparam's vectors then come
+ * from a generator seeded with `seed`, as above. */
+#define QK_BERT_SLOT_EMBED 65536
+qk_status qk_bert_fill(float *p, size_t n, double std, uint64_t seed, int slot);
 #define QK_SR_INIT_STABLE 20
 #define QK_SR_INIT_MAX_STEPS 5000
 qk_status qk_model_init(qk_model *m, uint64_t seed);
@@ -127,7 +174,7 @@ qk_status qk_model_init(qk_model *m, uint64_t seed);
 /* Dropout masks (SPEC §1.2, §2.7): site 0 is the embedding sum (LM; the walk model's
  * input is not dropped and its site 0 holds 1), site 1 + 2l the
  * attention block's output of layer l (after the out-projection's bias, before the
- * residual), site 2 + 2l the FFN's output (after fc2's bias). Element i (row-major in
+ * residual), site 2 + 2l the FFN's output (after fc2's bias; all 1 without FFN). Element i (row-major in
  * the site's (B·T, d) tensor) at training step t (m->step, the AdamW steps taken) is
  * dropped iff (h >> 40) < floor(P·2^24), with
  *   sm(x)  = splitmix64's output from state x: z = x + 0x9e3779b97f4a7c15;
@@ -160,6 +207,12 @@ qk_status qk_model_adamw(qk_model *m);
 
 /* Logits (B·T, V) of the last forward (LM), or the predictions (B, d) (WALK). */
 const float *qk_model_output(const qk_model *m);
+
+/* Views of the last forward: the hidden state entering layer l (l = 0..L; L: the last
+ * layer's output, before any final LayerNorm), (B·T, d), layers consecutive; and the
+ * attention matrices of layer l, (B, H, T, T), layers consecutive. */
+const float *qk_model_hidden(const qk_model *m, int layer);
+const float *qk_model_attention(const qk_model *m, int layer);
 
 /* 64-bit FNV-1a hash of the parameter bytes. */
 uint64_t qk_model_param_hash(const qk_model *m);

@@ -63,6 +63,10 @@ d=$tmp/dump
 atomic "dump --out" "$d" logits.npy 8 "$Q" dump --preset small --out "$d"
 d=$tmp/col; mkdir -p "$d"
 atomic "collapse --csv" "$d" c.csv 8 "$Q" collapse --preset tiny --seqs 1 --csv "$d/c.csv" --svg "$d/c.svg"
+atomic "collapse-sweep --csv" "$d" s.csv 1 "$Q" collapse-sweep --widths 16,32 --layers 4 --n 8 --seeds 1 --seqs 1 \
+    --exp-seqs 2 --csv "$d/s.csv"
+atomic "train --rank-csv" "$d" r.csv 1 "$Q" train --preset tiny --layers 2 --variant san+skip --steps 20 \
+    --eval-every 1 --quiet --rank-csv "$d/r.csv"
 printf 'old\n' > "$d/p.csv"
 atomic "paths --csv over an existing file" "$d" p.csv 8 "$Q" paths --table-only --csv "$d/p.csv"
 atomic "paths --svg" "$d" p.svg 16 "$Q" paths --table-only --svg "$d/p.svg"

@@ -68,17 +68,18 @@ TEST(collapse_init_streams_independent_of_config)
     b.V = 0;
     stack A, B;
     if (st_open(&A, &a, 42) || st_open(&B, &b, 42)) { CHECK(0, "open"); return; }
-    for (int t = QK_CP_WQ; t <= QK_CP_BO; t++)
-        CHECK(!memcmp(A.s.p[t], B.s.p[t], A.sz.t[t].size * sizeof(float)), "tensor %s differs", A.sz.t[t].name);
+    for (int t = QK_P_WQ; t <= QK_P_BO; t++)
+        CHECK(!memcmp(A.s.m.w.p[t], B.s.m.w.p[t], A.sz.model.t[t].size * sizeof(float)), "tensor %s differs",
+              A.sz.model.t[t].name);
     /* N(0, 0.02²): mean and variance of the 3·32·32 entries of wq */
     double m = 0, q = 0;
-    size_t nq = A.sz.t[QK_CP_WQ].size;
-    for (size_t i = 0; i < nq; i++) { m += A.s.p[QK_CP_WQ][i]; q += (double)A.s.p[QK_CP_WQ][i] * A.s.p[QK_CP_WQ][i]; }
+    size_t nq = A.sz.model.t[QK_P_WQ].size;
+    for (size_t i = 0; i < nq; i++) { m += A.s.m.w.p[QK_P_WQ][i]; q += (double)A.s.m.w.p[QK_P_WQ][i] * A.s.m.w.p[QK_P_WQ][i]; }
     m /= nq;
     q = q / nq - m * m;
     CHECK(fabs(m) < 0.002 && fabs(sqrt(q) - 0.02) < 0.002, "wq mean %g std %g", m, sqrt(q));
-    CHECK(A.s.p[QK_CP_LN1_G][5] == 1.0f && A.s.p[QK_CP_BO][3] == 0.0f, "LN gain 1, bias 0");
-    CHECK(memcmp(A.s.p[QK_CP_WQ], A.s.p[QK_CP_WK], 32 * sizeof(float)), "wq and wk share a stream");
+    CHECK(A.s.m.w.p[QK_P_LN1_G][5] == 1.0f && A.s.m.w.p[QK_P_BO][3] == 0.0f, "LN gain 1, bias 0");
+    CHECK(memcmp(A.s.m.w.p[QK_P_WQ], A.s.m.w.p[QK_P_WK], 32 * sizeof(float)), "wq and wk share a stream");
     st_close(&A);
     st_close(&B);
 }
@@ -319,11 +320,11 @@ TEST(collapse_bound_head_norms_against_double)
     for (int l = 0; l < 2; l++)
         for (int hd = 0; hd < 3; hd++) {
             double q1, v1;
-            CHECK_OK(qk_collapse_head_norms(&h.s, l, hd, scr, &q1, &v1));
-            const float *wq = h.s.p[QK_CP_WQ] + (size_t)l * d * d + hd * dh * d;
-            const float *wk = h.s.p[QK_CP_WK] + (size_t)l * d * d + hd * dh * d;
-            const float *wv = h.s.p[QK_CP_WV] + (size_t)l * d * d + hd * dh * d;
-            const float *wo = h.s.p[QK_CP_WO] + (size_t)l * d * d + hd * dh;
+            CHECK_OK(qk_collapse_head_norms(&h.s.m, l, hd, scr, &q1, &v1));
+            const float *wq = h.s.m.w.p[QK_P_WQ] + (size_t)l * d * d + hd * dh * d;
+            const float *wk = h.s.m.w.p[QK_P_WK] + (size_t)l * d * d + hd * dh * d;
+            const float *wv = h.s.m.w.p[QK_P_WV] + (size_t)l * d * d + hd * dh * d;
+            const float *wo = h.s.m.w.p[QK_P_WO] + (size_t)l * d * d + hd * dh;
             double qk[24][24], vo[24][24];
             for (int i = 0; i < d; i++)
                 for (int j = 0; j < d; j++) {
@@ -346,7 +347,7 @@ TEST(collapse_bound_head_norms_against_double)
         }
     qk_col_bound b;
     double bl[2];
-    CHECK_OK(qk_collapse_bound(&h.s, 1.0, scr, &b, bl));
+    CHECK_OK(qk_collapse_bound(&h.s.m, 1.0, scr, &b, bl));
     CHECK(b.beta == fmax(bl[0], bl[1]) && fabs(b.c - 4 * b.beta * 3 / sqrt(8.0)) < 1e-12 * b.c, "c %g", b.c);
     CHECK(fabs(qk_collapse_bound_log10(&b, 2, -1.0) - (4 * log10(b.c) - 9)) < 1e-9, "2-layer bound");
     free(scr);

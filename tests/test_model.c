@@ -131,6 +131,45 @@ TEST(model_gradients_lm_all_options)
             }
 }
 
+/* Every variant of SPEC §1.4 as a model option (two layers, each LayerNorm placement
+ * the variant allows, ReLU and GELU), and the continuous non-causal stack the
+ * rank-collapse experiment runs (post-LN, GELU, BERT initialisation). */
+TEST(model_gradients_every_variant)
+{
+    static const char *ln_names[] = {"pre", "post", "none"};
+    for (int v = 0; v < QK_NVARIANT; v++)
+        for (int ln = 0; ln < 3; ln++) {
+            if (!qk_variant_has_ln((qk_variant)v) && ln != QK_LN_NONE) continue;
+            if (qkt_scale() > 1 && ln != (v % 3) && qk_variant_has_ln((qk_variant)v)) continue;
+            qk_model_config c;
+            qk_model_preset("tiny", &c);
+            c.L = 2;
+            c.variant = (qk_variant)v;
+            c.ln = (qk_ln_mode)ln;
+            c.dff = qk_variant_has_ffn(c.variant) ? 8 : 0;
+            c.act = (v + ln) % 2 ? QK_ACT_GELU : QK_ACT_RELU;
+            char label[96];
+            snprintf(label, sizeof label, "lm %s ln=%s %s", qk_variant_name(c.variant), ln_names[ln],
+                     c.act == QK_ACT_GELU ? "gelu" : "relu");
+            check_gradients(&c, label);
+        }
+    for (int v = 0; v < QK_NVARIANT; v++) {
+        if (qkt_scale() > 1 && v % 2) continue;
+        qk_model_config c;
+        qk_model_preset("walk", &c);
+        c.d = 6; c.dff = 12; c.T = 4; c.B = 2; c.H = 2; c.L = 2;
+        c.variant = (qk_variant)v;
+        c.ln = qk_variant_has_ln(c.variant) ? QK_LN_POST : QK_LN_NONE;
+        c.dff = qk_variant_has_ffn(c.variant) ? 12 : 0;
+        c.act = QK_ACT_GELU;
+        c.init = QK_INIT_BERT;
+        c.init_std = 0.5; /* BERT's 0.02 makes the attention uniform and the gradients tiny */
+        char label[96];
+        snprintf(label, sizeof label, "stack %s post-LN gelu bert", qk_variant_name(c.variant));
+        check_gradients(&c, label);
+    }
+}
+
 TEST(model_gradients_lm_two_layers_and_walk)
 {
     qk_model_config c;

@@ -37,7 +37,12 @@ The reference follows SPEC §1.1/§1.2:
         of (seed, step, site, index), element dropped iff (h >> 40) < floor(P·2^24),
         kept ones multiplied by float32(1/(1 - P))) and must equal the dumped
         dropout_mask.npy bit for bit; a dump is step 0.
-  init "fairseq" / "legacy" changes only the parameters, which are read from the dump.
+  variants (SPEC §1.4, "variant"; absent: transformer): san has no attention residual
+        and no FFN, san+mlp no attention residual, san+skip no FFN, pure and pure+skip
+        are san and san+skip without any LayerNorm (also no final LN); "act": "gelu"
+        uses the erf form 0.5x(1 + erf(x/sqrt 2)) (torch's exact GELU) in the FFN.
+  init "fairseq" / "legacy" / "bert" changes only the parameters, which are read from
+        the dump.
   σReparam: Ŵ = (γ/σ) W, σ = vᵀ W u with the dumped u, v as constants (differentiated
         through W only); γ = sr_gamma[l, lin], lin in the order q, k, v, o, fc1, fc2;
         mode "qk" wraps q and k only, "all" all six.
@@ -149,7 +154,8 @@ def dropout_masks(seed, step, cfg):
     """The multipliers (1 + 2L, B, T, d) float32 of qk_model.h's counter-based dropout:
     key = sm(sm(sm(seed ^ "dropout") ^ step) ^ site), h_i = sm(key + i·golden), element i
     dropped iff (h_i >> 40) < floor(P·2^24), else multiplied by float32(1/(1 - P)). Site 0
-    (the embedding sum) is all 1 for the walk model, whose input is not dropped."""
+    (the embedding sum) is all 1 for the walk model, whose input is not dropped; the FFN's
+    sites 2 + 2l are all 1 for a variant without FFN."""
     L, B, T, d = cfg["layers"], cfg["batch"], cfg["seq"], cfg["d"]
     p = np.float32(cfg["dropout"])
     thr = int(p * np.float32(16777216.0))
@@ -165,6 +171,8 @@ def dropout_masks(seed, step, cfg):
         out[site] = np.where((h >> np.uint64(40)) < np.uint64(thr), np.float32(0.0), keep)
     if cfg["model"] != "lm":
         out[0] = np.float32(1.0)
+    if cfg.get("variant", "transformer") not in ("transformer", "san+mlp"):
+        out[2::2] = np.float32(1.0)  # no FFN: its sites hold 1
     return out.reshape(1 + 2 * L, B, T, d)
 
 
@@ -193,11 +201,12 @@ def expected_params(cfg):
     names = []
     if lm:
         names += ["wte", "wout"]
+    ffn = cfg["dff"] > 0  # a variant without FFN may leave its tensors out (dff 0)
     if cfg["ln"] == "pre" and lm:  # the walk model has no final LayerNorm
         names += ["lnf_g", "lnf_b"]
     if cfg["ln"] != "none":
-        names += ["ln1_g", "ln1_b", "ln2_g", "ln2_b"]
-    names += ["wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo", "w1", "b1", "w2", "b2"]
+        names += ["ln1_g", "ln1_b"] + (["ln2_g", "ln2_b"] if ffn else [])
+    names += ["wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo"] + (["w1", "b1", "w2", "b2"] if ffn else [])
     if cfg["sigma_reparam"] != "off":
         names += ["sr_gamma"]
     return names
@@ -229,7 +238,12 @@ def reference(dump):
     lm = cfg["model"] == "lm"
     d, H, L, T, B = cfg["d"], cfg["heads"], cfg["layers"], cfg["seq"], cfg["batch"]
     dh = d // H
-    ln, eps = cfg["ln"], float(cfg["ln_eps"])
+    variant = cfg.get("variant", "transformer")
+    skip = variant in ("transformer", "san+skip", "pure+skip")
+    has_ffn = variant in ("transformer", "san+mlp")
+    gelu = cfg.get("act", "relu") == "gelu"
+    # the layers' LayerNorm: cfg's, none for the pure variants (their LN tensors unused)
+    ln, eps = ("none" if variant.startswith("pure") else cfg["ln"]), float(cfg["ln_eps"])
     k1, k2 = float(cfg["kappa1"]), float(cfg["kappa2"])
     if cfg.get("locater_norm", "token") == "sum":
         nterms = B * T if lm else B * d
@@ -279,7 +293,7 @@ def reference(dump):
     reg = torch.zeros((), dtype=DT)
     kacts, sr_terms = [], []
     for l in range(L):
-        Wq, Wk, Wv, Wo, W1, W2 = (weight(l, i) for i in range(6))
+        Wq, Wk, Wv, Wo = (weight(l, i) for i in range(4))
         # LocAteR on the weights used, per head, via the explicit d×d W_QK
         for h in range(H):
             wqh, wkh = Wq[h * dh:(h + 1) * dh, :], Wk[h * dh:(h + 1) * dh, :]
@@ -300,10 +314,18 @@ def reference(dump):
         a = torch.softmax(s, dim=-1)
         o = (a @ v).transpose(1, 2).reshape(B, T, d)
         attn = o @ Wo.t() + P["bo"][l]
-        r1 = x + (attn * masks[1 + 2 * l] if drop else attn)
+        r1 = attn * masks[1 + 2 * l] if drop else attn
+        if skip:
+            r1 = x + r1
         x1 = layer_norm(r1, P["ln1_g"][l], P["ln1_b"][l], eps) if ln == "post" else r1
+        if not has_ffn:
+            x = x1
+            continue
+        W1, W2 = weight(l, 4), weight(l, 5)
         h2 = layer_norm(x1, P["ln2_g"][l], P["ln2_b"][l], eps) if ln == "pre" else x1
-        f = torch.relu(h2 @ W1.t() + P["b1"][l]) @ W2.t() + P["b2"][l]
+        z = h2 @ W1.t() + P["b1"][l]
+        a1 = 0.5 * z * (1.0 + torch.erf(z / math.sqrt(2.0))) if gelu else torch.relu(z)
+        f = a1 @ W2.t() + P["b2"][l]
         r2 = x1 + (f * masks[2 + 2 * l] if drop else f)
         x = layer_norm(r2, P["ln2_g"][l], P["ln2_b"][l], eps) if ln == "post" else r2
 
@@ -523,6 +545,23 @@ def config_matrix(seed_offset=0):
     cfgs.append(("walk fairseq dropout 0.2 LocAteR sum",
                  ["--preset", "walk", "--init", "fairseq", "--dropout", "0.2", "--kappa1", "100", "--kappa2", "0.1",
                   "--locater-norm", "sum", "--seed", str(56 + seed_offset)]))
+    # the variants of SPEC §1.4 as model options, each LayerNorm placement they allow,
+    # ReLU and GELU; two layers; and the continuous stack collapse runs (walk, post-LN,
+    # GELU, BERT initialisation)
+    seed = 60 + seed_offset
+    for v in ("san", "san+mlp", "san+skip", "transformer", "pure", "pure+skip"):
+        for ln in (("none",) if v.startswith("pure") else ("pre", "post", "none")):
+            for act in ("relu", "gelu"):
+                seed += 1
+                args = ["--preset", "tiny", "--layers", "2", "--variant", v, "--ln", ln, "--act", act]
+                if v in ("san+mlp", "transformer"):
+                    args += ["--dff", "12"]
+                cfgs.append(("tiny L=2 %s ln=%s %s" % (v, ln, act), args + ["--seed", str(seed)]))
+        seed += 1
+        cfgs.append(("walk L=3 %s post gelu bert" % v,
+                     ["--preset", "walk", "--layers", "3", "--heads", "2", "--variant", v, "--ln",
+                      "none" if v.startswith("pure") else "post", "--act", "gelu", "--init", "bert", "--dropout",
+                      "0.1", "--seed", str(seed)]))
     return cfgs
 
 

@@ -11,6 +11,10 @@ initialisation, `legacy` or `fairseq` (param init), through the project's genera
 _Xoshiro of check_vectors.py) and must match bit for bit (sr_gamma, set by float32 power
 steps, is excepted).
 
+The variants (SPEC §1.4): param variant (absent: transformer; qk_variant's order) and
+act (absent or 0 ReLU, 1 GELU) go to the PyTorch reference; a variant without FFN has
+dff 0 and no FFN tensors (nothing drawn for them at initialisation).
+
 Issue 11's options: param norm (LocAteR weighting: absent or 0 token, 1 sum: R/(B·T)),
 param init (absent or 0 legacy, 1 fairseq), a 9th hyper value (dropout P; absent: 0).
 With dropout the masks of every step are recomputed by check_model_torch.dropout_masks
@@ -44,6 +48,7 @@ import check_model_torch as cmt  # noqa: E402
 KEYS = ["kind", "V", "d", "H", "dff", "L", "T", "B", "ln", "sr", "seed"]
 LN_NAMES = {0: "pre", 1: "post", 2: "none"}
 SR_NAMES = {0: "off", 1: "qk", 2: "all"}
+VARIANTS = ["transformer", "san", "san+mlp", "san+skip", "pure", "pure+skip"]  # qk_variant's order
 TOL_TRAIN_LOSS = 2e-4
 TOL_STEP0_LOSS = cmt.TOL_SCALAR
 # the model's parameter storage order (qk_model.c), for the hash
@@ -60,6 +65,7 @@ def _cfg(case):
         "seed": p["seed"], "locater_norm": "sum" if p.get("norm", 0) == 1 else "token",
         "init": "fairseq" if p.get("init", 0) == 1 else "legacy",
         "dropout": float(hyper32[8]) if len(hyper32) > 8 else 0.0,
+        "variant": VARIANTS[p.get("variant", 0)], "act": "gelu" if p.get("act", 0) == 1 else "relu",
         "model": "lm" if p["kind"] == 0 else "walk", "vocab": p["V"], "d": p["d"], "heads": p["H"],
         "dff": p["dff"], "layers": p["L"], "seq": p["T"], "batch": p["B"], "ln": LN_NAMES[p["ln"]],
         "ln_eps": float(h[0]), "kappa1": float(h[1]), "kappa2": float(h[2]), "sigma_reparam": SR_NAMES[p["sr"]],
@@ -140,28 +146,30 @@ def init_params(cfg, seed):
         P["wout"] = normal(V * d, 1.0 / math.sqrt(d)).reshape(V, d)
     if cfg["ln"] == "pre" and V:
         P["lnf_g"], P["lnf_b"] = np.ones(d, np.float32), np.zeros(d, np.float32)
-    if cfg["ln"] != "none":
-        for k in ("ln1_g", "ln2_g"):
+    if cfg["ln"] != "none":  # ln2 only with FFN tensors (dff > 0)
+        for k in ("ln1_g", "ln2_g")[:2 if F else 1]:
             P[k] = np.ones((L, d), np.float32)
-        for k in ("ln1_b", "ln2_b"):
+        for k in ("ln1_b", "ln2_b")[:2 if F else 1]:
             P[k] = np.zeros((L, d), np.float32)
     shapes = {"wq": (d, d, 0.70710678118654752440), "wk": (d, d, 0.70710678118654752440),
               "wv": (d, d, 0.70710678118654752440), "wo": (d, d, 1.0), "w1": (F, d, 1.0), "w2": (d, F, 1.0)}
     bias_fan = {"bq": (d, d), "bk": (d, d), "bv": (d, d), "b1": (F, d), "b2": (d, F)}  # (size, fan_in)
     layers = {k: [] for k in list(shapes) + ["bq", "bk", "bv", "bo", "b1", "b2"]}
+    ffn = ("w1", "w2", "b1", "b2") if F else ()  # dff 0: no FFN tensors, nothing drawn for them
     for _ in range(L):
-        for k in ("wq", "wk", "wv", "wo", "w1", "w2"):
+        for k in ("wq", "wk", "wv", "wo") + ffn[:2]:
             out, inn, gain = shapes[k]
             if fairseq and k in ("w1", "w2"):
                 layers[k].append(linear_default((out, inn), inn))
             else:
                 layers[k].append(xavier(out, inn, gain))
-        for k in ("bq", "bk", "bv", "b1", "b2"):
+        for k in ("bq", "bk", "bv") + ffn[2:]:
             n, fan = bias_fan[k]
             layers[k].append(linear_default((n,), fan) if fairseq else np.zeros(n, np.float32))
         layers["bo"].append(np.zeros(d, np.float32))
     for k in layers:
-        P[k] = np.stack(layers[k])
+        if layers[k]:
+            P[k] = np.stack(layers[k])
     return P
 
 

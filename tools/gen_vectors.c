@@ -423,6 +423,8 @@ static void model_case(const char *name, qk_model_config cfg, long long seed, in
      * default, so that the first cases stay byte-identical */
     if (cfg.locater_norm != QK_NORM_TOKEN) param(&c, "norm", cfg.locater_norm);
     if (cfg.init != QK_INIT_LEGACY) param(&c, "init", cfg.init);
+    if (cfg.variant != QK_VAR_TRANSFORMER) param(&c, "variant", cfg.variant);
+    if (cfg.act != QK_ACT_RELU) param(&c, "act", cfg.act);
     int drop = cfg.dropout > 0.0f;
     float *h = add(&c, "hyper", 0, QK_DT_F32, drop ? 9 : 8, 0)->data;
     h[0] = cfg.ln_eps; h[1] = cfg.kappa1; h[2] = cfg.kappa2; h[3] = cfg.lr;
@@ -519,6 +521,25 @@ static void gen_model(const char *dir)
     qk_model_preset("small", &c);
     c.init = QK_INIT_FAIRSEQ; c.dropout = 0.1f; c.kappa1 = 100.0f; c.kappa2 = 0.01f; c.locater_norm = QK_NORM_SUM;
     model_case("train_small_20_fairseq_drop_locater_sum", c, 13, 20);
+    /* The variants of SPEC §1.4 as model options, every LayerNorm placement, ReLU and
+     * GELU, forward and backward (and one trajectory). Appended. */
+    static const struct { qk_variant v; qk_ln_mode ln; qk_act act; int walk, steps; const char *name; } vs[] = {
+        {QK_VAR_SAN, QK_LN_POST, QK_ACT_RELU, 0, 0, "step_tiny_l2_san_post"},
+        {QK_VAR_SAN_MLP, QK_LN_PRE, QK_ACT_GELU, 0, 0, "step_tiny_l2_san_mlp_pre_gelu"},
+        {QK_VAR_SAN_SKIP, QK_LN_NONE, QK_ACT_RELU, 0, 0, "step_tiny_l2_san_skip_none"},
+        {QK_VAR_TRANSFORMER, QK_LN_POST, QK_ACT_GELU, 0, 0, "step_tiny_l2_transformer_post_gelu"},
+        {QK_VAR_PURE, QK_LN_NONE, QK_ACT_RELU, 0, 0, "step_tiny_l2_pure"},
+        {QK_VAR_PURE_SKIP, QK_LN_NONE, QK_ACT_RELU, 0, 0, "step_tiny_l2_pure_skip"},
+        {QK_VAR_SAN_MLP, QK_LN_POST, QK_ACT_GELU, 1, 0, "step_walk_l2_san_mlp_post_gelu_dropout"},
+        {QK_VAR_SAN_SKIP, QK_LN_PRE, QK_ACT_RELU, 0, 10, "train_tiny_10_l2_san_skip_pre"},
+    };
+    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) {
+        qk_model_preset(vs[i].walk ? "walk" : "tiny", &c);
+        if (vs[i].walk) { c.B = 4; c.T = 10; c.d = 8; c.dropout = 0.2f; c.init = QK_INIT_FAIRSEQ; }
+        c.L = 2; c.variant = vs[i].v; c.ln = vs[i].ln; c.act = vs[i].act;
+        c.dff = qk_variant_has_ffn(c.variant) ? 12 : 0;
+        model_case(vs[i].name, c, 20 + (long long)i, vs[i].steps);
+    }
     fclose(out);
 }
 

@@ -35,10 +35,19 @@ int cli_threads_default(void);
 int cli_model_option(const char *cmd, int argc, char **argv, int *i, qk_model_config *cfg, unsigned long long *seed);
 void cli_model_usage(FILE *f);
 
+/* Mean and sample standard deviation of the finite values among v[i·stride], i < n
+ * (NaN mean when none; sd 0 for one); their count into cnt (may be NULL). cmd_collapse.c */
+void cli_mean_std(const double *v, int n, size_t stride, double *mean, double *sd, int *cnt);
+/* collapse's built-in English paragraph (its length into len). cmd_collapse.c */
+const char *cli_collapse_text(size_t *len);
+
 /* Binds m to the tool's static model memory; prints a clear error if the
  * configuration does not fit (returns -1). */
 int cli_model_open(const char *cmd, const qk_model_config *cfg, qk_model *m, qk_model_sizes_t *sz);
 size_t cli_model_capacity_floats(void);
+/* The static model memory itself (cli_model_capacity_floats() floats), for a command
+ * that carves its own model (collapse); one command runs at a time. */
+float *cli_model_memory(void);
 
 /* Writes the configuration as a JSON object naming every option. */
 void cli_config_json(FILE *f, const qk_model_config *c, unsigned long long seed);

@@ -13,22 +13,16 @@
 #include "qk_eigen.h"
 #include "qk_svg.h"
 
-/* Static memory of the command (the core never allocates). The paper's setting needs
- * about 88 M floats (BERT-base weights: 85 M). */
-#ifndef QK_COLLAPSE_CLI_FLOATS
-#if UINTPTR_MAX > 0xffffffffu
-#define QK_COLLAPSE_CLI_FLOATS (96u << 20)
-#else
-#define QK_COLLAPSE_CLI_FLOATS (24u << 20)
-#endif
-#endif
+/* The stack lives in the tool's static model memory (cli_model_memory; the core
+ * never allocates). The paper's setting needs about 102 M floats (BERT-base weights:
+ * 85 M; the model's activations: 21 M), 24 layers of it about 203 M. */
+#define QK_COLLAPSE_CLI_FLOATS cli_model_capacity_floats()
 #define MAX_SEQS 4096
 /* r_l below this is at the float32 rounding floor (256 u): left out of the exponents */
 #define RESOLVABLE 0x1p-16
 #define MAX_TEXT (4u << 20)
 #define SVD_DOUBLES ((size_t)1 << 20)
 
-static float g_mem[QK_COLLAPSE_CLI_FLOATS];
 static double g_svd[SVD_DOUBLES];
 static unsigned char g_text[MAX_TEXT];
 static int g_tok[QK_COL_MAX_N];
@@ -76,8 +70,14 @@ static double now_s(void)
 
 static double ln_(double x) { return qk_log(x); }
 
+const char *cli_collapse_text(size_t *len)
+{
+    *len = sizeof builtin_text - 1;
+    return builtin_text;
+}
+
 /* mean and sample standard deviation of the finite v[i*stride] (count into *cnt). */
-static void mean_std(const double *v, int n, size_t stride, double *mean, double *sd, int *cnt)
+void cli_mean_std(const double *v, int n, size_t stride, double *mean, double *sd, int *cnt)
 {
     double s = 0.0, q = 0.0;
     int c = 0;
@@ -313,7 +313,7 @@ int qk_cmd_collapse(int argc, char **argv)
     size_t need = sz.params + sz.acts + sz.scratch + (headscr > xin ? headscr : xin);
     if (need > QK_COLLAPSE_CLI_FLOATS) {
         fprintf(stderr, "qkspec collapse: the stack needs %zu MiB, more than this build's %zu MiB "
-                        "(reduce d, layers or dff, or rebuild with a larger QK_COLLAPSE_CLI_FLOATS)\n",
+                        "(reduce d, layers or dff, or rebuild with a larger QK_CLI_MODEL_FLOATS)\n",
                 need * 4 >> 20, (size_t)QK_COLLAPSE_CLI_FLOATS * 4 >> 20);
         return 2;
     }
@@ -325,7 +325,7 @@ int qk_cmd_collapse(int argc, char **argv)
     }
     long textlen = 0;
     if (o.text_input && (textlen = load_text(cmd, o.text, n)) < 0) return 2;
-    float *params = g_mem, *acts = params + sz.params, *scr = acts + sz.acts, *x0 = scr + sz.scratch;
+    float *params = cli_model_memory(), *acts = params + sz.params, *scr = acts + sz.acts, *x0 = scr + sz.scratch;
     int *tok = g_tok;
     qk_collapse s;
     qk_collapse_bind(&s, c, params, acts, scr);
@@ -343,7 +343,7 @@ int qk_cmd_collapse(int argc, char **argv)
     qk_col_bound bnd;
     static double beta_layer[QK_COL_MAX_L];
     t0 = now_s();
-    st = qk_collapse_bound(&s, o.gamma, x0, &bnd, beta_layer);
+    st = qk_collapse_bound(&s.m, o.gamma, x0, &bnd, beta_layer);
     if (st != QK_OK) { fprintf(stderr, "qkspec collapse: bound: %s\n", qk_status_str(st)); return 1; }
     printf("bound (SPEC 1.4): beta = max_l,h ||W_QK,h||_1 ||W_VO,h||_1inf = %.4g (layers %.4g .. ), "
            "c = 4 gamma beta H / sqrt(d_h) = %.4g (gamma %g), %.2f s\n",
@@ -391,12 +391,12 @@ int qk_cmd_collapse(int argc, char **argv)
                 tmp2[q] = g_res[q][l] > 0.0 ? ln_(g_res[q][l]) / ln_(10.0) : NAN;
             }
             double sd;
-            mean_std(tmp, o.seqs, 1, &R->r_mean[l], &R->r_sd[l], NULL);
-            mean_std(&g_res[0][l], o.seqs, QK_COL_MAX_L + 1, &R->res_mean[l], &R->res_sd[l], NULL);
-            mean_std(tmp2, o.seqs, 1, &R->lres_mean[l], &sd, NULL);
-            mean_std(&g_srank[0][l], svd_seqs, QK_COL_MAX_L + 1, &R->sr_mean[l], &sd, NULL);
-            mean_std(&g_nrank[0][l], svd_seqs, QK_COL_MAX_L + 1, &R->nr_mean[l], &sd, NULL);
-            mean_std(&g_r1[0][l], svd_seqs, QK_COL_MAX_L + 1, &R->r1_mean[l], &sd, NULL);
+            cli_mean_std(tmp, o.seqs, 1, &R->r_mean[l], &R->r_sd[l], NULL);
+            cli_mean_std(&g_res[0][l], o.seqs, QK_COL_MAX_L + 1, &R->res_mean[l], &R->res_sd[l], NULL);
+            cli_mean_std(tmp2, o.seqs, 1, &R->lres_mean[l], &sd, NULL);
+            cli_mean_std(&g_srank[0][l], svd_seqs, QK_COL_MAX_L + 1, &R->sr_mean[l], &sd, NULL);
+            cli_mean_std(&g_nrank[0][l], svd_seqs, QK_COL_MAX_L + 1, &R->nr_mean[l], &sd, NULL);
+            cli_mean_std(&g_r1[0][l], svd_seqs, QK_COL_MAX_L + 1, &R->r1_mean[l], &sd, NULL);
             /* exponent log(res_{l+1})/log(res_l) (index l+1), the constant-free ratio of
              * successive log differences, and the gamma the one-layer bound would need */
             R->ex_mean[l] = R->ex_sd[l] = R->dx_mean[l] = R->gamma_needed[l] = R->slope[l] = NAN;
@@ -412,7 +412,7 @@ int qk_cmd_collapse(int argc, char **argv)
                         if (z != a) tmp2[q] = (ln_(b) - ln_(a)) / (ln_(a) - ln_(z));
                     }
                 }
-                mean_std(tmp, o.seqs, 1, &R->ex_mean[l], &R->ex_sd[l], &R->ex_n[l]);
+                cli_mean_std(tmp, o.seqs, 1, &R->ex_mean[l], &R->ex_sd[l], &R->ex_n[l]);
                 { /* least-squares slope of log res_l on log res_{l-1} across sequences */
                     double sx = 0, sy = 0, sxx = 0, sxy = 0;
                     int m = 0;
@@ -426,7 +426,7 @@ int qk_cmd_collapse(int argc, char **argv)
                     double var = sxx - sx * sx / (m ? m : 1);
                     R->slope[l] = m >= 3 && var > 0 ? (sxy - sx * sy / m) / var : NAN;
                 }
-                mean_std(tmp2, o.seqs, 1, &R->dx_mean[l], &sd, &R->dx_n[l]);
+                cli_mean_std(tmp2, o.seqs, 1, &R->dx_mean[l], &sd, &R->dx_n[l]);
                 double gmax = 0.0;
                 for (int q = 0; q < o.seqs; q++) {
                     double a = g_res[q][l - 1], b = g_res[q][l];
@@ -456,8 +456,15 @@ int qk_cmd_collapse(int argc, char **argv)
         fflush(stdout);
     }
 
-    /* summary against the paper */
-    printf("\nmean r_l at the paper's layers (paper: BERT at initialisation, SPEC 1.4)\n");
+    /* summary against the paper: its rows only at its shape (BERT-base, SPEC §1.4) */
+    int paper_shape = n == 128 && d == 768 && H == 12 && L == 12 && c->dff == 4 * d;
+    if (paper_shape)
+        printf("\nmean r_l at the paper's layers; (paper): BERT-base at initialisation, the same shape "
+               "(n 128, d 768, H 12, L 12, dff 3072; SPEC 1.4)\n");
+    else
+        printf("\nmean r_l at the paper's layers (this shape: n %d, d %d, H %d, L %d, dff %d; the paper's numbers are "
+               "for BERT-base, n 128, d 768, H 12, L 12, and are shown only at that shape: --preset paper)\n",
+               n, d, H, L, c->dff);
     printf(" %-12s", "variant");
     for (int k = 0; k < 6; k++)
         if (paper_layers[k] <= L) printf("  l=%-6d", paper_layers[k]);
@@ -468,7 +475,7 @@ int qk_cmd_collapse(int argc, char **argv)
         for (int k = 0; k < 6; k++)
             if (paper_layers[k] <= L) printf("  %-8.3g", g_vr[v].r_mean[paper_layers[k]]);
         printf("\n");
-        if (v <= QK_COL_TRANSFORMER) {
+        if (paper_shape && v <= QK_COL_TRANSFORMER) {
             printf(" %-12s", "  (paper)");
             for (int k = 0; k < 6; k++)
                 if (paper_layers[k] <= L) printf("  %-8.3g", paper_r[v][k]);
@@ -579,7 +586,7 @@ static int paths_check(int H, int L, int n, int d, float std, unsigned long long
                 (size_t)QK_COLLAPSE_CLI_FLOATS * 4 >> 20);
         return 2;
     }
-    float *params = g_mem, *acts = params + sz.params, *scr = acts + sz.acts, *ps = scr + sz.scratch, *x0 = ps + pscr;
+    float *params = cli_model_memory(), *acts = params + sz.params, *scr = acts + sz.acts, *ps = scr + sz.scratch, *x0 = ps + pscr;
     double *sum = g_svd; /* (n, d) doubles */
     qk_collapse s;
     qk_collapse_bind(&s, &c, params, acts, scr);

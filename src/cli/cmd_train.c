@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "qk_collapse.h"
 #include "train.h"
 
 #ifndef QK_CLI_CORPUS_BYTES
@@ -42,11 +43,14 @@ void train_defaults(train_opts *o)
 void train_usage(FILE *f)
 {
     fprintf(f, "usage: qkspec train [--text FILE] [--words] [--vocab N] [--steps N] [--eval-every N]\n"
-               "       [--eval-batches N] [--val-frac X] [--out DIR] [--label NAME] [--quiet] [model options]\n"
+               "       [--eval-batches N] [--val-frac X] [--out DIR] [--label NAME] [--rank-csv FILE] [--quiet]\n"
+               "       [model options]\n"
                "Without --text the language model trains on a built-in synthetic corpus; --preset walk trains\n"
                "the theory model on random walks. Tokens are bytes (256); with --words, words: the N - 1 most\n"
                "frequent and <unk> (--vocab N, or --vocab-max N; default %d). --label names the CSV files\n"
-               "(LABEL_evals.csv): letters, digits, '.', '_', '-' and '+'.\n", CLI_VOCAB_MAX_DEFAULT);
+               "(LABEL_evals.csv): letters, digits, '.', '_', '-' and '+'. --rank-csv FILE: at every evaluation\n"
+               "r_l (SPEC 1.4) of the hidden state entering every layer and of the last layer's output, mean and\n"
+               "std over the last validation batch's sequences, written at the end.\n", CLI_VOCAB_MAX_DEFAULT);
     cli_model_usage(f);
 }
 
@@ -82,6 +86,7 @@ int train_option(const char *cmd, int argc, char **argv, int *i, train_opts *o)
     if (!strcmp(a, "--words")) { o->word_level = 1; *i += 1; return 1; }
     if (!strcmp(a, "--text")) { if (!v) goto missing; o->text = v; }
     else if (!strcmp(a, "--out")) { if (!v) goto missing; o->out = v; }
+    else if (!strcmp(a, "--rank-csv")) { if (!v) goto missing; o->rank_csv = v; }
     else if (!strcmp(a, "--label")) { if (!v) goto missing; if (!label_ok(cmd, v)) return -1; o->label = v; }
     else if (!strcmp(a, "--steps")) { if (cli_parse_long(cmd, a, v, 1, 100000000L, &n)) return -1; o->steps = n; }
     else if (!strcmp(a, "--eval-every")) { if (cli_parse_long(cmd, a, v, 1, 100000000L, &n)) return -1; o->eval_every = (int)n; }
@@ -193,6 +198,53 @@ static double now_seconds(void)
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
+/* ------------------------------------------------------------------ r_l along training */
+
+/* r_l = ‖res(X_l)‖_{1,∞}/‖X_l‖_{1,∞} (SPEC §1.4) of the hidden state entering layer l
+ * (l = L: the last layer's output, before any final LayerNorm), per sequence of the
+ * last validation batch; mean and sample std over the B sequences, per evaluation. */
+#define RANK_MAX (QK_TRAIN_MAX_EVALS * (QK_MAX_LAYERS + 1))
+static struct {
+    int n;
+    long step[RANK_MAX];
+    int layer[RANK_MAX];
+    double mean[RANK_MAX], sd[RANK_MAX];
+} g_rank;
+
+static void rank_record(const qk_model *m, long step)
+{
+    const qk_model_config *c = &m->cfg;
+    static float scr[3 * QK_MAX_D];
+    static double r[1 << 16];
+    int B = c->B < (1 << 16) ? c->B : (1 << 16);
+    for (int l = 0; l <= c->L && g_rank.n < RANK_MAX; l++) {
+        const float *x = qk_model_hidden(m, l);
+        double s = 0.0, q = 0.0;
+        for (int b = 0; b < B; b++) {
+            double res, nrm;
+            qk_collapse_norms(x + (size_t)b * c->T * c->d, c->T, c->d, scr, &res, &nrm);
+            r[b] = res / nrm;
+            s += r[b];
+        }
+        double mean = s / B;
+        for (int b = 0; b < B; b++) q += (r[b] - mean) * (r[b] - mean);
+        int k = g_rank.n++;
+        g_rank.step[k] = step;
+        g_rank.layer[k] = l;
+        g_rank.mean[k] = mean;
+        g_rank.sd[k] = B > 1 ? sqrt(q / (B - 1)) : 0.0;
+    }
+}
+
+static int rank_fill(FILE *f, void *ctx)
+{
+    const char *label = (const char *)ctx;
+    fprintf(f, "run,step,layer,r_mean,r_std\n");
+    for (int k = 0; k < g_rank.n; k++)
+        fprintf(f, "%s,%ld,%d,%.9g,%.9g\n", label, g_rank.step[k], g_rank.layer[k], g_rank.mean[k], g_rank.sd[k]);
+    return 0;
+}
+
 /* Evaluates the model at the trainer's step into the next row of r (when there is room). */
 static int evaluate(qk_trainer *t, const train_opts *o, train_result *r)
 {
@@ -202,6 +254,7 @@ static int evaluate(qk_trainer *t, const train_opts *o, train_result *r)
         fprintf(stderr, "\nqkspec train: %s: non-finite validation loss at step %ld\n", o->label, t->step);
         return 1;
     }
+    if (o->rank_csv) rank_record(t->m, t->step); /* the activations of the last validation batch */
     if (r->n >= QK_TRAIN_MAX_EVALS) return 0;
     int k = r->n++;
     r->step[k] = e.step;
@@ -863,6 +916,7 @@ static int train_finish(train_state *s, const qk_model_config *c)
     r->param_hash = qk_model_param_hash(s->t->m);
     qk_train_qk_eigenvalues(s->t, r->eig_final);
     if (csv_close(&s->csv)) return 1;
+    if (o->rank_csv && cli_write_file("train", o->rank_csv, rank_fill, (void *)o->label)) return 1;
     if (o->result_file) {
         if (result_write(o, s->config, r)) return 1;
         if (o->checkpoint) remove(o->checkpoint); /* the result supersedes it */

@@ -32,6 +32,7 @@ int qk_cmd_sweep(int argc, char **argv);         /* cmd_sweep.c */
 int qk_cmd_reproduce(int argc, char **argv);     /* cmd_reproduce.c */
 int qk_cmd_collapse(int argc, char **argv);      /* cmd_collapse.c */
 int qk_cmd_paths(int argc, char **argv);         /* cmd_collapse.c */
+int qk_cmd_collapse_sweep(int argc, char **argv); /* cmd_collapse_sweep.c */
 
 static unsigned char g_arena[QK_CLI_ARENA_BYTES];
 
@@ -49,6 +50,8 @@ static void usage(FILE *f)
             "  train [options]      train the language model (or --preset walk) with evaluations\n"
             "  sweep [options]      LocAteR kappa2 sweep (kappa1 = 100), baseline and sigmaReparam runs\n"
             "  collapse [options]   rank collapse along depth: r_l per variant, bound, pure exponent (SPEC 1.4)\n"
+            "  collapse-sweep [options]  r_l over depth and width at initialisation, the bound's constant per\n"
+            "                       layer, the cubic exponent over seeds and widths (SPEC 1.4)\n"
             "  paths [options]      path decomposition check and path-length shares (SPEC 1.4)\n"
             "  dump [model options] --out DIR   one forward+backward step as .npy files\n"
             "  help                 this text\n"
@@ -261,6 +264,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "reproduce")) return qk_cmd_reproduce(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "sweep")) return qk_cmd_sweep(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "collapse")) return qk_cmd_collapse(argc - k - 1, argv + k + 1);
+    if (!strcmp(cmd, "collapse-sweep")) return qk_cmd_collapse_sweep(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "paths")) return qk_cmd_paths(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "train")) return qk_cmd_train(argc - k - 1, argv + k + 1);
     if (!strcmp(cmd, "simulate")) return qk_cmd_simulate(argc - k - 1, argv + k + 1);

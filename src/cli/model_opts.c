@@ -10,11 +10,12 @@
 #include "qk_train.h"
 
 #ifndef QK_CLI_MODEL_FLOATS
-/* 512 MiB of float on 64-bit hosts (256 MiB on 32-bit ones); the paper preset needs ~90
+/* 896 MiB of float on 64-bit hosts (256 MiB on 32-bit ones); the paper preset needs ~90
  * byte-level, word-level with --vocab-max 8192 at B = T = 64 needs 277 (the logits and
- * their gradient, 2·B·T·V floats, dominate). Untouched pages cost nothing. */
+ * their gradient, 2·B·T·V floats, dominate); collapse at d = 768, 24 layers, 812.
+ * Untouched pages cost nothing. */
 #if UINTPTR_MAX > 0xffffffffu
-#define QK_CLI_MODEL_FLOATS (128u << 20)
+#define QK_CLI_MODEL_FLOATS (224u << 20)
 #else
 #define QK_CLI_MODEL_FLOATS (64u << 20)
 #endif
@@ -22,6 +23,7 @@
 static float g_model_mem[QK_CLI_MODEL_FLOATS];
 
 size_t cli_model_capacity_floats(void) { return QK_CLI_MODEL_FLOATS; }
+float *cli_model_memory(void) { return g_model_mem; }
 
 int cli_parse_long(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out)
 {
@@ -99,14 +101,21 @@ void cli_model_usage(FILE *f)
             "  --vocab V   --kappa1 X   --kappa2 X   --sigma-reparam off|qk|all   --lr X   --seed N\n"
             "  --locater-norm token|sum   (LocAteR's R added to the per-token mean loss, or R/(B*T) as in\n"
             "                              fairseq's summed criterion; default token)\n"
-            "  --init legacy|fairseq      (default legacy; fairseq: transformer_lm's initialisation exactly)\n"
+            "  --init legacy|fairseq|bert (default legacy; fairseq: transformer_lm's initialisation exactly;\n"
+            "                              bert: N(0, 0.02^2) weights, biases 0, SPEC 1.4)\n"
+            "  --variant transformer|san|san+mlp|san+skip|pure|pure+skip   (SPEC 1.4; default transformer;\n"
+            "                              without FFN sets dff 0, pure sets ln none)\n"
+            "  --act relu|gelu            (the FFN's activation; default relu, gelu in erf form as BERT)\n"
             "  --dropout P                (on the embedding sum, attention output and FFN output; default 0)\n");
 }
 
 static const char *ln_name(qk_ln_mode m) { return m == QK_LN_PRE ? "pre" : m == QK_LN_POST ? "post" : "none"; }
 static const char *sr_name(qk_sr_mode m) { return m == QK_SR_OFF ? "off" : m == QK_SR_QK ? "qk" : "all"; }
 static const char *norm_name(qk_locater_norm n) { return n == QK_NORM_SUM ? "sum" : "token"; }
-static const char *init_name(qk_init_mode m) { return m == QK_INIT_FAIRSEQ ? "fairseq" : "legacy"; }
+static const char *init_name(qk_init_mode m)
+{
+    return m == QK_INIT_FAIRSEQ ? "fairseq" : m == QK_INIT_BERT ? "bert" : "legacy";
+}
 
 int cli_model_option(const char *cmd, int argc, char **argv, int *i, qk_model_config *c, unsigned long long *seed)
 {
@@ -135,13 +144,26 @@ int cli_model_option(const char *cmd, int argc, char **argv, int *i, qk_model_co
     } else if (!strcmp(opt, "--init")) {
         if (val && !strcmp(val, "legacy")) c->init = QK_INIT_LEGACY;
         else if (val && !strcmp(val, "fairseq")) c->init = QK_INIT_FAIRSEQ;
-        else { fprintf(stderr, "qkspec %s: --init: expected legacy or fairseq\n", cmd); return -1; }
+        else if (val && !strcmp(val, "bert")) c->init = QK_INIT_BERT;
+        else { fprintf(stderr, "qkspec %s: --init: expected legacy, fairseq or bert\n", cmd); return -1; }
+    } else if (!strcmp(opt, "--variant")) {
+        if (qk_variant_parse(val, &c->variant) != QK_OK) {
+            fprintf(stderr, "qkspec %s: --variant: expected transformer, san, san+mlp, san+skip, pure or pure+skip\n",
+                    cmd);
+            return -1;
+        }
+        if (!qk_variant_has_ffn(c->variant)) c->dff = 0;
+        if (!qk_variant_has_ln(c->variant)) c->ln = QK_LN_NONE;
+    } else if (!strcmp(opt, "--act")) {
+        if (val && !strcmp(val, "relu")) c->act = QK_ACT_RELU;
+        else if (val && !strcmp(val, "gelu")) c->act = QK_ACT_GELU;
+        else { fprintf(stderr, "qkspec %s: --act: expected relu or gelu\n", cmd); return -1; }
     } else if (!strcmp(opt, "--dropout")) {
         if (cli_parse_float(cmd, opt, val, 0, 0.99, &c->dropout)) return -1;
     } else if (!strcmp(opt, "--heads")) { if (cli_parse_long(cmd, opt, val, 1, QK_MAX_D, &n)) return -1; c->H = (int)n; }
     else if (!strcmp(opt, "--layers")) { if (cli_parse_long(cmd, opt, val, 1, QK_MAX_LAYERS, &n)) return -1; c->L = (int)n; }
     else if (!strcmp(opt, "--d")) { if (cli_parse_long(cmd, opt, val, 2, QK_MAX_D, &n)) return -1; c->d = (int)n; }
-    else if (!strcmp(opt, "--dff")) { if (cli_parse_long(cmd, opt, val, 1, 4 * QK_MAX_D, &n)) return -1; c->dff = (int)n; }
+    else if (!strcmp(opt, "--dff")) { if (cli_parse_long(cmd, opt, val, 0, 4 * QK_MAX_D, &n)) return -1; c->dff = (int)n; }
     else if (!strcmp(opt, "--seq")) { if (cli_parse_long(cmd, opt, val, 1, QK_MAX_T, &n)) return -1; c->T = (int)n; }
     else if (!strcmp(opt, "--batch")) { if (cli_parse_long(cmd, opt, val, 1, 1 << 16, &n)) return -1; c->B = (int)n; }
     else if (!strcmp(opt, "--vocab")) { if (cli_parse_long(cmd, opt, val, 2, QK_MAX_V, &n)) return -1; c->V = (int)n; }
@@ -187,13 +209,14 @@ void cli_config_json(FILE *f, const qk_model_config *c, unsigned long long seed)
             "{\n  \"model\": \"%s\",\n  \"vocab\": %d,\n  \"d\": %d,\n  \"heads\": %d,\n  \"dff\": %d,\n"
             "  \"layers\": %d,\n  \"seq\": %d,\n  \"batch\": %d,\n  \"ln\": \"%s\",\n  \"ln_eps\": %.9g,\n"
             "  \"kappa1\": %.9g,\n  \"kappa2\": %.9g,\n  \"locater_norm\": \"%s\",\n  \"init\": \"%s\",\n"
-            "  \"dropout\": %.9g,\n  \"sigma_reparam\": \"%s\",\n  \"lr\": %.9g,\n"
+            "  \"dropout\": %.9g,\n  \"variant\": \"%s\",\n  \"act\": \"%s\",\n  \"sigma_reparam\": \"%s\",\n  \"lr\": %.9g,\n"
             "  \"beta1\": %.9g,\n  \"beta2\": %.9g,\n  \"adam_eps\": %.9g,\n  \"weight_decay\": %.9g,\n"
             "  \"seed\": %llu,\n  \"positions\": \"sinusoidal, fairseq layout, positions t+2\",\n"
             "  \"embedding_scale\": \"sqrt(d)\",\n  \"causal\": %s\n}\n",
             c->kind == QK_MODEL_LM ? "lm" : "walk", c->kind == QK_MODEL_LM ? c->V : 0, c->d, c->H, c->dff, c->L, c->T,
             c->B, ln_name(c->ln), (double)c->ln_eps, (double)c->kappa1, (double)c->kappa2, norm_name(c->locater_norm),
-            init_name(c->init), (double)c->dropout, sr_name(c->sigma_reparam),
+            init_name(c->init), (double)c->dropout, qk_variant_name(c->variant), c->act == QK_ACT_GELU ? "gelu" : "relu",
+            sr_name(c->sigma_reparam),
             (double)c->lr, (double)c->beta1, (double)c->beta2, (double)c->adam_eps, (double)c->weight_decay, seed,
             c->kind == QK_MODEL_LM ? "true" : "false");
 }

@@ -8,9 +8,12 @@
 #include "qk_svg.h"
 #include "report.h"
 
-int qk_cmd_collapse(int argc, char **argv); /* cmd_collapse.c */
+int qk_cmd_collapse(int argc, char **argv);       /* cmd_collapse.c */
+int qk_cmd_collapse_sweep(int argc, char **argv); /* cmd_collapse_sweep.c */
 
 static char *g_csv, *g_svg; /* DIR/collapse.csv, DIR/collapse.svg (any length) */
+static char *g_sweep;       /* DIR/collapse_sweep.csv */
+static const char *g_sweep_widths;
 static int g_seqs;
 
 #define NV 5
@@ -93,6 +96,89 @@ static void fig_depth(FILE *f, const collapse_r *r)
     qk_svg_lines(f, &p, ser, NV);
 }
 
+/* The depth-and-width sweep (collapse-sweep's CSV): r_l per variant and width at a few
+ * depths, and the exponent per width. */
+#define SW_W 8
+#define SW_NV 6
+static const char *const sw_variants[SW_NV] = {"san", "san+mlp", "san+skip", "transformer", "pure", "pure+skip"};
+static const int sw_layers[5] = {1, 2, 4, 12, 24};
+typedef struct {
+    int d[SW_W], nw;
+    double r[SW_NV][SW_W][5], rsd[SW_NV][SW_W][5], ex[SW_W], exsd[SW_W];
+    int exn[SW_W];
+} sweep_r;
+
+static int sw_width(sweep_r *w, int d)
+{
+    for (int i = 0; i < w->nw; i++)
+        if (w->d[i] == d) return i;
+    if (w->nw == SW_W) return -1;
+    w->d[w->nw] = d;
+    return w->nw++;
+}
+
+static void sweep_row(sweep_r *w, char **fld)
+{
+    int i = sw_width(w, atoi(fld[2]));
+    if (i < 0) return;
+    if (!strcmp(fld[0], "exponent")) {
+        w->ex[i] = strtod(fld[5], NULL), w->exsd[i] = strtod(fld[6], NULL), w->exn[i] = atoi(fld[7]);
+        return;
+    }
+    if (strcmp(fld[0], "r")) return;
+    for (int v = 0; v < SW_NV; v++)
+        for (int k = 0; k < 5; k++)
+            if (!strcmp(fld[1], sw_variants[v]) && atoi(fld[4]) == sw_layers[k])
+                w->r[v][i][k] = strtod(fld[5], NULL), w->rsd[v][i][k] = strtod(fld[6], NULL);
+}
+
+static void read_sweep(sweep_r *w)
+{
+    memset(w, 0, sizeof *w);
+    for (int v = 0; v < SW_NV; v++)
+        for (int i = 0; i < SW_W; i++)
+            for (int k = 0; k < 5; k++) w->r[v][i][k] = 0.0 / 0.0;
+    FILE *f = fopen(g_sweep, "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char *fld[8], *p = line;
+        int n = 0;
+        while (n < 8 && p) {
+            fld[n++] = p;
+            p = strchr(p, ',');
+            if (p) *p++ = 0;
+        }
+        if (n == 8) sweep_row(w, fld);
+    }
+    fclose(f);
+}
+
+static void sweep_section(FILE *f)
+{
+    static sweep_r w;
+    read_sweep(&w);
+    if (!w.nw) return;
+    fprintf(f, "<h3>Depth and width at initialisation</h3>\n<p><code>qkspec collapse-sweep --widths %s</code>: BERT "
+               "shape per width d (H = d/64, FFN 4d, N(0, 0.02²), post-LN), 24 layers, mean ± std of r<sub>l</sub> "
+               "over seeds × text windows. CSV: <code>collapse_sweep.csv</code> (also the bound's per-layer "
+               "constant).</p>\n<table><tr><th>variant</th><th>d</th>", g_sweep_widths);
+    for (int k = 0; k < 5; k++) fprintf(f, "<th>l = %d</th>", sw_layers[k]);
+    fprintf(f, "</tr>\n");
+    for (int v = 0; v < SW_NV; v++)
+        for (int i = 0; i < w.nw; i++) {
+            fprintf(f, "<tr><td>%s</td><td>%d</td>", sw_variants[v], w.d[i]);
+            for (int k = 0; k < 5; k++) fprintf(f, "<td>%.3g ± %.2g</td>", w.r[v][i][k], w.rsd[v][i][k]);
+            fprintf(f, "</tr>\n");
+        }
+    fprintf(f, "</table>\n<p>The cubic exponent in its constant-free form Δlog res<sub>l</sub>/Δlog "
+               "res<sub>l−1</sub> (pure attention, N(0, 1) tokens, weights N(0, 0.7/d) so that collapse takes "
+               "several layers; the law: 3):</p>\n<table><tr><th>d</th><th>mean ± std</th><th>count</th></tr>\n");
+    for (int i = 0; i < w.nw; i++)
+        fprintf(f, "<tr><td>%d</td><td>%.3g ± %.2g</td><td>%d</td></tr>\n", w.d[i], w.ex[i], w.exsd[i], w.exn[i]);
+    fprintf(f, "</table>\n");
+}
+
 static void section(FILE *f, void *ctx)
 {
     (void)ctx;
@@ -120,15 +206,18 @@ static void section(FILE *f, void *ctx)
                "figure's y axis is logarithmic; an exact 0 (pure attention from layer 3) cannot be drawn on it and "
                "ends its line. Bands: ± one standard deviation over the sequences.</p>\n");
     if (r.L >= 0) fig_depth(f, &r);
+    sweep_section(f);
 }
 
 int report_extra_sections(report_inputs *in, const char *dir, int quick)
 {
     free(g_csv);
     free(g_svg);
+    free(g_sweep);
     g_csv = cli_path_join(dir, "collapse.csv");
     g_svg = cli_path_join(dir, "collapse.svg");
-    if (!g_csv || !g_svg) {
+    g_sweep = cli_path_join(dir, "collapse_sweep.csv");
+    if (!g_csv || !g_svg || !g_sweep) {
         fprintf(stderr, "qkspec reproduce: out of memory\n");
         return 1;
     }
@@ -140,6 +229,12 @@ int report_extra_sections(report_inputs *in, const char *dir, int quick)
     fflush(stdout);
     int rc = qk_cmd_collapse((int)(sizeof argv / sizeof argv[0]), argv);
     if (rc) return rc;
+    g_sweep_widths = quick ? "64,128" : "64,128,256,768";
+    char *sw[] = {"--widths", (char *)g_sweep_widths, "--seqs", quick ? "2" : "4", "--exp-seqs", quick ? "8" : "16",
+                  "--csv", g_sweep};
+    printf("      rank collapse over depth and width: widths %s, 24 layers\n", g_sweep_widths);
+    fflush(stdout);
+    if ((rc = qk_cmd_collapse_sweep((int)(sizeof sw / sizeof sw[0]), sw)) != 0) return rc;
     in->extra_html = section;
     in->extra_ctx = NULL;
     return 0;

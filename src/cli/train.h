@@ -20,6 +20,7 @@ typedef struct {
     int vocab_max;
     const char *out;    /* directory for evals.csv and rho.csv (NULL: none) */
     const char *label;  /* run name in CSVs and messages */
+    const char *rank_csv; /* r_l of every layer at every evaluation (SPEC §1.4), or NULL */
     int progress;       /* live progress line on stderr when it is a terminal */
     /* checkpoints and resumption (cmd_train.c) */
     const char *checkpoint;  /* the state is written here (NULL: never)                   */

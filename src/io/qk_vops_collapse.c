@@ -154,7 +154,7 @@ static int op_bound(const qk_vcase *c, qk_vcase *got, qk_arena *a, char *err, si
     for (int l = 0; l < cfg.L; l++)
         for (int h = 0; h < cfg.H; h++) {
             size_t i = (size_t)l * cfg.H + h;
-            qk_status st = qk_collapse_head_norms(&s, l, h, scr, (double *)q->data + i, (double *)w->data + i);
+            qk_status st = qk_collapse_head_norms(&s.m, l, h, scr, (double *)q->data + i, (double *)w->data + i);
             if (st != QK_OK) return qk_vop_error(err, errlen, "case %s: %s", c->name, qk_status_str(st));
         }
     return 0;

@@ -1,9 +1,11 @@
 /* qk_vops_model.c — vector-file operations of the model (SPEC §3): one training step
  * and a short AdamW trajectory, from the configuration in the case's params.
  *
- *   params: kind V d H dff L T B ln sr seed [steps] [norm] [init]
+ *   params: kind V d H dff L T B ln sr seed [steps] [norm] [init] [variant] [act]
  *           norm: LocAteR weighting (SPEC §1.1), 0 token (when absent), 1 sum;
- *           init: 0 legacy (when absent), 1 fairseq (SPEC §1.2)
+ *           init: 0 legacy (when absent), 1 fairseq (SPEC §1.2);
+ *           variant: qk_variant (SPEC §1.4), 0 transformer when absent; act: 0 ReLU
+ *           (when absent), 1 GELU
  *   in hyper f32 (8 or 9): ln_eps kappa1 kappa2 lr beta1 beta2 adam_eps weight_decay
  *           [dropout] (absent: 0). With dropout the model is in training mode: step s
  *           uses the masks of step s (qk_model.h)
@@ -35,12 +37,16 @@ static int read_config(const qk_vcase *c, qk_model_config *cfg, long long *seed,
     cfg->V = (int)v[1]; cfg->d = (int)v[2]; cfg->H = (int)v[3]; cfg->dff = (int)v[4]; cfg->L = (int)v[5];
     cfg->T = (int)v[6]; cfg->B = (int)v[7]; cfg->ln = (qk_ln_mode)v[8]; cfg->sigma_reparam = (qk_sr_mode)v[9];
     *seed = v[10];
-    long long norm = 0, init = 0; /* optional: absent in the first cases */
+    long long norm = 0, init = 0, variant = 0, act = 0; /* optional: absent in the first cases */
     if ((qk_vcase_param(c, "norm", &norm) && (norm < 0 || norm > 1)) ||
-        (qk_vcase_param(c, "init", &init) && (init < 0 || init > 1)))
-        return qk_vop_error(err, n, "case %s: param 'norm' or 'init' out of range", c->name);
+        (qk_vcase_param(c, "init", &init) && (init < 0 || init > 1)) ||
+        (qk_vcase_param(c, "variant", &variant) && (variant < 0 || variant >= QK_NVARIANT)) ||
+        (qk_vcase_param(c, "act", &act) && (act < 0 || act > 1)))
+        return qk_vop_error(err, n, "case %s: param 'norm', 'init', 'variant' or 'act' out of range", c->name);
     cfg->locater_norm = (qk_locater_norm)norm;
     cfg->init = (qk_init_mode)init;
+    cfg->variant = (qk_variant)variant;
+    cfg->act = (qk_act)act;
     qk_vtensor *h = qk_vcase_tensor((qk_vcase *)c, "hyper");
     if (!h || h->dt != QK_DT_F32 || (h->count != 8 && h->count != 9))
         return qk_vop_error(err, n, "case %s: needs 'in hyper f32 8' (or 9, with dropout)", c->name);

@@ -1,4 +1,6 @@
-/* qk_model.c — the transformer of SPEC §1.2, forward and hand-written backward.
+/* qk_model.c — the transformer of SPEC §1.2, forward and hand-written backward; its
+ * layer (attention and FFN sub-layers, the variants of SPEC §1.4) also runs the
+ * rank-collapse stack (qk_collapse.c).
  *
  * One X_forward / X_backward pair per operation (llm.c style); backward functions
  * accumulate into gradient buffers. Every product goes through qk_matmul and every
@@ -51,10 +53,40 @@ static int lin_in(const qk_model_config *c, int lin) { return lin == QK_LIN_2 ? 
 static size_t maxlin(const qk_model_config *c) { return (size_t)c->d * (size_t)(c->dff > c->d ? c->dff : c->d); }
 static int maxdim(const qk_model_config *c) { return c->dff > c->d ? c->dff : c->d; }
 static int uses_ln(const qk_model_config *c) { return c->ln != QK_LN_NONE; }
+static int has_ffn(const qk_model_config *c) { return qk_variant_has_ffn(c->variant); }
+/* The LayerNorm placement the layers use: cfg.ln, or none for the pure variants (the
+ * layout still follows cfg.ln). */
+static qk_ln_mode ln_of(const qk_model_config *c) { return qk_variant_has_ln(c->variant) ? c->ln : QK_LN_NONE; }
 static int sr_on(const qk_model_config *c, int lin)
 {
+    if ((lin == QK_LIN_1 || lin == QK_LIN_2) && (!has_ffn(c) || c->dff < 1)) return 0;
     return c->sigma_reparam == QK_SR_ALL || (c->sigma_reparam == QK_SR_QK && (lin == QK_LIN_Q || lin == QK_LIN_K));
 }
+
+/* ------------------------------------------------------------------ variants (SPEC §1.4) */
+
+static const char *const variant_names[QK_NVARIANT] = {"transformer", "san", "san+mlp", "san+skip", "pure",
+                                                        "pure+skip"};
+
+const char *qk_variant_name(qk_variant v) { return (unsigned)v < QK_NVARIANT ? variant_names[v] : NULL; }
+
+qk_status qk_variant_parse(const char *name, qk_variant *v)
+{
+    if (!name || !v) return QK_ERR_ARG;
+    for (int i = 0; i < QK_NVARIANT; i++)
+        if (!strcmp(name, variant_names[i])) {
+            *v = (qk_variant)i;
+            return QK_OK;
+        }
+    return QK_ERR_ARG;
+}
+
+int qk_variant_has_ffn(qk_variant v) { return v == QK_VAR_TRANSFORMER || v == QK_VAR_SAN_MLP; }
+int qk_variant_has_skip(qk_variant v)
+{
+    return v == QK_VAR_TRANSFORMER || v == QK_VAR_SAN_SKIP || v == QK_VAR_PURE_SKIP;
+}
+int qk_variant_has_ln(qk_variant v) { return v != QK_VAR_PURE && v != QK_VAR_PURE_SKIP; }
 
 /* Carves consecutive sizes out of base; with base NULL only counts. */
 typedef struct { float *base; size_t used; } carver;
@@ -110,11 +142,16 @@ static size_t layout_acts(const qk_model_config *c, float *base, acts_t *a)
     return cv.used;
 }
 
-static size_t layout_scratch(const qk_model_config *c, float *base, scr_t *s)
+static size_t layout_scratch(const qk_model_config *c, float *base, scr_t *s, size_t *fwd_only)
 {
     carver cv = {base, 0};
     size_t N = (size_t)c->B * c->T, d = (size_t)c->d, F = (size_t)c->dff, T = (size_t)c->T;
     size_t V = c->kind == QK_MODEL_LM ? (size_t)c->V : 0, dh = d / (size_t)c->H;
+    s->lnscr = carve(&cv, 2 * (size_t)maxdim(c)); /* the forward's scratch first */
+    s->mq = carve(&cv, dh * dh);
+    s->mk = carve(&cv, dh * dh);
+    s->tmp = carve(&cv, dh * d);
+    if (fwd_only) *fwd_only = cv.used;
     s->dres = carve(&cv, N * d);
     s->dx1 = carve(&cv, N * d);
     s->dln = carve(&cv, N * d);
@@ -126,11 +163,7 @@ static size_t layout_scratch(const qk_model_config *c, float *base, scr_t *s)
     s->dP = carve(&cv, T * T);
     s->dS = carve(&cv, T * T);
     s->dout = carve(&cv, V ? N * V : (size_t)c->B * d);
-    s->lnscr = carve(&cv, 2 * (size_t)maxdim(c));
     s->G = carve(&cv, QK_NLIN * maxlin(c));
-    s->mq = carve(&cv, dh * dh);
-    s->mk = carve(&cv, dh * dh);
-    s->tmp = carve(&cv, dh * d);
     return cv.used;
 }
 
@@ -155,8 +188,8 @@ static void tensor_info(const qk_model_config *c, qk_tensor_info *t)
         {2, V, d, 0}, {2, V, d, 0}, {1, lnf ? d : 0, 0, 0}, {1, lnf ? d : 0, 0, 0},
         {2, L, ln ? d : 0, 0}, {2, L, ln ? d : 0, 0}, {3, L, d, d}, {2, L, d, 0},
         {3, L, d, d}, {2, L, d, 0}, {3, L, d, d}, {2, L, d, 0},
-        {3, L, d, d}, {2, L, d, 0}, {2, L, ln ? d : 0, 0}, {2, L, ln ? d : 0, 0},
-        {3, L, F, d}, {2, L, F, 0}, {3, L, d, F}, {2, L, d, 0},
+        {3, L, d, d}, {2, L, d, 0}, {2, L, ln && F ? d : 0, 0}, {2, L, ln && F ? d : 0, 0},
+        {3, L, F, d}, {2, L, F, 0}, {3, L, d, F}, {2, L, F ? d : 0, 0},
         {2, L, sr ? QK_NLIN : 0, 0}};
     for (int i = 0; i < QK_NPARAM; i++) {
         t[i].name = names[i];
@@ -172,7 +205,9 @@ static void tensor_info(const qk_model_config *c, qk_tensor_info *t)
 qk_status qk_model_sizes(const qk_model_config *c, qk_model_sizes_t *sz)
 {
     if (!c || !sz) return QK_ERR_ARG;
-    if (c->d < 2 || c->H < 1 || c->d % c->H || c->dff < 1 || c->L < 1 || c->T < 1 || c->B < 1) return QK_ERR_ARG;
+    if ((unsigned)c->variant >= QK_NVARIANT || (unsigned)c->act > QK_ACT_GELU) return QK_ERR_ARG;
+    if (c->d < 2 || c->H < 1 || c->d % c->H || c->dff < (has_ffn(c) ? 1 : 0) || c->L < 1 || c->T < 1 || c->B < 1)
+        return QK_ERR_ARG;
     if (c->kind == QK_MODEL_LM && c->V < 2) return QK_ERR_ARG;
     if (c->kind != QK_MODEL_LM && c->kind != QK_MODEL_WALK) return QK_ERR_ARG;
     if ((unsigned)c->ln > QK_LN_NONE || (unsigned)c->sigma_reparam > QK_SR_ALL) return QK_ERR_ARG;
@@ -182,7 +217,8 @@ qk_status qk_model_sizes(const qk_model_config *c, qk_model_sizes_t *sz)
     if (!(c->ln_eps > 0) || !(c->kappa1 >= 0) || !(c->kappa2 >= 0) || !(c->lr >= 0) || !(c->adam_eps > 0) ||
         !(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) || !(c->weight_decay >= 0))
         return QK_ERR_ARG;
-    if ((unsigned)c->locater_norm > QK_NORM_SUM || (unsigned)c->init > QK_INIT_FAIRSEQ ||
+    if (c->init == QK_INIT_BERT && !(c->init_std >= 0.0 && c->init_std <= 1e6)) return QK_ERR_ARG;
+    if ((unsigned)c->locater_norm > QK_NORM_SUM || (unsigned)c->init > QK_INIT_BERT ||
         !(c->dropout >= 0.0f && c->dropout < 1.0f))
         return QK_ERR_ARG;
     memset(sz, 0, sizeof *sz);
@@ -192,7 +228,7 @@ qk_status qk_model_sizes(const qk_model_config *c, qk_model_sizes_t *sz)
     scr_t s;
     state_t st;
     sz->acts = layout_acts(c, NULL, &a);
-    sz->scratch = layout_scratch(c, NULL, &s);
+    sz->scratch = layout_scratch(c, NULL, &s, &sz->scratch_forward);
     sz->state = layout_state(c, NULL, &st);
     return QK_OK;
 }
@@ -201,7 +237,7 @@ static void bind_params(qk_params *p, float *base, const qk_tensor_info *t)
 {
     size_t off = 0;
     for (int i = 0; i < QK_NPARAM; i++) {
-        p->p[i] = base + off;
+        p->p[i] = base ? base + off : NULL;
         off += t[i].size;
     }
 }
@@ -212,7 +248,9 @@ qk_status qk_model_bind(qk_model *m, const qk_model_config *cfg, float *params, 
     qk_model_sizes_t sz;
     qk_status s = qk_model_sizes(cfg, &sz);
     if (s != QK_OK) return s;
-    if (!m || !params || !grads || !adam_m || !adam_v || !acts || !scratch || (sz.state && !state)) return QK_ERR_ARG;
+    int fwd_only = !grads && !adam_m && !adam_v;
+    if (!m || !params || (!fwd_only && (!grads || !adam_m || !adam_v)) || !acts || !scratch || (sz.state && !state))
+        return QK_ERR_ARG;
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     bind_params(&m->w, params, sz.t);
@@ -320,12 +358,11 @@ static void sr_power_step(qk_model *m, int l, int lin);
 static const float *weight_of(const qk_model *m, int l, int lin);
 static float sr_sigma(const qk_model *m, int l, int lin);
 
-qk_status qk_model_init(qk_model *m, uint64_t seed)
+/* LEGACY and FAIRSEQ (SPEC §1.2): one generator r in the documented draw order. */
+static void init_fairseq(qk_model *m, qk_rng *r0)
 {
-    if (!m) return QK_ERR_ARG;
     const qk_model_config *c = &m->cfg;
-    qk_rng r;
-    qk_rng_seed(&r, seed);
+    qk_rng r = *r0;
     int L = c->L, d = c->d, F = c->dff, V = c->kind == QK_MODEL_LM ? c->V : 0;
     qk_params *w = &m->w;
     const double q_gain = 0.70710678118654752440; /* 1/sqrt(2), fairseq's q/k/v */
@@ -336,13 +373,14 @@ qk_status qk_model_init(qk_model *m, uint64_t seed)
         fill(w->p[QK_P_LNF_G], (size_t)d, 1.0f);
         fill(w->p[QK_P_LNF_B], (size_t)d, 0.0f);
     }
+    int d2 = F ? d : 0; /* LN2 and fc2's bias: none without an FFN */
     for (int l = 0; l < L; l++) {
         size_t dd = (size_t)d * d;
         if (uses_ln(c)) {
             fill(at(w->p[QK_P_LN1_G], l, d), d, 1.0f);
             fill(at(w->p[QK_P_LN1_B], l, d), d, 0.0f);
-            fill(at(w->p[QK_P_LN2_G], l, d), d, 1.0f);
-            fill(at(w->p[QK_P_LN2_B], l, d), d, 0.0f);
+            fill(at(w->p[QK_P_LN2_G], l, d2), d2, 1.0f);
+            fill(at(w->p[QK_P_LN2_B], l, d2), d2, 0.0f);
         }
         fill_xavier(at(w->p[QK_P_WQ], l, dd), d, d, q_gain, &r);
         fill_xavier(at(w->p[QK_P_WK], l, dd), d, d, q_gain, &r);
@@ -360,15 +398,62 @@ qk_status qk_model_init(qk_model *m, uint64_t seed)
         fill(at(w->p[QK_P_BV], l, d), d, 0.0f);
         fill(at(w->p[QK_P_BO], l, d), d, 0.0f); /* fairseq: out-projection bias 0 */
         fill(at(w->p[QK_P_B1], l, F), F, 0.0f);
-        fill(at(w->p[QK_P_B2], l, d), d, 0.0f);
+        fill(at(w->p[QK_P_B2], l, d2), d2, 0.0f);
         if (fairseq) { /* q, k, v, fc1, fc2 biases: nn.Linear's default, fan_in d (fc2: F) */
             fill_linear_default(at(w->p[QK_P_BQ], l, d), d, d, &r);
             fill_linear_default(at(w->p[QK_P_BK], l, d), d, d, &r);
             fill_linear_default(at(w->p[QK_P_BV], l, d), d, d, &r);
             fill_linear_default(at(w->p[QK_P_B1], l, F), F, d, &r);
-            fill_linear_default(at(w->p[QK_P_B2], l, d), d, F, &r);
+            fill_linear_default(at(w->p[QK_P_B2], l, d2), d2, F, &r);
         }
     }
+    *r0 = r;
+}
+
+qk_status qk_bert_fill(float *p, size_t n, double std, uint64_t seed, int slot)
+{
+    if (!p && n) return QK_ERR_ARG;
+    qk_rng master, r;
+    qk_rng_seed(&master, seed);
+    uint64_t sub = 0;
+    for (int i = 0; i <= slot; i++) sub = qk_rng_u64(&master);
+    qk_rng_seed(&r, sub);
+    fill_normal(p, n, std, &r);
+    return QK_OK;
+}
+
+/* BERT (SPEC §1.4): weights N(0, init_std²) from one stream per (tensor, layer) slot,
+ * biases 0, LayerNorm γ = 1, β = 0. */
+static void init_bert(qk_model *m, uint64_t seed)
+{
+    const qk_model_config *c = &m->cfg;
+    static const int wslot[6] = {QK_P_WQ, QK_P_WK, QK_P_WV, QK_P_WO, QK_P_W1, QK_P_W2};
+    static const int ones[] = {QK_P_LNF_G, QK_P_LN1_G, QK_P_LN2_G};
+    static const int zeros[] = {QK_P_LNF_B, QK_P_LN1_B, QK_P_BQ, QK_P_BK, QK_P_BV, QK_P_BO,
+                                QK_P_LN2_B, QK_P_B1, QK_P_B2};
+    qk_tensor_info t[QK_NPARAM];
+    tensor_info(c, t);
+    for (int l = 0; l < c->L; l++)
+        for (int k = 0; k < 6; k++) {
+            size_t per = t[wslot[k]].size / (size_t)c->L;
+            qk_bert_fill(at(m->w.p[wslot[k]], l, per), per, c->init_std, seed, 8 * l + k);
+        }
+    qk_bert_fill(m->w.p[QK_P_WTE], t[QK_P_WTE].size, c->init_std, seed, QK_BERT_SLOT_EMBED);
+    qk_bert_fill(m->w.p[QK_P_WOUT], t[QK_P_WOUT].size, c->init_std, seed, QK_BERT_SLOT_EMBED + 3);
+    for (size_t i = 0; i < sizeof ones / sizeof ones[0]; i++) fill(m->w.p[ones[i]], t[ones[i]].size, 1.0f);
+    for (size_t i = 0; i < sizeof zeros / sizeof zeros[0]; i++) fill(m->w.p[zeros[i]], t[zeros[i]].size, 0.0f);
+}
+
+qk_status qk_model_init(qk_model *m, uint64_t seed)
+{
+    if (!m) return QK_ERR_ARG;
+    const qk_model_config *c = &m->cfg;
+    qk_rng r;
+    qk_rng_seed(&r, seed);
+    int L = c->L, d = c->d;
+    qk_params *w = &m->w;
+    if (c->init == QK_INIT_BERT) init_bert(m, seed);
+    else init_fairseq(m, &r);
     /* σReparam: random unit u, power steps until σ is stationary (QK_SR_INIT_STABLE steps
      * without a change of its bits, at most QK_SR_INIT_MAX_STEPS), then γ = σ(W0) so that
      * Ŵ = W (SPEC §1.1: the converged spectral norm, not a few-step estimate). */
@@ -397,9 +482,11 @@ qk_status qk_model_init(qk_model *m, uint64_t seed)
             }
     }
     size_t n = param_count(m);
-    zero(m->g.p[0], n);
-    zero(m->m.p[0], n);
-    zero(m->v.p[0], n);
+    if (m->g.p[0]) {
+        zero(m->g.p[0], n);
+        zero(m->m.p[0], n);
+        zero(m->v.p[0], n);
+    }
     m->step = 0;
     m->seed = seed;
     m->training = 1;
@@ -476,7 +563,7 @@ static float sr_sigma(const qk_model *m, int l, int lin)
     float *u, *v;
     state_uv(m, l, lin, &u, &v);
     scr_t s;
-    layout_scratch(c, m->scratch, &s);
+    layout_scratch(c, m->scratch, &s, NULL);
     float *wu = s.lnscr; /* (out) */
     matvec(wu, raw_weight(&m->w, c, l, lin), u, lin_out(c, lin), lin_in(c, lin), 0);
     return qk_dot(v, wu, lin_out(c, lin));
@@ -956,19 +1043,287 @@ static float locater(const qk_model *m, scr_t *s, int l, float *G)
     return R;
 }
 
+/* ------------------------------------------------------------------ the layer (SPEC §1.2, §1.4) */
+
+/* One layer of one pass: the model, its views and the layer's index. */
+typedef struct {
+    qk_model *m;
+    acts_t *a;
+    scr_t *s;
+    int l, N, drop;
+    size_t Nd, NF;
+} layer_ctx;
+
+static float *lparam(const layer_ctx *x, const qk_params *p, int t, size_t per) { return at(p->p[t], x->l, per); }
+
+/* y = LN_t(x) of this layer with the statistics into mean, rstd (N) */
+static void layer_ln_fwd(const layer_ctx *x, int gain, float *y, float *mean, float *rstd, const float *in)
+{
+    const qk_model_config *c = &x->m->cfg;
+    layernorm_fwd(y, mean, rstd, in, lparam(x, &x->m->w, gain, c->d), lparam(x, &x->m->w, gain + 1, c->d), x->N,
+                  c->d, c->ln_eps);
+}
+
+static void gelu_fwd_range(void *ctx, size_t lo, size_t hi)
+{
+    const ew_job *j = (const ew_job *)ctx;
+    qk_vgelu_erff(j->y + lo, j->a + lo, (int)(hi - lo));
+}
+
+typedef struct {
+    float *dx;
+    const float *x, *y, *dy;
+} gelu_job;
+
+/* gelu'(x) = Φ(x) + x φ(x) with Φ(x) = gelu(x)/x from the forward's output y (0.5 for
+ * |x| < 2^-60, where y would be inexact), φ(x) = qk_expf(-x²/2)/sqrt(2π) through the
+ * vector exp, in float: dx = dy ∘ (Φ + x φ), in blocks of 256 (dx may be dy). */
+static void gelu_bwd_range(void *ctx, size_t lo, size_t hi)
+{
+    const gelu_job *j = (const gelu_job *)ctx;
+    const float inv_sqrt_2pi = 0x1.988454p-2f;
+    float t[256];
+    for (size_t b = lo; b < hi; b += 256) {
+        int n = hi - b < 256 ? (int)(hi - b) : 256;
+        for (int i = 0; i < n; i++) t[i] = -0.5f * (j->x[b + i] * j->x[b + i]);
+        qk_vexpf(t, t, n);
+        for (int i = 0; i < n; i++) {
+            float x = j->x[b + i], phi = x > -0x1p-60f && x < 0x1p-60f ? 0.5f : j->y[b + i] / x;
+            j->dx[b + i] = j->dy[b + i] * (phi + x * (t[i] * inv_sqrt_2pi));
+        }
+    }
+}
+
+/* y (n) = act(x); y may not alias x (backward needs x) */
+static void act_forward(const qk_model_config *c, float *y, const float *x, size_t n)
+{
+    ew_job j = {y, x, NULL};
+    if (c->act == QK_ACT_GELU) par_range(n, gelu_fwd_range, &j);
+    else relu_forward(y, x, n);
+}
+
+/* dx (n) = dy ∘ act'(x), y = act(x) the forward's output; dx may be dy */
+static void act_backward(const qk_model_config *c, float *dx, const float *x, const float *y, const float *dy, size_t n)
+{
+    gelu_job j = {dx, x, y, dy};
+    if (c->act == QK_ACT_GELU) par_range(n, gelu_bwd_range, &j);
+    else relu_backward(dx, x, dy, n);
+}
+
+/* The attention sub-layer: x1 = LN_post([x +] drop(SA(LN_pre(x)))) // (N, d). Returns x1
+ * (r1, or the post-LN output). */
+static const float *attn_sublayer_forward(layer_ctx *x, const float *in)
+{
+    qk_model *m = x->m;
+    const qk_model_config *c = &m->cfg;
+    acts_t *a = x->a;
+    int l = x->l, N = x->N, d = c->d, B = c->B, T = c->T, H = c->H;
+    size_t Nd = x->Nd;
+    qk_ln_mode ln = ln_of(c);
+    const float *h = in;
+    if (ln == QK_LN_PRE) {
+        h = at(a->ln1, l, Nd);
+        layer_ln_fwd(x, QK_P_LN1_G, at(a->ln1, l, Nd), at(a->ln1_mean, l, N), at(a->ln1_rstd, l, N), in);
+    }
+    float *q = at(a->q, l, Nd), *k = at(a->k, l, Nd), *v = at(a->v, l, Nd), *o = at(a->o, l, Nd);
+    linear_forward(q, h, weight_of(m, l, QK_LIN_Q), bias_of(&m->w, c, l, QK_LIN_Q), N, d, d); // (N, d)
+    linear_forward(k, h, weight_of(m, l, QK_LIN_K), bias_of(&m->w, c, l, QK_LIN_K), N, d, d);
+    linear_forward(v, h, weight_of(m, l, QK_LIN_V), bias_of(&m->w, c, l, QK_LIN_V), N, d, d);
+    attention_forward(o, at(a->att, l, (size_t)B * H * T * T), at(a->last, l, (size_t)B * H * T), q, k, v, B, T, d,
+                      H, c->kind == QK_MODEL_LM);
+    float *r1 = at(a->r1, l, Nd);
+    linear_forward(r1, o, weight_of(m, l, QK_LIN_O), bias_of(&m->w, c, l, QK_LIN_O), N, d, d);
+    if (x->drop) dropout_forward(r1, at(a->drop, 1 + 2 * l, Nd), Nd, m, 1 + 2 * l);
+    if (qk_variant_has_skip(c->variant)) add(r1, r1, in, Nd); /* r1 = x + dropout(attn) */
+    if (ln != QK_LN_POST) return r1;
+    layer_ln_fwd(x, QK_P_LN1_G, at(a->x1, l, Nd), at(a->x1_mean, l, N), at(a->x1_rstd, l, N), r1);
+    return at(a->x1, l, Nd);
+}
+
+/* The FFN sub-layer: out = LN_post(x1 + drop(W2 act(W1 LN_pre(x1) + b1) + b2)) // (N, d) */
+static void ffn_sublayer_forward(layer_ctx *x, const float *x1, float *out)
+{
+    qk_model *m = x->m;
+    const qk_model_config *c = &m->cfg;
+    acts_t *a = x->a;
+    int l = x->l, N = x->N, d = c->d, F = c->dff;
+    size_t Nd = x->Nd, NF = x->NF;
+    qk_ln_mode ln = ln_of(c);
+    const float *h2 = x1;
+    if (ln == QK_LN_PRE) {
+        h2 = at(a->ln2, l, Nd);
+        layer_ln_fwd(x, QK_P_LN2_G, at(a->ln2, l, Nd), at(a->ln2_mean, l, N), at(a->ln2_rstd, l, N), x1);
+    }
+    float *h1 = at(a->h1, l, NF), *h1r = at(a->h1r, l, NF), *r2 = at(a->r2, l, Nd);
+    linear_forward(h1, h2, weight_of(m, l, QK_LIN_1), bias_of(&m->w, c, l, QK_LIN_1), N, d, F); // (N, F)
+    act_forward(c, h1r, h1, NF);
+    linear_forward(r2, h1r, weight_of(m, l, QK_LIN_2), bias_of(&m->w, c, l, QK_LIN_2), N, F, d); // (N, d)
+    if (x->drop) dropout_forward(r2, at(a->drop, 2 + 2 * l, Nd), Nd, m, 2 + 2 * l);
+    add(r2, r2, x1, Nd); /* r2 = x1 + dropout(ffn) */
+    if (ln == QK_LN_POST)
+        layer_ln_fwd(x, QK_P_LN2_G, out, at(a->x2_mean, l, N), at(a->x2_rstd, l, N), r2);
+    else
+        memcpy(out, r2, sizeof(float) * Nd);
+}
+
+/* res[l+1] = layer_l(res[l]) */
+static void layer_forward(layer_ctx *x)
+{
+    qk_model *m = x->m;
+    const qk_model_config *c = &m->cfg;
+    for (int lin = 0; lin < QK_NLIN; lin++)
+        if (sr_on(c, lin)) sr_forward(m, x->a, x->l, lin);
+    const float *x1 = attn_sublayer_forward(x, at(x->a->res, x->l, x->Nd));
+    float *xn = at(x->a->res, x->l + 1, x->Nd);
+    if (has_ffn(c)) {
+        ffn_sublayer_forward(x, x1, xn);
+    } else {
+        memcpy(xn, x1, sizeof(float) * x->Nd);
+        if (x->drop) fill(at(x->a->drop, 2 + 2 * x->l, x->Nd), x->Nd, 1.0f); /* no FFN: its site holds 1 */
+    }
+    if (c->kappa1 > 0.0f || c->kappa2 > 0.0f) m->reg = m->reg + locater(m, x->s, x->l, NULL);
+}
+
+/* The gradient target of linear layer lin: G[lin] under σReparam (mapped later), else dW. */
+static float *grad_target(qk_model *m, scr_t *s, int l, int lin)
+{
+    if (sr_on(&m->cfg, lin) || lin == QK_LIN_Q || lin == QK_LIN_K) return s->G + (size_t)lin * maxlin(&m->cfg);
+    return raw_weight(&m->g, &m->cfg, l, lin);
+}
+
+/* dx += LN_t backward of this layer from dy, for the input in and its statistics */
+static void layer_ln_bwd(const layer_ctx *x, int gain, float *dx, const float *dy, const float *in, const float *mean,
+                         const float *rstd)
+{
+    const qk_model_config *c = &x->m->cfg;
+    layernorm_bwd(dx, lparam(x, &x->m->g, gain, c->d), lparam(x, &x->m->g, gain + 1, c->d), dy, in, mean, rstd,
+                  lparam(x, &x->m->w, gain, c->d), x->s->lnscr, x->N, c->d);
+}
+
+/* The FFN sub-layer backward: from s->dres = dL/d out, s->dx1 = dL/dx1. */
+static void ffn_sublayer_backward(layer_ctx *x, const float *x1)
+{
+    qk_model *m = x->m;
+    const qk_model_config *c = &m->cfg;
+    acts_t *a = x->a;
+    scr_t *s = x->s;
+    int l = x->l, N = x->N, d = c->d, F = c->dff;
+    size_t Nd = x->Nd, NF = x->NF;
+    qk_ln_mode ln = ln_of(c);
+    float *dr2 = s->dres;
+    if (ln == QK_LN_POST) {
+        zero(s->dln, Nd);
+        layer_ln_bwd(x, QK_P_LN2_G, s->dln, s->dres, at(a->r2, l, Nd), at(a->x2_mean, l, N), at(a->x2_rstd, l, N));
+        dr2 = s->dln;
+    }
+    /* r2 = x1 + mask ∘ (W2 act(W1 h2 + b1) + b2) */
+    memcpy(s->dx1, dr2, sizeof(float) * Nd);
+    const float *h2 = ln == QK_LN_PRE ? at(a->ln2, l, Nd) : x1, *dffn = dr2;
+    if (x->drop) { /* s->dk is free until attention */
+        dropout_backward(s->dk, dr2, at(a->drop, 2 + 2 * l, Nd), Nd);
+        dffn = s->dk;
+    }
+    zero(s->dh1, NF);
+    linear_backward(s->dh1, grad_target(m, s, l, QK_LIN_2), bias_of(&m->g, c, l, QK_LIN_2), dffn, at(a->h1r, l, NF),
+                    weight_of(m, l, QK_LIN_2), N, F, d); // (N, F)
+    act_backward(c, s->dh1, at(a->h1, l, NF), at(a->h1r, l, NF), s->dh1, NF);
+    float *dh2 = ln == QK_LN_PRE ? s->dq : s->dx1; /* dq is free until attention */
+    if (ln == QK_LN_PRE) zero(dh2, Nd);
+    linear_backward(dh2, grad_target(m, s, l, QK_LIN_1), bias_of(&m->g, c, l, QK_LIN_1), s->dh1, h2,
+                    weight_of(m, l, QK_LIN_1), N, d, F); // (N, d)
+    if (ln == QK_LN_PRE)
+        layer_ln_bwd(x, QK_P_LN2_G, s->dx1, dh2, x1, at(a->ln2_mean, l, N), at(a->ln2_rstd, l, N));
+}
+
+/* The attention sub-layer backward: from s->dx1 = dL/dx1, s->dres = dL/dx. */
+static void attn_sublayer_backward(layer_ctx *x)
+{
+    qk_model *m = x->m;
+    const qk_model_config *c = &m->cfg;
+    acts_t *a = x->a;
+    scr_t *s = x->s;
+    int l = x->l, N = x->N, d = c->d, B = c->B, T = c->T, H = c->H;
+    size_t Nd = x->Nd;
+    qk_ln_mode ln = ln_of(c);
+    const float *in = at(a->res, l, Nd);
+    float *dr1 = s->dx1;
+    if (ln == QK_LN_POST) {
+        zero(s->dln, Nd);
+        layer_ln_bwd(x, QK_P_LN1_G, s->dln, s->dx1, at(a->r1, l, Nd), at(a->x1_mean, l, N), at(a->x1_rstd, l, N));
+        dr1 = s->dln;
+    }
+    /* r1 = [x +] mask ∘ (Wo o + bo); dL/dx accumulates the residual first */
+    if (qk_variant_has_skip(c->variant)) memcpy(s->dres, dr1, sizeof(float) * Nd);
+    else zero(s->dres, Nd);
+    const float *dattn = dr1;
+    if (x->drop) { /* s->dv is free until attention */
+        dropout_backward(s->dv, dr1, at(a->drop, 1 + 2 * l, Nd), Nd);
+        dattn = s->dv;
+    }
+    zero(s->dob, Nd);
+    linear_backward(s->dob, grad_target(m, s, l, QK_LIN_O), bias_of(&m->g, c, l, QK_LIN_O), dattn, at(a->o, l, Nd),
+                    weight_of(m, l, QK_LIN_O), N, d, d);
+    zero(s->dq, Nd);
+    zero(s->dk, Nd);
+    zero(s->dv, Nd);
+    attention_backward(s->dq, s->dk, s->dv, s->dP, s->dS, s->dob, at(a->att, l, (size_t)B * H * T * T),
+                       at(a->q, l, Nd), at(a->k, l, Nd), at(a->v, l, Nd), B, T, d, H, c->kind == QK_MODEL_LM);
+    const float *h = ln == QK_LN_PRE ? at(a->ln1, l, Nd) : in;
+    float *dh = ln == QK_LN_PRE ? s->dln : s->dres;
+    if (ln == QK_LN_PRE) zero(s->dln, Nd);
+    static const int lins[3] = {QK_LIN_Q, QK_LIN_K, QK_LIN_V};
+    float *dqkv[3] = {s->dq, s->dk, s->dv};
+    for (int i = 0; i < 3; i++)
+        linear_backward(dh, grad_target(m, s, l, lins[i]), bias_of(&m->g, c, l, lins[i]), dqkv[i], h,
+                        weight_of(m, l, lins[i]), N, d, d);
+    if (ln == QK_LN_PRE)
+        layer_ln_bwd(x, QK_P_LN1_G, s->dres, s->dln, in, at(a->ln1_mean, l, N), at(a->ln1_rstd, l, N));
+}
+
+/* LocAteR's gradient, then every buffered weight gradient G to its parameters */
+static void layer_map_grads(layer_ctx *x)
+{
+    qk_model *m = x->m;
+    const qk_model_config *c = &m->cfg;
+    int l = x->l;
+    if (c->kappa1 > 0.0f || c->kappa2 > 0.0f) locater(m, x->s, l, x->s->G);
+    for (int lin = 0; lin < QK_NLIN; lin++) {
+        const float *G = x->s->G + (size_t)lin * maxlin(c);
+        if (sr_on(c, lin)) sr_backward(m, x->a, l, lin, G);
+        else if (lin == QK_LIN_Q || lin == QK_LIN_K) {
+            float *dW = raw_weight(&m->g, c, l, lin);
+            size_t n = (size_t)lin_out(c, lin) * lin_in(c, lin);
+            for (size_t i = 0; i < n; i++) dW[i] += G[i];
+        }
+    }
+}
+
+/* From s->dres = dL/d res[l+1] to s->dres = dL/d res[l], accumulating the layer's gradients */
+static void layer_backward(layer_ctx *x)
+{
+    const qk_model_config *c = &x->m->cfg;
+    acts_t *a = x->a;
+    zero(x->s->G, QK_NLIN * maxlin(c));
+    const float *x1 = ln_of(c) == QK_LN_POST ? at(a->x1, x->l, x->Nd) : at(a->r1, x->l, x->Nd);
+    if (has_ffn(c)) ffn_sublayer_backward(x, x1);
+    else memcpy(x->s->dx1, x->s->dres, sizeof(float) * x->Nd);
+    attn_sublayer_backward(x);
+    layer_map_grads(x);
+}
+
 /* ------------------------------------------------------------------ forward */
 
 qk_status qk_model_forward(qk_model *m, const int *tokens, const float *walk)
 {
     if (!m) return QK_ERR_ARG;
     const qk_model_config *c = &m->cfg;
-    int B = c->B, T = c->T, d = c->d, F = c->dff, L = c->L, H = c->H, N = B * T;
-    int lm = c->kind == QK_MODEL_LM, causal = lm;
+    int B = c->B, T = c->T, d = c->d, F = c->dff, L = c->L, N = B * T;
+    int lm = c->kind == QK_MODEL_LM;
     if (lm ? !tokens : !walk) return QK_ERR_ARG;
     acts_t a;
     layout_acts(c, m->acts, &a);
     scr_t s;
-    layout_scratch(c, m->scratch, &s);
+    layout_scratch(c, m->scratch, &s, NULL);
     size_t Nd = (size_t)N * d, NF = (size_t)N * F;
     int drop = dropout_on(m);
     if (lm) {
@@ -987,54 +1342,12 @@ qk_status qk_model_forward(qk_model *m, const int *tokens, const float *walk)
     }
     m->reg = 0.0f;
     for (int l = 0; l < L; l++) {
-        for (int lin = 0; lin < QK_NLIN; lin++)
-            if (sr_on(c, lin)) sr_forward(m, &a, l, lin);
-        const float *x = at(a.res, l, Nd);
-        const float *h = x;
-        if (c->ln == QK_LN_PRE) {
-            layernorm_fwd(at(a.ln1, l, Nd), at(a.ln1_mean, l, N), at(a.ln1_rstd, l, N), x,
-                          at(m->w.p[QK_P_LN1_G], l, d), at(m->w.p[QK_P_LN1_B], l, d), N, d, c->ln_eps);
-            h = at(a.ln1, l, Nd);
-        }
-        float *q = at(a.q, l, Nd), *k = at(a.k, l, Nd), *v = at(a.v, l, Nd), *o = at(a.o, l, Nd);
-        linear_forward(q, h, weight_of(m, l, QK_LIN_Q), bias_of(&m->w, c, l, QK_LIN_Q), N, d, d);
-        linear_forward(k, h, weight_of(m, l, QK_LIN_K), bias_of(&m->w, c, l, QK_LIN_K), N, d, d);
-        linear_forward(v, h, weight_of(m, l, QK_LIN_V), bias_of(&m->w, c, l, QK_LIN_V), N, d, d);
-        attention_forward(o, at(a.att, l, (size_t)B * H * T * T), at(a.last, l, (size_t)B * H * T), q, k, v, B, T,
-                          d, H, causal);
-        float *r1 = at(a.r1, l, Nd);
-        linear_forward(r1, o, weight_of(m, l, QK_LIN_O), bias_of(&m->w, c, l, QK_LIN_O), N, d, d);
-        if (drop) dropout_forward(r1, at(a.drop, 1 + 2 * l, Nd), Nd, m, 1 + 2 * l);
-        add(r1, r1, x, Nd); /* r1 = x + dropout(attn) */
-        const float *x1 = r1;
-        if (c->ln == QK_LN_POST) {
-            layernorm_fwd(at(a.x1, l, Nd), at(a.x1_mean, l, N), at(a.x1_rstd, l, N), r1,
-                          at(m->w.p[QK_P_LN1_G], l, d), at(m->w.p[QK_P_LN1_B], l, d), N, d, c->ln_eps);
-            x1 = at(a.x1, l, Nd);
-        }
-        const float *h2 = x1;
-        if (c->ln == QK_LN_PRE) {
-            layernorm_fwd(at(a.ln2, l, Nd), at(a.ln2_mean, l, N), at(a.ln2_rstd, l, N), x1,
-                          at(m->w.p[QK_P_LN2_G], l, d), at(m->w.p[QK_P_LN2_B], l, d), N, d, c->ln_eps);
-            h2 = at(a.ln2, l, Nd);
-        }
-        float *h1 = at(a.h1, l, NF), *h1r = at(a.h1r, l, NF), *r2 = at(a.r2, l, Nd);
-        linear_forward(h1, h2, weight_of(m, l, QK_LIN_1), bias_of(&m->w, c, l, QK_LIN_1), N, d, F);
-        relu_forward(h1r, h1, NF);
-        linear_forward(r2, h1r, weight_of(m, l, QK_LIN_2), bias_of(&m->w, c, l, QK_LIN_2), N, F, d);
-        if (drop) dropout_forward(r2, at(a.drop, 2 + 2 * l, Nd), Nd, m, 2 + 2 * l);
-        add(r2, r2, x1, Nd); /* r2 = x1 + dropout(ffn) */
-        float *xn = at(a.res, l + 1, Nd);
-        if (c->ln == QK_LN_POST)
-            layernorm_fwd(xn, at(a.x2_mean, l, N), at(a.x2_rstd, l, N), r2, at(m->w.p[QK_P_LN2_G], l, d),
-                          at(m->w.p[QK_P_LN2_B], l, d), N, d, c->ln_eps);
-        else
-            memcpy(xn, r2, sizeof(float) * Nd);
-        if (c->kappa1 > 0.0f || c->kappa2 > 0.0f) m->reg = m->reg + locater(m, &s, l, NULL);
+        layer_ctx lx = {m, &a, &s, l, N, drop, Nd, NF};
+        layer_forward(&lx);
     }
     const float *xf = at(a.res, L, Nd);
     if (lm) {
-        if (c->ln == QK_LN_PRE) {
+        if (ln_of(c) == QK_LN_PRE) {
             layernorm_fwd(a.lnf, a.lnf_mean, a.lnf_rstd, xf, m->w.p[QK_P_LNF_G], m->w.p[QK_P_LNF_B], N, d, c->ln_eps);
             xf = a.lnf;
         }
@@ -1060,38 +1373,31 @@ qk_status qk_model_forward(qk_model *m, const int *tokens, const float *walk)
 
 /* ------------------------------------------------------------------ backward */
 
-/* The gradient target of linear layer lin: G[lin] under σReparam (mapped later), else dW. */
-static float *grad_target(qk_model *m, scr_t *s, int l, int lin)
-{
-    if (sr_on(&m->cfg, lin) || lin == QK_LIN_Q || lin == QK_LIN_K) return s->G + (size_t)lin * maxlin(&m->cfg);
-    return raw_weight(&m->g, &m->cfg, l, lin);
-}
-
 qk_status qk_model_backward(qk_model *m)
 {
-    if (!m) return QK_ERR_ARG;
+    if (!m || !m->g.p[0]) return QK_ERR_ARG;
     const qk_model_config *c = &m->cfg;
-    int B = c->B, T = c->T, d = c->d, F = c->dff, L = c->L, H = c->H, N = B * T;
-    int lm = c->kind == QK_MODEL_LM, causal = lm;
+    int B = c->B, T = c->T, d = c->d, F = c->dff, L = c->L, N = B * T;
+    int lm = c->kind == QK_MODEL_LM;
     acts_t a;
     layout_acts(c, m->acts, &a);
     scr_t s;
-    layout_scratch(c, m->scratch, &s);
-    size_t Nd = (size_t)N * d, NF = (size_t)N * F, ml = maxlin(c);
+    layout_scratch(c, m->scratch, &s, NULL);
+    size_t Nd = (size_t)N * d, NF = (size_t)N * F;
     int drop = dropout_on(m);
     zero(m->g.p[0], param_count(m));
     zero(s.dres, Nd);
     const float *xf = at(a.res, L, Nd);
     if (lm) {
         crossentropy_backward(s.dout, a.lse, a.out, a.tok, B, T, c->V);
-        const float *xin = c->ln == QK_LN_PRE ? a.lnf : xf;
-        float *dxf = c->ln == QK_LN_PRE ? s.dln : s.dres;
-        if (c->ln == QK_LN_PRE) zero(s.dln, Nd);
+        const float *xin = ln_of(c) == QK_LN_PRE ? a.lnf : xf;
+        float *dxf = ln_of(c) == QK_LN_PRE ? s.dln : s.dres;
+        if (ln_of(c) == QK_LN_PRE) zero(s.dln, Nd);
         qk_mat DL = mat(s.dout, N, c->V), WO = mat(m->w.p[QK_P_WOUT], c->V, d), X = mat((float *)xin, N, d);
         qk_mat DX = mat(dxf, N, d), DW = mat(m->g.p[QK_P_WOUT], c->V, d);
         qk_matmul(&DX, &DL, &WO, QK_ACCUMULATE);
         qk_matmul(&DW, &DL, &X, QK_TRANS_A | QK_ACCUMULATE);
-        if (c->ln == QK_LN_PRE)
+        if (ln_of(c) == QK_LN_PRE)
             layernorm_bwd(s.dres, m->g.p[QK_P_LNF_G], m->g.p[QK_P_LNF_B], s.dln, xf, a.lnf_mean, a.lnf_rstd,
                           m->w.p[QK_P_LNF_G], s.lnscr, N, d);
     } else {
@@ -1101,84 +1407,8 @@ qk_status qk_model_backward(qk_model *m)
                 s.dres[((size_t)b * T + T - 1) * d + i] = (a.out[(size_t)b * d + i] - a.target[(size_t)b * d + i]) * inv;
     }
     for (int l = L - 1; l >= 0; l--) {
-        zero(s.G, QK_NLIN * ml);
-        const float *x = at(a.res, l, Nd);
-        float *r2 = at(a.r2, l, Nd), *r1 = at(a.r1, l, Nd);
-        const float *x1 = c->ln == QK_LN_POST ? at(a.x1, l, Nd) : r1;
-        /* s.dres holds dL/d res[l+1]; through the post-LN of the FFN sub-block */
-        float *dr2 = s.dres;
-        if (c->ln == QK_LN_POST) {
-            zero(s.dln, Nd);
-            layernorm_bwd(s.dln, at(m->g.p[QK_P_LN2_G], l, d), at(m->g.p[QK_P_LN2_B], l, d), s.dres, r2,
-                          at(a.x2_mean, l, N), at(a.x2_rstd, l, N), at(m->w.p[QK_P_LN2_G], l, d), s.lnscr, N, d);
-            dr2 = s.dln;
-        }
-        /* r2 = x1 + mask ∘ (W2 relu(W1 h2 + b1) + b2) */
-        memcpy(s.dx1, dr2, sizeof(float) * Nd);
-        const float *h2 = c->ln == QK_LN_PRE ? at(a.ln2, l, Nd) : x1;
-        float *h1 = at(a.h1, l, NF), *h1r = at(a.h1r, l, NF);
-        const float *dffn = dr2;
-        if (drop) { /* s.dk is free until attention */
-            dropout_backward(s.dk, dr2, at(a.drop, 2 + 2 * l, Nd), Nd);
-            dffn = s.dk;
-        }
-        zero(s.dh1, NF);
-        linear_backward(s.dh1, grad_target(m, &s, l, QK_LIN_2), bias_of(&m->g, c, l, QK_LIN_2), dffn, h1r,
-                        weight_of(m, l, QK_LIN_2), N, F, d);
-        relu_backward(s.dh1, h1, s.dh1, NF);
-        float *dh2 = c->ln == QK_LN_PRE ? s.dq : s.dx1; /* dq is free until attention */
-        if (c->ln == QK_LN_PRE) zero(dh2, Nd);
-        linear_backward(dh2, grad_target(m, &s, l, QK_LIN_1), bias_of(&m->g, c, l, QK_LIN_1), s.dh1, h2,
-                        weight_of(m, l, QK_LIN_1), N, d, F);
-        if (c->ln == QK_LN_PRE)
-            layernorm_bwd(s.dx1, at(m->g.p[QK_P_LN2_G], l, d), at(m->g.p[QK_P_LN2_B], l, d), dh2, x1,
-                          at(a.ln2_mean, l, N), at(a.ln2_rstd, l, N), at(m->w.p[QK_P_LN2_G], l, d), s.lnscr, N, d);
-        /* s.dx1 = dL/dx1; through the post-LN of the attention sub-block */
-        float *dr1 = s.dx1;
-        if (c->ln == QK_LN_POST) {
-            zero(s.dln, Nd);
-            layernorm_bwd(s.dln, at(m->g.p[QK_P_LN1_G], l, d), at(m->g.p[QK_P_LN1_B], l, d), s.dx1, r1,
-                          at(a.x1_mean, l, N), at(a.x1_rstd, l, N), at(m->w.p[QK_P_LN1_G], l, d), s.lnscr, N, d);
-            dr1 = s.dln;
-        }
-        /* r1 = x + mask ∘ (Wo o + bo); new s.dres = dL/dx accumulates the residual first */
-        memcpy(s.dres, dr1, sizeof(float) * Nd);
-        const float *dattn = dr1;
-        if (drop) { /* s.dv is free until attention */
-            dropout_backward(s.dv, dr1, at(a.drop, 1 + 2 * l, Nd), Nd);
-            dattn = s.dv;
-        }
-        zero(s.dob, Nd);
-        linear_backward(s.dob, grad_target(m, &s, l, QK_LIN_O), bias_of(&m->g, c, l, QK_LIN_O), dattn,
-                        at(a.o, l, Nd), weight_of(m, l, QK_LIN_O), N, d, d);
-        zero(s.dq, Nd);
-        zero(s.dk, Nd);
-        zero(s.dv, Nd);
-        attention_backward(s.dq, s.dk, s.dv, s.dP, s.dS, s.dob, at(a.att, l, (size_t)B * H * T * T), at(a.q, l, Nd),
-                           at(a.k, l, Nd), at(a.v, l, Nd), B, T, d, H, causal);
-        const float *h = c->ln == QK_LN_PRE ? at(a.ln1, l, Nd) : x;
-        float *dh = c->ln == QK_LN_PRE ? s.dln : s.dres;
-        if (c->ln == QK_LN_PRE) zero(s.dln, Nd);
-        linear_backward(dh, grad_target(m, &s, l, QK_LIN_Q), bias_of(&m->g, c, l, QK_LIN_Q), s.dq, h,
-                        weight_of(m, l, QK_LIN_Q), N, d, d);
-        linear_backward(dh, grad_target(m, &s, l, QK_LIN_K), bias_of(&m->g, c, l, QK_LIN_K), s.dk, h,
-                        weight_of(m, l, QK_LIN_K), N, d, d);
-        linear_backward(dh, grad_target(m, &s, l, QK_LIN_V), bias_of(&m->g, c, l, QK_LIN_V), s.dv, h,
-                        weight_of(m, l, QK_LIN_V), N, d, d);
-        if (c->ln == QK_LN_PRE)
-            layernorm_bwd(s.dres, at(m->g.p[QK_P_LN1_G], l, d), at(m->g.p[QK_P_LN1_B], l, d), s.dln, x,
-                          at(a.ln1_mean, l, N), at(a.ln1_rstd, l, N), at(m->w.p[QK_P_LN1_G], l, d), s.lnscr, N, d);
-        /* LocAteR, then map every buffered weight gradient to its parameters */
-        if (c->kappa1 > 0.0f || c->kappa2 > 0.0f) locater(m, &s, l, s.G);
-        for (int lin = 0; lin < QK_NLIN; lin++) {
-            const float *G = s.G + (size_t)lin * ml;
-            if (sr_on(c, lin)) sr_backward(m, &a, l, lin, G);
-            else if (lin == QK_LIN_Q || lin == QK_LIN_K) {
-                float *dW = raw_weight(&m->g, c, l, lin);
-                size_t n = (size_t)lin_out(c, lin) * lin_in(c, lin);
-                for (size_t i = 0; i < n; i++) dW[i] += G[i];
-            }
-        }
+        layer_ctx lx = {m, &a, &s, l, N, drop, Nd, NF};
+        layer_backward(&lx);
     }
     if (lm) {
         if (drop) dropout_backward(s.dres, s.dres, a.drop, Nd);
@@ -1214,7 +1444,7 @@ static void adam_range(void *ctx, size_t lo, size_t hi)
 
 qk_status qk_model_adamw(qk_model *m)
 {
-    if (!m) return QK_ERR_ARG;
+    if (!m || !m->g.p[0]) return QK_ERR_ARG;
     const qk_model_config *c = &m->cfg;
     size_t n = param_count(m);
     float *p = m->w.p[0], *g = m->g.p[0], *mm = m->m.p[0], *vv = m->v.p[0];
@@ -1244,6 +1474,21 @@ const float *qk_model_output(const qk_model *m)
     return a.out;
 }
 
+const float *qk_model_hidden(const qk_model *m, int layer)
+{
+    acts_t a;
+    layout_acts(&m->cfg, m->acts, &a);
+    return at(a.res, layer, (size_t)m->cfg.B * m->cfg.T * m->cfg.d);
+}
+
+const float *qk_model_attention(const qk_model *m, int layer)
+{
+    const qk_model_config *c = &m->cfg;
+    acts_t a;
+    layout_acts(c, m->acts, &a);
+    return at(a.att, layer, (size_t)c->B * c->H * c->T * c->T);
+}
+
 uint64_t qk_model_param_hash(const qk_model *m)
 {
     uint64_t h = 0xcbf29ce484222325ull;
@@ -1262,7 +1507,8 @@ qk_status qk_model_preset(const char *name, qk_model_config *c)
 {
     if (!name || !c) return QK_ERR_ARG;
     qk_model_config base = {QK_MODEL_LM, 256, 128, 1, 128, 1, 64, 64, QK_LN_PRE, 1e-5f, 0.0f, 0.0f, QK_SR_OFF,
-                            2.5e-5f, 0.9f, 0.999f, 1e-8f, 0.01f, QK_NORM_TOKEN, QK_INIT_LEGACY, 0.0f};
+                            2.5e-5f, 0.9f, 0.999f, 1e-8f, 0.01f, QK_NORM_TOKEN, QK_INIT_LEGACY, 0.0f,
+                            QK_VAR_TRANSFORMER, QK_ACT_RELU, 0.02};
     *c = base;
     if (!strcmp(name, "paper")) return QK_OK; /* SPEC §1.2: d=128, T=64, batch 64, lr 2.5e-5 */
     if (!strcmp(name, "paper-d32")) {

@@ -32,10 +32,12 @@ typedef struct {
     int norms;
     int nseeds;
     unsigned long long seeds[SWEEP_MAX_SEEDS];
+    int k2mask; /* which of the five κ2 values (bit i: the i-th ascending); 0: all */
 } sweep_spec;
 void sweep_plan_spec(const train_opts *base, const sweep_spec *spec, sweep_run *runs, int *n);
-/* Parses --norms token|sum|token,sum and --seeds N[,N...] at argv[*i]: 1 consumed, 0 not
- * one of them, -1 error (printed). */
+/* Parses --norms token|sum|token,sum, --seeds N[,N...] and --kappa2-values X[,X...]
+ * (a subset of 0,1e-3,1e-2,1e-1,1, spelled so) at argv[*i]: 1 consumed, 0 not one of
+ * them, -1 error (printed). */
 int sweep_spec_option(const char *cmd, int argc, char **argv, int *i, sweep_spec *spec);
 /* Per configuration (runs that differ only in the seed): the mean and the range over
  * seeds of the final numbers. */

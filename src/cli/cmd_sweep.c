@@ -213,13 +213,12 @@ double sweep_rho_gini(const float *rho, int T)
     return s / (2.0 * T * total);
 }
 
-enum { Q_PPL, Q_SCALE, Q_VAR, Q_ENT, Q_TOPK, Q_GINI, Q_ZERO, Q_COUNT };
 
 /* One run's number for a claim: final perplexity, eigen scale and variance; the mean
  * over the evaluations after step 0 ("during training") of the entropy, the ρ top-k
  * share and Gini (evaluations where ρ is 0 everywhere skipped), and the fraction of
  * those evaluations. */
-static double run_quantity(const sweep_run *run, int q)
+double sweep_run_quantity(const sweep_run *run, int q)
 {
     const train_result *r = &run->result;
     int e = r->n - 1;
@@ -256,7 +255,7 @@ static qstat collect(const sweep_run *runs, int n, int kind, int norm, float k2,
     double sum = 0;
     for (int i = 0; i < n; i++) {
         if (!run_matches(&runs[i], kind, norm, k2)) continue;
-        double x = run_quantity(&runs[i], q);
+        double x = sweep_run_quantity(&runs[i], q);
         if (x != x) continue;
         if (!s.n) s.lo = s.hi = x;
         s.lo = fmin(s.lo, x);
@@ -357,7 +356,7 @@ void sweep_claims(const sweep_run *runs, int n, FILE *f, int html)
                     for (int j = 0; j < n; j++)
                         if (run_matches(&runs[j], 1, norm, k2v[SWEEP_NKAPPA2 - 1]) && runs[j].opts.seed == runs[i].opts.seed)
                             len += snprintf(detail + len, sizeof detail - (size_t)len, " %+.3g",
-                                            run_quantity(&runs[j], qs[c]) - run_quantity(&runs[i], qs[c]));
+                                            sweep_run_quantity(&runs[j], qs[c]) - sweep_run_quantity(&runs[i], qs[c]));
                 }
             } else {
                 for (int i = 0; i < SWEEP_NKAPPA2; i++) s[i] = collect(runs, n, 1, norm, k2v[i], Q_TOPK);

@@ -98,17 +98,20 @@ missing:
     return -1;
 }
 
-const char *train_cached_corpus(void)
+const char *train_cached_corpus_named(const char *name)
 {
-    static char *path; /* built once, any length (NULL only when out of memory) */
+    static char *path[2]; /* devil.txt, gcide.txt: built once, any length (NULL only when out of memory) */
     const char *env = getenv("QKSPEC_CORPUS");
     if (env && *env) return env;
-    if (path) return path;
+    int k = strcmp(name, "devil.txt") != 0;
+    if (path[k]) return path[k];
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (xdg && *xdg) path = cli_strcat3(xdg, "/qkspec/devil.txt", "");
-    else path = cli_strcat3(home ? home : ".", "/.cache/qkspec/devil.txt", "");
-    return path;
+    if (xdg && *xdg) path[k] = cli_strcat3(xdg, "/qkspec/", name);
+    else path[k] = cli_strcat3(home ? home : ".", "/.cache/qkspec/", name);
+    return path[k];
 }
+
+const char *train_cached_corpus(void) { return train_cached_corpus_named("devil.txt"); }
 
 /* ------------------------------------------------------------------ corpora */
 

@@ -246,6 +246,9 @@ def analyze(d, want_steps, md, d_head):
             g0, g1 = groups.get(("locater", norm, "0"), {}), groups.get(("locater", norm, "1"), {})
             for seed in sorted(set(g0) & set(g1)):
                 pair.append("%+.3g" % (g1[seed][0][key] - g0[seed][0][key]))
+            one = all(x is None or x[3] == 1 for x in s)
+            if one and v != "not measured":
+                v += ", one seed: no noise estimate"
             verdicts[(norm, key)] = v
             p("| %s | %s | %s | **%s** (%d of %d steps %s, %d against beyond the spread; κ2 = 1 minus κ2 = 0 per seed: %s) |"
               % (text, norm, "; ".join(fmt(x, 4) for x in s), v, down, nst, "down" if dirn < 0 else "up", against,
@@ -262,6 +265,8 @@ def analyze(d, want_steps, md, d_head):
         less = sum(x[0] < b[0] and beyond(b, x) for x in present)
         v = "agrees" if uniform and loc == len(present) and more == len(present) else \
             "does not agree" if (not uniform and b[0] >= 0.5) or less > 0 or (not loc and not more) else "partly"
+        if b[3] == 1 and all(x[3] == 1 for x in present):
+            v += ", one seed: no noise estimate"
         verdicts[(norm, "rho")] = v
         p("| ρ localizes with LocAteR (≥ 0.5), near uniform without (≤ %.3g) | %s | %s | **%s** (no regularizer %s; "
           "localized at %d of %d κ2; above the baseline beyond the spread at %d; below it at %d) |"

@@ -527,6 +527,13 @@ int report_write(const char *dir, const report_inputs *in)
                "reproduce%s --out ", QK_VERSION,
             in->quick ? "quick mode (short budget, learning rate 10× the paper's)" : "full mode", in->quick ? " --quick" : "");
     qk_svg_escape(f, in->out); /* user-supplied: escaped, like every name below */
+    if (in->runs_from) {
+        fprintf(f, " --runs ");
+        qk_svg_escape(f, in->runs_from);
+        fprintf(f, "</code> (the language-model runs of section 2 were read from that directory, the output of a "
+                   "<code>qkspec sweep</code> with the same options, not trained by this command; the time below "
+                   "does not include them)<code>");
+    }
     fprintf(f, "</code>. Total time %.0f s. Every number on this page is also in the CSV files beside it.</p>\n",
             in->seconds);
     if (in->sim) {
@@ -790,6 +797,53 @@ static int report_publish(const char *out, const char *dir)
     return rc;
 }
 
+/* ------------------------------------------------------------------ finished runs from a sweep directory */
+
+static int copy_fill(FILE *f, void *ctx)
+{
+    FILE *in = ctx;
+    char buf[65536];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, k, f) != k) return -1;
+    return ferror(in) ? -1 : 0;
+}
+
+/* --runs DIR: the plan's runs are read from DIR (the output directory of a `qkspec
+ * sweep` with the same options: .NAME.result and the two CSVs of each run) instead of
+ * trained; the CSVs are copied into the report. A result is taken if its last
+ * evaluation is at the planned step and its T and d are the plan's; the rest of its
+ * configuration is not checked here (the sweep that made it checked it). */
+static int runs_take(sweep_run *runs, int n, const char *from, const char *dir, long steps)
+{
+    for (int i = 0; i < n; i++) {
+        char *res = cli_strcat3(".", runs[i].name, ".result"), *rp = res ? cli_path_join(from, res) : NULL;
+        int ok = rp && train_read_result(rp, &runs[i].result) == 0;
+        const train_result *r = &runs[i].result;
+        if (ok && (r->n < 1 || r->step[r->n - 1] != steps || r->T != runs[i].opts.cfg.T || r->d != runs[i].opts.cfg.d))
+            ok = 0;
+        if (!ok) fprintf(stderr, "qkspec reproduce: --runs %s: no finished run %s of %ld steps there\n", from, runs[i].name, steps);
+        free(res);
+        free(rp);
+        for (int k = 0; ok && k < 2; k++) {
+            char *name = cli_strcat3(runs[i].name, k ? "_rho.csv" : "_evals.csv", "");
+            char *src = name ? cli_path_join(from, name) : NULL, *dst = name ? cli_path_join(dir, name) : NULL;
+            FILE *in = src ? fopen(src, "rb") : NULL;
+            if (!in || cli_write_file("reproduce", dst, copy_fill, in)) {
+                if (!in) fprintf(stderr, "qkspec reproduce: --runs: cannot read %s\n", src ? src : name);
+                ok = 0;
+            }
+            if (in) fclose(in);
+            free(name);
+            free(src);
+            free(dst);
+        }
+        if (!ok) return 1;
+    }
+    printf("      the %d runs read from %s (not trained again)\n", n, from);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ the command */
 
 /* The corpus the sweep will read: --text, else the cached one, else NULL (the
@@ -811,7 +865,7 @@ int qk_cmd_reproduce(int argc, char **argv)
 {
     int quick = 0;
     long jobs = 2, steps = 0;
-    const char *out = "qkspec-report", *text = NULL;
+    const char *out = "qkspec-report", *text = NULL, *runs_from = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--quick")) { quick = 1; continue; }
@@ -823,9 +877,15 @@ int qk_cmd_reproduce(int argc, char **argv)
         else if (!strcmp(a, "--text")) { text = v; i++; }
         else if (!strcmp(a, "--jobs")) { if (cli_parse_long("reproduce", a, v, 1, 64, &jobs)) return 2; i++; }
         else if (!strcmp(a, "--steps")) { if (cli_parse_long("reproduce", a, v, 1, 10000000, &steps)) return 2; i++; }
+        else if (!strcmp(a, "--runs")) {
+            if (!v) { fprintf(stderr, "qkspec reproduce: --runs needs a directory\n"); return 2; }
+            runs_from = v;
+            i++;
+        }
         else {
             fprintf(stderr, "qkspec reproduce: unknown option '%s'\n"
-                            "usage: qkspec reproduce [--quick] [--out DIR] [--text FILE] [--jobs N] [--steps N]\n", a);
+                            "usage: qkspec reproduce [--quick] [--out DIR] [--text FILE] [--jobs N] [--steps N]\n"
+                            "       [--runs SWEEPDIR]\n", a);
             return 2;
         }
     }
@@ -833,6 +893,7 @@ int qk_cmd_reproduce(int argc, char **argv)
     memset(&in, 0, sizeof in);
     in.quick = quick;
     in.out = out;
+    in.runs_from = runs_from;
     /* every input is checked before the first experiment: a bad corpus found after
      * the simulation would waste it, and each of the sweep's runs would say so again */
     static train_opts base;
@@ -890,7 +951,11 @@ int qk_cmd_reproduce(int argc, char **argv)
            "      LocAteR weighting %s, init %s, dropout %g, seed%s\n", n, base.steps, base.cfg.d, base.cfg.T,
            base.cfg.B, (double)base.cfg.lr, jobs, quick ? "token (R on the per-token mean loss)" : "token and sum (R/(B*T))",
            base.cfg.init == QK_INIT_FAIRSEQ ? "fairseq" : "legacy", (double)base.cfg.dropout, quick ? " 1" : "s 1,2");
-    if ((rc = sweep_execute(runs, n, (int)jobs, dir, NULL)) != 0) return report_unfinished(outp, dir, rc);
+    if (runs_from) {
+        if ((rc = runs_take(runs, n, runs_from, dir, base.steps)) != 0) return report_unfinished(outp, dir, rc);
+    } else if ((rc = sweep_execute(runs, n, (int)jobs, dir, NULL)) != 0) {
+        return report_unfinished(outp, dir, rc);
+    }
     sweep_table(runs, n, stdout);
     if (!quick) sweep_claims(runs, n, stdout, 0);
     in.runs = runs;

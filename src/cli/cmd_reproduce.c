@@ -573,7 +573,7 @@ int report_write(const char *dir, const report_inputs *in)
             nseed += run_group(&runs[i]) == 0;
         }
         fprintf(f, ". Model: d = %d, %d head(s), d_ff = %d, T = %d, batch %d, LayerNorm %s, byte-level "
-                   "vocabulary %d; initialisation <b>%s</b>, dropout <b>%g</b>; LocAteR (κ1 = 100) weighting <b>%s</b>; "
+                   "vocabulary %d; initialisation <strong>%s</strong>, dropout <strong>%g</strong>; LocAteR (κ1 = 100) weighting <strong>%s</strong>; "
                    "AdamW lr %g, %ld steps, evaluation every %d steps on %d held-out batches; %d seed%s (",
                 o->cfg.d, o->cfg.H, o->cfg.dff, o->cfg.T, o->cfg.B,
                 o->cfg.ln == QK_LN_PRE ? "pre" : o->cfg.ln == QK_LN_POST ? "post" : "none", 256,

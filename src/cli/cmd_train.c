@@ -332,9 +332,10 @@ static void layers_rows(FILE *f, const train_opts *o, long step, const layer_eva
                     le->rho_top[l]);
 }
 
-/* RUN_layers.csv at the start of a run: a fresh run gets the header; a resumed run
- * keeps the header and the rows of the steps up to the one it resumes from (they are
- * not in the checkpoint, so they are kept from the file), drops later ones. */
+/* RUN_layers.csv at the start of a run: a fresh run gets the header; a resumed run (one
+ * with evaluations in its history, even if it stopped at step 0) keeps the header and
+ * the rows of the steps up to its last recorded evaluation (they are not in the
+ * checkpoint, so they are kept from the file), drops later ones. */
 typedef struct {
     const unsigned char *old;
     size_t n;
@@ -364,7 +365,7 @@ static int layers_open(train_csv *c, const train_opts *o, const train_result *r)
 {
     layers_keep k = {NULL, 0, r->n ? r->step[r->n - 1] : -1};
     unsigned char *old = NULL;
-    if (r->resumed_at > 0) old = cli_read_file(c->layers_path, (size_t)1 << 30, &k.n);
+    if (r->n > 0) old = cli_read_file(c->layers_path, (size_t)1 << 30, &k.n); /* a resumed run (even at step 0) */
     k.old = old;
     int bad = cli_write_file("train", c->layers_path, fill_layers, &k) || cli_append_open(&c->layers, "train", c->layers_path);
     free(old);

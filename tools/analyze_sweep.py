@@ -325,6 +325,42 @@ def analyze(d, want_steps, md, d_head):
     p("")
     p("Rank correlation of the measured and the closed-form ρ concentration over all runs and evaluations after "
       "step 0: %+.3f (%d points)." % (r, n))
+    # 5. per layer (RUN_layers.csv, written for L·H > 1)
+    per = defaultdict(lambda: defaultdict(list))  # config -> layer -> [(scale_final, ent_during, topk_during)]
+    L = 0
+    for c, g in groups.items():
+        for seed, (q, rows) in g.items():
+            name = [k for k, v in runs.items() if v is rows][0]
+            lp = os.path.join(d, name + "_layers.csv")
+            if not os.path.exists(lp):
+                continue
+            byl = defaultdict(lambda: defaultdict(list))
+            for row in csv.DictReader(open(lp)):
+                byl[int(row["layer"])][int(row["step"])].append(row)
+            for l, steps in byl.items():
+                L = max(L, l + 1)
+                last = max(steps)
+                after = [st for st in steps if st > 0] or [last]
+                scale = math.fsum(float(x["eig_scale"]) for x in steps[last]) / len(steps[last])
+                ent = math.fsum(float(steps[st][0]["layer_attn_entropy"]) for st in after) / len(after)
+                tk = [float(steps[st][0]["layer_rho_top_share"]) for st in after]
+                tk = [x for x in tk if x == x]
+                per[c][l].append((scale, ent, math.fsum(tk) / len(tk) if tk else float("nan")))
+    if L:
+        p("")
+        p("Per layer (RUN_layers.csv): eigen scale tr(S²) at the last evaluation (mean over heads), attention "
+          "entropy and ρ concentration during training; mean [min, max] over seeds:")
+        p("")
+        p("| run | κ2 | " + " | ".join("layer %d: scale; entropy; ρ conc." % l for l in range(L)) + " |")
+        p("|---|--:|" + "---|" * L)
+        for c, label, k in order:
+            if c not in per:
+                continue
+            cells = []
+            for l in range(L):
+                v = per[c].get(l, [])
+                cells.append("; ".join(fmt(stat([x[j] for x in v]), 3) for j in range(3)) if v else "–")
+            p("| %s | %s | %s |" % (label, k, " | ".join(cells)))
     return out, verdicts
 
 

@@ -16,7 +16,6 @@
 #include "qk_eigen.h"
 #include "cli.h"
 #include "train.h"
-#include "sweep.h"
 
 #ifndef QK_CLI_CORPUS_BYTES
 #define QK_CLI_CORPUS_BYTES (64u << 20)
@@ -211,6 +210,27 @@ static layer_eval g_layers;
 
 static int layers_wanted(const qk_model_config *c) { return c->L * c->H > 1; }
 
+/* The share of Σρ on the max(1, T/8) largest ρ_i (sweep_rho_topk's definition; kept
+ * here so that the train command links without the sweep). NaN if ρ = 0. */
+static double rho_top_share(const float *rho, int T)
+{
+    int k = T / 8 > 0 ? T / 8 : 1;
+    double total = 0, top = 0;
+    float v[QK_MAX_T];
+    for (int i = 0; i < T; i++) v[i] = rho[i], total += rho[i];
+    if (!(total > 0)) return NAN;
+    for (int j = 0; j < k; j++) {
+        int best = j;
+        for (int i = j + 1; i < T; i++)
+            if (v[i] > v[best]) best = i;
+        float t = v[j];
+        v[j] = v[best];
+        v[best] = t;
+        top += v[j];
+    }
+    return top / total;
+}
+
 static void layer_stats(const qk_model *m, layer_eval *le)
 {
     const qk_model_config *c = &m->cfg;
@@ -267,7 +287,7 @@ static int evaluate(qk_trainer *t, const train_opts *o, train_result *r)
         layer_stats(t->m, &g_layers);
         for (int l = 0; l < t->m->cfg.L; l++) {
             g_layers.entropy[l] = ent_l[l];
-            g_layers.rho_top[l] = sweep_rho_topk(rho_l + (size_t)l * r->T, r->T);
+            g_layers.rho_top[l] = rho_top_share(rho_l + (size_t)l * r->T, r->T);
         }
     }
     return 0;

@@ -46,8 +46,10 @@ typedef struct {
     const double *x, *y;   /* x NULL: 0, 1, ..; a non-finite y breaks the line            */
     const double *lo, *hi; /* optional error band (both or neither), drawn under the line */
     const char *color;     /* CSS colour; NULL: the palette colour of the series index   */
-    int dashed, markers;
+    int dashed, markers;   /* markers: 0 none, 1 on the line, QK_SVG_MARKERS_ONLY (2) the
+                              points without a line (a scatter plot)                      */
 } qk_svg_series;
+#define QK_SVG_MARKERS_ONLY 2
 
 /* Palette colour i (ten colours, cycling). */
 const char *qk_svg_color(int i);

@@ -150,6 +150,13 @@ qk_status qk_train_step(qk_trainer *t);
  * range (e is then not filled). */
 qk_status qk_train_eval(qk_trainer *t, qk_train_metrics *e, float *rho);
 
+/* qk_train_eval (e and rho exactly as it fills them), and per layer l < L (any may be
+ * NULL): entropy_l[l], the attention entropy of layer l (mean over its heads and the K
+ * batches), and rho_l[l·T + i], the ρ_i of layer l averaged over the batches (float
+ * sums of ρ/K in batch order; rho_l holds (L + 1)·T floats, the last row is scratch).
+ * Layer 0's entropy is e->entropy. */
+qk_status qk_train_eval_layers(qk_trainer *t, qk_train_metrics *e, float *rho, double *entropy_l, float *rho_l);
+
 /* Eigenvalues (d, ascending) of the symmetric part of W_QK of layer 0, head 0, into w;
  * NaN where the eigensolver fails. Needs work (K >= 1). */
 qk_status qk_train_qk_eigenvalues(qk_trainer *t, double *w);

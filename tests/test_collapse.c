@@ -406,3 +406,31 @@ TEST(collapse_svg_writer)
           "svg content (%d documents)", svgs);
     free(buf);
 }
+
+/* A markers-only series (QK_SVG_MARKERS_ONLY, the report's scatter plots): one circle
+ * per finite point and in the legend, no polyline; a line series beside it keeps its. */
+TEST(collapse_svg_scatter)
+{
+    double x[4] = {0, 1, 2, 3}, y[4] = {1, 3, NAN, 2};
+    for (int with_line = 0; with_line < 2; with_line++) {
+        FILE *f = tmpfile();
+        if (!f) { CHECK(0, "tmpfile"); return; }
+        qk_svg_series s[2] = {{"points", 4, x, y, NULL, NULL, NULL, 0, QK_SVG_MARKERS_ONLY},
+                              {"line", 4, x, x, NULL, NULL, NULL, 0, 0}};
+        qk_svg_plot p;
+        qk_svg_plot_defaults(&p);
+        CHECK(qk_svg_lines(f, &p, s, 1 + with_line) == 0, "scatter");
+        long len = ftell(f);
+        char *buf = malloc((size_t)len + 1);
+        rewind(f);
+        size_t got = fread(buf, 1, (size_t)len, f);
+        buf[got] = 0;
+        fclose(f);
+        int circles = 0, lines = 0;
+        for (char *q = buf; (q = strstr(q, "<circle")); q++) circles++;
+        for (char *q = buf; (q = strstr(q, "<polyline")); q++) lines++;
+        CHECK(circles == 3 + 1 && lines == with_line, "%s: %d circles (3 points + legend), %d polylines",
+              with_line ? "with a line series" : "alone", circles, lines);
+        free(buf);
+    }
+}

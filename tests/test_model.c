@@ -384,11 +384,12 @@ static long tr_corpus(void)
     return n;
 }
 
-static void tr_open_b(trainer_h *h, const char *preset, uint64_t seed, int K, int B)
+static void tr_open_bl(trainer_h *h, const char *preset, uint64_t seed, int K, int B, int L)
 {
     memset(h, 0, sizeof *h);
     qk_model_preset(preset, &h->c);
     if (B > 0) h->c.B = B;
+    if (L > 0) h->c.L = L;
     int lm = h->c.kind == QK_MODEL_LM;
     if (lm) h->c.V = 256;
     qk_train_config tc = {seed, K, 0.1f, lm ? tr_ids : NULL, lm ? tr_corpus() : 0};
@@ -402,6 +403,7 @@ static void tr_open_b(trainer_h *h, const char *preset, uint64_t seed, int K, in
     CHECK_OK(qk_train_init(&h->t, &h->m, &h->tc, h->tok, h->walks, K ? h->work : NULL));
 }
 
+static void tr_open_b(trainer_h *h, const char *preset, uint64_t seed, int K, int B) { tr_open_bl(h, preset, seed, K, B, 0); }
 static void tr_open(trainer_h *h, const char *preset, uint64_t seed, int K) { tr_open_b(h, preset, seed, K, 0); }
 
 static void tr_close(trainer_h *h)
@@ -467,6 +469,53 @@ TEST(model_train_tiny_loss_decreases)
     CHECK_OK(qk_train_eval(&h.t, &e1, NULL));
     CHECK(isnan(e1.val_ppl) && isfinite(e1.val_loss) && e1.val_loss < e0.val_loss, "walk: validation loss %.4f -> %.4f",
           e0.val_loss, e1.val_loss);
+    tr_close(&h);
+}
+
+/* Per-layer evaluation (RUN_layers.csv): qk_train_eval_layers gives qk_train_eval's
+ * numbers bit for bit, and per layer l the attention entropy and ρ averaged over the K
+ * validation batches, as recomputed here from qk_model_attn_entropy / qk_model_rho
+ * after a forward of each batch (the same windows qk_train_eval uses). */
+TEST(model_train_eval_layers)
+{
+    trainer_h h;
+    tr_open_bl(&h, "tiny", 4, 3, 0, 3);
+    for (int s = 0; s < 6; s++) CHECK_OK(qk_train_step(&h.t));
+    qk_train_metrics e0, e1;
+    float rho0[8], rho1[8], rho_l[4 * 8];
+    double ent_l[3];
+    CHECK_OK(qk_train_eval(&h.t, &e0, rho0));
+    CHECK_OK(qk_train_eval_layers(&h.t, &e1, rho1, ent_l, rho_l));
+    CHECK(!memcmp(&e0, &e1, sizeof e0) && !memcmp(rho0, rho1, sizeof(float) * (size_t)h.c.T),
+          "the layer-0 numbers differ from qk_train_eval's");
+    CHECK(ent_l[0] == e1.entropy, "layer-0 entropy %.17g, qk_train_eval's %.17g", ent_l[0], e1.entropy);
+    long span = h.tc.n_ids - h.t.n_train - h.c.T - 1;
+    int B = h.c.B, T = h.c.T, K = 3;
+    double ent[3] = {0, 0, 0};
+    float rr[3][8], tmp[8];
+    memset(rr, 0, sizeof rr);
+    for (int k = 0; k < K; k++) {
+        int tok[2 * 6];
+        for (int b = 0; b < B; b++)
+            memcpy(tok + b * (T + 1), tr_ids + h.t.n_train + span * (k * B + b) / (K * B - 1), sizeof(int) * (size_t)(T + 1));
+        h.m.training = 0;
+        CHECK_OK(qk_model_forward(&h.m, tok, NULL));
+        h.m.training = 1;
+        for (int l = 0; l < 3; l++) {
+            ent[l] += qk_model_attn_entropy(&h.m, l) / K;
+            qk_model_rho(&h.m, l, tmp);
+            for (int i = 0; i < T; i++) rr[l][i] += tmp[i] / (float)K;
+        }
+    }
+    int layers_differ = 0;
+    for (int l = 0; l < 3; l++) {
+        CHECK(ent[l] == ent_l[l], "layer %d: entropy %.17g, recomputed %.17g", l, ent_l[l], ent[l]);
+        CHECK(!memcmp(rr[l], rho_l + l * T, sizeof(float) * (size_t)T), "layer %d: rho differs from the recomputation", l);
+        layers_differ += l > 0 && ent[l] != ent[0];
+    }
+    CHECK(layers_differ == 2, "layers 1 and 2 report layer 0's entropy");
+    CHECK_OK(qk_train_eval_layers(&h.t, &e1, NULL, NULL, NULL));
+    CHECK(!memcmp(&e0, &e1, sizeof e0), "without the optional outputs the numbers differ");
     tr_close(&h);
 }
 

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "qk_localize.h"
 #include "qk_sim_cli.h"
 #include "qk_svg.h"
 #include "report.h"
@@ -62,21 +63,26 @@ static void fig_sim_rho(FILE *f, const qk_sim_summary *s, int cell)
     qk_svg_lines(f, &p, ser, 4);
 }
 
-/* One series per run of a per-evaluation quantity. logy: 1 for quantities that fall
+static int run_group(const sweep_run *r);
+
+/* One series per run (of the first seed) of a per-evaluation quantity. logy: 1 for quantities that fall
  * through decades during training (perplexity from ~V to a few, eigen scale and
  * ‖W_QK‖₂ under LocAteR), where a linear axis shows only the first evaluations. */
 static void fig_runs(FILE *f, const sweep_run *runs, int n, const char *title, const char *ylabel, int which, int logy)
 {
     static double x[SWEEP_MAX_RUNS][QK_TRAIN_MAX_EVALS], y[SWEEP_MAX_RUNS][QK_TRAIN_MAX_EVALS];
     qk_svg_series ser[SWEEP_MAX_RUNS];
-    for (int k = 0; k < n; k++) {
-        const train_result *r = &runs[k].result;
+    int ns = 0;
+    for (int k0 = 0; k0 < n; k0++) {
+        if (runs[k0].opts.seed != runs[0].opts.seed) continue; /* the first seed's runs */
+        int k = ns++;
+        const train_result *r = &runs[k0].result;
         for (int e = 0; e < r->n; e++) {
             x[k][e] = (double)r->step[e];
             y[k][e] = which == 0 ? r->eig_scale[e] : which == 1 ? r->entropy[e] : which == 2 ? exp(r->val_loss[e])
                                                                                           : r->spec2[e];
         }
-        qk_svg_series s = {runs[k].name, r->n, x[k], y[k], NULL, NULL, NULL, k == n - 1, 0};
+        qk_svg_series s = {runs[k0].name, r->n, x[k], y[k], NULL, NULL, NULL, run_group(&runs[k0]) == 3, 0};
         ser[k] = s;
     }
     qk_svg_plot p;
@@ -89,7 +95,7 @@ static void fig_runs(FILE *f, const sweep_run *runs, int n, const char *title, c
     p.legend = QK_SVG_LEGEND_AUTO;
     p.width = 560;
     p.height = 380;
-    qk_svg_lines(f, &p, ser, n);
+    qk_svg_lines(f, &p, ser, ns);
 }
 
 static void fig_rho_heatmap(FILE *f, const sweep_run *run)
@@ -126,13 +132,6 @@ static void fig_eig_hist(FILE *f, const double *w, int d, const char *title, int
 
 /* ------------------------------------------------------------------ claims */
 
-static const sweep_run *find_run(const sweep_run *runs, int n, const char *name)
-{
-    for (int i = 0; i < n; i++)
-        if (!strcmp(runs[i].name, name)) return &runs[i];
-    return NULL;
-}
-
 /* The paper's claims as it states them (SPEC §1.1), across κ2 at κ1 = 100, for each
  * LocAteR weighting the runs have, against the seed spread (sweep_claims); then the
  * closed form's variance from the simulation. */
@@ -147,6 +146,341 @@ static void claims(FILE *f, const sweep_run *runs, int n, const qk_sim_summary *
                    "</table>\n",
                 sim->max_err_paper, sim->max_err_corrected, sim->max_err_finite, sim->var_dev_paper,
                 sim->var_dev_corrected);
+}
+
+
+/* ------------------------------------------------------------------ across κ2, the scatter, the closed form */
+
+static const float g_rk2[SWEEP_NKAPPA2] = {0.0f, 1e-3f, 1e-2f, 1e-1f, 1.0f};
+
+/* 0 no regulariser, 1 LocAteR token, 2 LocAteR sum, 3 σReparam */
+static int run_group(const sweep_run *r)
+{
+    const qk_model_config *c = &r->opts.cfg;
+    if (c->kappa1 > 0) return c->locater_norm == QK_NORM_SUM ? 2 : 1;
+    return c->sigma_reparam ? 3 : 0;
+}
+
+static const char *const g_group_name[4] = {"no regularizer", "LocAteR token (R)", "LocAteR sum (R/(B·T))",
+                                            "σReparam (W_Q, W_K)"};
+
+/* the first seed's run of a group (and κ2 for LocAteR); NULL if none */
+static const sweep_run *first_run(const sweep_run *runs, int n, int group, float k2)
+{
+    for (int i = 0; i < n; i++)
+        if (run_group(&runs[i]) == group && (group == 0 || group == 3 || runs[i].opts.cfg.kappa2 == k2)) return &runs[i];
+    return NULL;
+}
+
+/* mean, min, max over seeds of sweep_run_quantity q for a group (and κ2) */
+static int group_stat(const sweep_run *runs, int n, int group, float k2, int q, double *m, double *lo, double *hi)
+{
+    int cnt = 0;
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        if (run_group(&runs[i]) != group || ((group == 1 || group == 2) && runs[i].opts.cfg.kappa2 != k2)) continue;
+        double x = sweep_run_quantity(&runs[i], q);
+        if (x != x) continue;
+        if (!cnt) *lo = *hi = x;
+        *lo = fmin(*lo, x);
+        *hi = fmax(*hi, x);
+        s += x;
+        cnt++;
+    }
+    *m = cnt ? s / cnt : NAN;
+    if (!cnt) *lo = *hi = NAN;
+    return cnt;
+}
+
+/* A claim's quantity against κ2 (x = log10 κ2, κ2 = 0 drawn at -4), mean over seeds with
+ * the [min, max] band, per LocAteR weighting; the references as flat dashed lines. */
+static void fig_kappa2(FILE *f, const sweep_run *runs, int n, int q, const char *title, const char *ylabel, int logy)
+{
+    static double x[4][SWEEP_NKAPPA2], y[4][SWEEP_NKAPPA2], lo[4][SWEEP_NKAPPA2], hi[4][SWEEP_NKAPPA2];
+    qk_svg_series ser[4];
+    int ns = 0;
+    for (int g = 1; g <= 2; g++) {
+        int m = 0;
+        for (int i = 0; i < SWEEP_NKAPPA2; i++) {
+            double a, b, c;
+            if (!group_stat(runs, n, g, g_rk2[i], q, &a, &b, &c)) continue;
+            x[ns][m] = i == 0 ? -4.0 : log10((double)g_rk2[i]);
+            y[ns][m] = a, lo[ns][m] = b, hi[ns][m] = c;
+            m++;
+        }
+        if (!m) continue;
+        qk_svg_series s = {g_group_name[g], m, x[ns], y[ns], lo[ns], hi[ns], qk_svg_color(g), 0, 1};
+        ser[ns++] = s;
+    }
+    for (int g = 0; g <= 3; g += 3) {
+        double a, b, c;
+        if (!group_stat(runs, n, g, 0, q, &a, &b, &c)) continue;
+        x[ns][0] = -4.0, x[ns][1] = 0.0;
+        y[ns][0] = y[ns][1] = a, lo[ns][0] = lo[ns][1] = b, hi[ns][0] = hi[ns][1] = c;
+        qk_svg_series s = {g_group_name[g], 2, x[ns], y[ns], lo[ns], hi[ns], qk_svg_color(g), 1, 0};
+        ser[ns++] = s;
+    }
+    qk_svg_plot p;
+    qk_svg_plot_defaults(&p);
+    p.inline_html = 1;
+    p.title = title;
+    p.xlabel = "log10 κ2 (κ2 = 0 drawn at −4)";
+    p.ylabel = ylabel;
+    p.logy = logy;
+    p.legend = QK_SVG_LEGEND_AUTO;
+    p.width = 460;
+    p.height = 340;
+    qk_svg_lines(f, &p, ser, ns);
+}
+
+/* The value of one evaluation e of a run: 0 eigen mean, 1 log10 eq. (8) variance,
+ * 2 attention entropy, 3 ρ concentration */
+static double eval_value(const sweep_run *r, int e, int which)
+{
+    const train_result *t = &r->result;
+    if (which == 0) return t->eig_mean[e];
+    if (which == 1) return t->eig_var[e] > 0 ? log10(t->eig_var[e]) : NAN;
+    if (which == 2) return t->entropy[e];
+    return sweep_rho_topk(t->rho[e], t->T);
+}
+
+static const char *const g_eval_name[4] = {"eigen mean tr(S)/d", "log10 eq. (8) variance", "attention entropy",
+                                           "ρ concentration"};
+
+/* Every evaluation after step 0 of every run, one point each, coloured by group. */
+static void fig_scatter(FILE *f, const sweep_run *runs, int n, int xw, int yw)
+{
+    size_t cap = (size_t)n * QK_TRAIN_MAX_EVALS;
+    double *x = malloc(sizeof(double) * 4 * cap), *y = malloc(sizeof(double) * 4 * cap);
+    if (!x || !y) {
+        free(x);
+        free(y);
+        return;
+    }
+    qk_svg_series ser[4];
+    int ns = 0;
+    for (int g = 0; g < 4; g++) {
+        int m = 0;
+        double *xg = x + (size_t)g * cap, *yg = y + (size_t)g * cap;
+        for (int i = 0; i < n; i++) {
+            if (run_group(&runs[i]) != g) continue;
+            for (int e = 1; e < runs[i].result.n; e++) {
+                double a = eval_value(&runs[i], e, xw), b = eval_value(&runs[i], e, yw);
+                if (isfinite(a) && isfinite(b)) xg[m] = a, yg[m] = b, m++;
+            }
+        }
+        if (!m) continue;
+        qk_svg_series s = {g_group_name[g], m, xg, yg, NULL, NULL, qk_svg_color(g), 0, QK_SVG_MARKERS_ONLY};
+        ser[ns++] = s;
+    }
+    char title[96];
+    snprintf(title, sizeof title, "%s against %s", g_eval_name[yw], g_eval_name[xw]);
+    qk_svg_plot p;
+    qk_svg_plot_defaults(&p);
+    p.inline_html = 1;
+    p.title = title;
+    p.xlabel = g_eval_name[xw];
+    p.ylabel = g_eval_name[yw];
+    p.legend = QK_SVG_LEGEND_AUTO;
+    p.width = 460;
+    p.height = 340;
+    qk_svg_lines(f, &p, ser, ns);
+    free(x);
+    free(y);
+}
+
+static const double *g_rank_key;
+static int by_key(const void *a, const void *b)
+{
+    double x = g_rank_key[*(const int *)a], y = g_rank_key[*(const int *)b];
+    return x < y ? -1 : x > y;
+}
+
+/* ranks (ties: their mean rank) of v[0..n) into r; idx: n ints of scratch */
+static void ranks(const double *v, int n, double *r, int *idx)
+{
+    for (int i = 0; i < n; i++) idx[i] = i;
+    g_rank_key = v;
+    qsort(idx, (size_t)n, sizeof(int), by_key);
+    for (int i = 0; i < n;) {
+        int j = i;
+        while (j + 1 < n && v[idx[j + 1]] == v[idx[i]]) j++;
+        for (int k = i; k <= j; k++) r[idx[k]] = 0.5 * (i + j);
+        i = j + 1;
+    }
+}
+
+/* Spearman's rank correlation of finite pairs; NaN with fewer than 3 */
+static double spearman(const double *a, const double *b, int n)
+{
+    double *ra = malloc(sizeof(double) * (size_t)(n + 1)), *rb = malloc(sizeof(double) * (size_t)(n + 1));
+    int *idx = malloc(sizeof(int) * (size_t)(n + 1));
+    double r = NAN;
+    if (ra && rb && idx && n >= 3) {
+        ranks(a, n, ra, idx);
+        ranks(b, n, rb, idx);
+        double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+        for (int i = 0; i < n; i++) ma += ra[i] / n, mb += rb[i] / n;
+        for (int i = 0; i < n; i++) {
+            sab += (ra[i] - ma) * (rb[i] - mb);
+            saa += (ra[i] - ma) * (ra[i] - ma);
+            sbb += (rb[i] - mb) * (rb[i] - mb);
+        }
+        if (saa > 0 && sbb > 0) r = sab / sqrt(saa * sbb);
+    }
+    free(ra);
+    free(rb);
+    free(idx);
+    return r;
+}
+
+/* The closed form ρ(θ) of SPEC §1.1 (corrected variance with the finite-T terms, the
+ * form the simulation supports) from the W_QK of evaluation e: tr W = tr W_QK, tr W² =
+ * tr(S²), Σ = I, λ = √d_head. */
+static void closed_rho(const sweep_run *r, int e, double *out)
+{
+    const train_result *t = &r->result;
+    double lambda = sqrt((double)r->opts.cfg.d / r->opts.cfg.H);
+    for (int i = 0; i < t->T; i++)
+        out[i] = t->eig_scale[e] > 0
+                     ? qk_rho_closed_finite((double)(i + 1) / t->T, t->trace[e], t->eig_scale[e], lambda, QK_VAR_CORRECTED, t->T)
+                     : NAN;
+}
+
+/* sweep_rho_topk of a double ρ (the closed form), without rounding it to float */
+static double topk_d(const double *rho, int T)
+{
+    static double v[QK_MAX_T];
+    int k = T / 8 > 0 ? T / 8 : 1;
+    double total = 0, top = 0;
+    for (int i = 0; i < T; i++) v[i] = rho[i], total += rho[i];
+    if (!(total > 0)) return NAN;
+    for (int j = 0; j < k; j++) {
+        int best = j;
+        for (int i = j + 1; i < T; i++)
+            if (v[i] > v[best]) best = i;
+        double t = v[j];
+        v[j] = v[best];
+        v[best] = t;
+        top += v[j];
+    }
+    return top / total;
+}
+
+static void fig_closed_rho(FILE *f, const sweep_run *r)
+{
+    const train_result *t = &r->result;
+    int e = t->n - 1;
+    static double x[QK_MAX_T], meas[QK_MAX_T], cl[QK_MAX_T];
+    for (int i = 0; i < t->T; i++) x[i] = (double)(i + 1) / t->T, meas[i] = t->rho[e][i];
+    closed_rho(r, e, cl);
+    qk_svg_series ser[2] = {{"measured ρ (last evaluation)", t->T, x, meas, NULL, NULL, NULL, 0, 1},
+                            {"closed form from the trained W_QK", t->T, x, cl, NULL, NULL, NULL, 1, 0}};
+    char title[96];
+    snprintf(title, sizeof title, "ρ at step %ld: %s", t->step[e], r->name);
+    qk_svg_plot p;
+    qk_svg_plot_defaults(&p);
+    p.inline_html = 1;
+    p.title = title;
+    p.xlabel = "θ = i/T";
+    p.ylabel = "ρ";
+    p.ymin = 0;
+    p.ymax = 1.05;
+    p.legend = QK_SVG_LEGEND_AUTO;
+    p.width = 460;
+    p.height = 320;
+    qk_svg_lines(f, &p, ser, 2);
+}
+
+/* The section: curves across κ2, the scatter with rank correlations, the closed form. */
+static void theory_section(FILE *f, const sweep_run *runs, int n)
+{
+    fprintf(f, "<h3>Across κ2 (mean over seeds, band: [min, max])</h3>\n<div class=\"figs\">\n");
+    fig_kappa2(f, runs, n, Q_PPL, "validation perplexity (final)", "perplexity", 0);
+    fig_kappa2(f, runs, n, Q_SCALE, "eigen scale tr(S²) (final)", "tr(S²)", QK_SVG_LOGY_AUTO);
+    fig_kappa2(f, runs, n, Q_VAR, "eq. (8) variance (final)", "variance", QK_SVG_LOGY_AUTO);
+    fig_kappa2(f, runs, n, Q_ENT, "attention entropy (mean over training)", "entropy (nats)", 0);
+    fig_kappa2(f, runs, n, Q_TOPK, "ρ concentration (mean over training)", "share of Σρ on T/8 positions", 0);
+    fprintf(f, "</div>\n<h3>Attention entropy and ρ concentration against the eigen statistics</h3>\n"
+               "<p>Every evaluation after step 0 of every run is a point. Spearman rank correlations over all of "
+               "them:</p>\n<table><tr><th></th><th>eigen mean</th><th>eq. (8) variance</th></tr>\n");
+    size_t cap = (size_t)n * QK_TRAIN_MAX_EVALS;
+    double *v = malloc(sizeof(double) * 4 * (cap + 1));
+    int m = 0;
+    if (v) {
+        for (int i = 0; i < n; i++)
+            for (int e = 1; e < runs[i].result.n; e++) {
+                double a[4];
+                int ok = 1;
+                for (int w = 0; w < 4; w++) ok &= isfinite(a[w] = eval_value(&runs[i], e, w));
+                if (!ok) continue;
+                for (int w = 0; w < 4; w++) v[(size_t)w * cap + m] = a[w];
+                m++;
+            }
+        for (int yw = 2; yw <= 3; yw++)
+            fprintf(f, "<tr><td>%s</td><td>%+.3f</td><td>%+.3f</td></tr>\n", g_eval_name[yw],
+                    spearman(v, v + (size_t)yw * cap, m), spearman(v + cap, v + (size_t)yw * cap, m));
+    }
+    fprintf(f, "</table>\n<p>%d points.</p>\n<div class=\"figs\">\n", m);
+    fig_scatter(f, runs, n, 0, 2);
+    fig_scatter(f, runs, n, 1, 2);
+    fig_scatter(f, runs, n, 0, 3);
+    fig_scatter(f, runs, n, 1, 3);
+    fprintf(f, "</div>\n<h3>The closed form from the trained W_QK beside the measured ρ</h3>\n<p>ρ(θ) of SPEC §1.1 "
+               "with the corrected variance and the finite-T terms (the form the simulation supports), evaluated with "
+               "tr W = tr W_QK and tr W² = tr(S²) of the trained model, Σ = I, λ = √d_head, at the last evaluation; "
+               "mean [min, max] over seeds.</p>\n<table><tr><th>run</th><th>κ2</th><th>ρ concentration, measured</th>"
+               "<th>closed form</th><th>mean |ρ<sub>meas</sub> − ρ<sub>closed</sub>|</th></tr>\n");
+    double *am = malloc(sizeof(double) * (cap + 1)), *ac = malloc(sizeof(double) * (cap + 1));
+    int na = 0;
+    static double cl[QK_MAX_T];
+    for (int g = 0; g < 4; g++)
+        for (int k = 0; k < ((g == 1 || g == 2) ? SWEEP_NKAPPA2 : 1); k++) {
+            double s[3][3];
+            int cnt = 0;
+            for (int i = 0; i < n; i++) {
+                if (run_group(&runs[i]) != g || ((g == 1 || g == 2) && runs[i].opts.cfg.kappa2 != g_rk2[k])) continue;
+                const train_result *t = &runs[i].result;
+                int e = t->n - 1;
+                if (e < 0) continue;
+                closed_rho(&runs[i], e, cl);
+                double dm = 0;
+                for (int j = 0; j < t->T; j++) dm += fabs(t->rho[e][j] - cl[j]) / t->T;
+                double q[3] = {sweep_rho_topk(t->rho[e], t->T), topk_d(cl, t->T), dm};
+                for (int j = 0; j < 3; j++) {
+                    if (!cnt) s[j][0] = 0, s[j][1] = s[j][2] = q[j];
+                    s[j][0] += q[j];
+                    s[j][1] = fmin(s[j][1], q[j]);
+                    s[j][2] = fmax(s[j][2], q[j]);
+                }
+                cnt++;
+                for (int e2 = 1; am && ac && e2 < t->n; e2++) {
+                    closed_rho(&runs[i], e2, cl);
+                    double a = sweep_rho_topk(t->rho[e2], t->T), b = topk_d(cl, t->T);
+                    if (isfinite(a) && isfinite(b)) am[na] = a, ac[na] = b, na++;
+                }
+            }
+            if (!cnt) continue;
+            fprintf(f, "<tr><td>%s</td><td>", g_group_name[g]);
+            if (g == 1 || g == 2) fprintf(f, "%g", (double)g_rk2[k]);
+            else fprintf(f, "–");
+            fprintf(f, "</td>");
+            for (int j = 0; j < 3; j++)
+                if (cnt > 1) fprintf(f, "<td>%.3g [%.3g, %.3g]</td>", s[j][0] / cnt, s[j][1], s[j][2]);
+                else fprintf(f, "<td>%.3g</td>", s[j][0]);
+            fprintf(f, "</tr>\n");
+        }
+    fprintf(f, "</table>\n<p>Rank correlation of the measured and the closed-form ρ concentration over all runs and "
+               "evaluations after step 0: %+.3f (%d points).</p>\n<div class=\"figs\">\n",
+            am && ac ? spearman(am, ac, na) : NAN, na);
+    free(am);
+    free(ac);
+    free(v);
+    const sweep_run *b = first_run(runs, n, 0, 0), *ls = first_run(runs, n, 2, 1.0f), *lt = first_run(runs, n, 1, 1.0f);
+    if (b) fig_closed_rho(f, b);
+    if (lt) fig_closed_rho(f, lt);
+    if (ls) fig_closed_rho(f, ls);
+    fprintf(f, "</div>\n");
 }
 
 /* ------------------------------------------------------------------ the page */
@@ -193,6 +527,13 @@ int report_write(const char *dir, const report_inputs *in)
                "reproduce%s --out ", QK_VERSION,
             in->quick ? "quick mode (short budget, learning rate 10× the paper's)" : "full mode", in->quick ? " --quick" : "");
     qk_svg_escape(f, in->out); /* user-supplied: escaped, like every name below */
+    if (in->runs_from) {
+        fprintf(f, " --runs ");
+        qk_svg_escape(f, in->runs_from);
+        fprintf(f, "</code> (the language-model runs of section 2 were read from that directory, the output of a "
+                   "<code>qkspec sweep</code> with the same options, not trained by this command; the time below "
+                   "does not include them)<code>");
+    }
     fprintf(f, "</code>. Total time %.0f s. Every number on this page is also in the CSV files beside it.</p>\n",
             in->seconds);
     if (in->sim) {
@@ -226,12 +567,23 @@ int report_write(const char *dir, const report_inputs *in)
         const train_opts *o = &runs[0].opts;
         fprintf(f, "<h2>2. LocAteR and σReparam on a 1-layer language model (SPEC §1.1, §1.2)</h2>\n<p>Corpus: ");
         qk_svg_escape(f, runs[0].result.corpus);
+        int norms = 0, nseed = 0;
+        for (int i = 0; i < n; i++) {
+            if (runs[i].opts.cfg.kappa1 > 0) norms |= 1 << runs[i].opts.cfg.locater_norm;
+            nseed += run_group(&runs[i]) == 0;
+        }
         fprintf(f, ". Model: d = %d, %d head(s), d_ff = %d, T = %d, batch %d, LayerNorm %s, byte-level "
-                   "vocabulary %d; AdamW lr %g, %ld steps, evaluation every %d steps on %d held-out batches; seed %llu "
-                   "for every run. CSV: <code>RUN_evals.csv</code>, <code>RUN_rho.csv</code>.</p>\n",
+                   "vocabulary %d; initialisation <strong>%s</strong>, dropout <strong>%g</strong>; LocAteR (κ1 = 100) weighting <strong>%s</strong>; "
+                   "AdamW lr %g, %ld steps, evaluation every %d steps on %d held-out batches; %d seed%s (",
                 o->cfg.d, o->cfg.H, o->cfg.dff, o->cfg.T, o->cfg.B,
-                o->cfg.ln == QK_LN_PRE ? "pre" : o->cfg.ln == QK_LN_POST ? "post" : "none", 256, (double)o->cfg.lr,
-                o->steps, o->eval_every, o->eval_batches, o->seed);
+                o->cfg.ln == QK_LN_PRE ? "pre" : o->cfg.ln == QK_LN_POST ? "post" : "none", 256,
+                o->cfg.init == QK_INIT_FAIRSEQ ? "fairseq" : "legacy", (double)o->cfg.dropout,
+                norms == 3 ? "token (R on the per-token mean loss) and sum (R/(B·T), as in fairseq's summed criterion)"
+                : norms == 2 ? "sum (R/(B·T), as in fairseq's summed criterion)" : "token (R on the per-token mean loss)",
+                (double)o->cfg.lr, o->steps, o->eval_every, o->eval_batches, nseed, nseed == 1 ? "" : "s");
+        for (int i = 0, first = 1; i < n; i++)
+            if (run_group(&runs[i]) == 0) fprintf(f, "%s%llu", first ? "" : ", ", runs[i].opts.seed), first = 0;
+        fprintf(f, "). CSV: <code>RUN_evals.csv</code>, <code>RUN_rho.csv</code>.</p>\n");
         if (in->no_corpus) {
             fprintf(f, "<p><b>Note:</b> no English corpus was found at ");
             qk_svg_escape(f, in->no_corpus);
@@ -249,20 +601,20 @@ int report_write(const char *dir, const report_inputs *in)
         fig_runs(f, runs, n, "validation perplexity", "perplexity", 2, 1);
         fig_runs(f, runs, n, "spectral norm of W_QK", "‖W_QK‖₂", 3, 1);
         fprintf(f, "</div>\n<h3>ρ over training (the paper's heat map)</h3>\n<div class=\"figs\">\n");
-        const sweep_run *b = find_run(runs, n, "baseline"), *l = find_run(runs, n, "locater_k2_1");
-        if (b) fig_rho_heatmap(f, b);
-        if (l) fig_rho_heatmap(f, l);
+        const sweep_run *pick[4] = {first_run(runs, n, 0, 0), first_run(runs, n, 1, 1.0f), first_run(runs, n, 2, 1.0f),
+                                    first_run(runs, n, 3, 0)};
+        for (int g = 0; g < 3; g++)
+            if (pick[g]) fig_rho_heatmap(f, pick[g]);
         fprintf(f, "</div>\n<h3>Eigenvalues of the symmetric part of W_QK (layer 0, head 0)</h3>\n<div class=\"figs\">\n");
-        if (b) fig_eig_hist(f, b->result.eig_init, b->result.d, "at initialisation", 0);
-        for (int i = 0; i < n; i++) {
-            if (strcmp(runs[i].name, "baseline") && strcmp(runs[i].name, "locater_k2_1") &&
-                strcmp(runs[i].name, "sigma_reparam"))
-                continue;
+        if (pick[0]) fig_eig_hist(f, pick[0]->result.eig_init, pick[0]->result.d, "at initialisation", 0);
+        for (int g = 0; g < 4; g++) {
+            if (!pick[g]) continue;
             char t[80];
-            snprintf(t, sizeof t, "after training: %s", runs[i].name);
-            fig_eig_hist(f, runs[i].result.eig_final, runs[i].result.d, t, i + 1);
+            snprintf(t, sizeof t, "after training: %s", pick[g]->name);
+            fig_eig_hist(f, pick[g]->result.eig_final, pick[g]->result.d, t, g + 1);
         }
         fprintf(f, "</div>\n");
+        theory_section(f, runs, n);
     }
     if (in->extra_html) in->extra_html(f, in->extra_ctx);
     fprintf(f, "</body></html>\n");
@@ -445,14 +797,64 @@ static int report_publish(const char *out, const char *dir)
     return rc;
 }
 
+/* ------------------------------------------------------------------ finished runs from a sweep directory */
+
+static int copy_fill(FILE *f, void *ctx)
+{
+    FILE *in = ctx;
+    char buf[65536];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, k, f) != k) return -1;
+    return ferror(in) ? -1 : 0;
+}
+
+/* --runs DIR: the plan's runs are read from DIR (the output directory of a `qkspec
+ * sweep` with the same options: .NAME.result and the two CSVs of each run) instead of
+ * trained; the CSVs are copied into the report. A result is taken if its last
+ * evaluation is at the planned step and its T and d are the plan's; the rest of its
+ * configuration is not checked here (the sweep that made it checked it). */
+static int runs_take(sweep_run *runs, int n, const char *from, const char *dir, long steps)
+{
+    for (int i = 0; i < n; i++) {
+        char *res = cli_strcat3(".", runs[i].name, ".result"), *rp = res ? cli_path_join(from, res) : NULL;
+        int ok = rp && train_read_result(rp, &runs[i].result) == 0;
+        const train_result *r = &runs[i].result;
+        if (ok && (r->n < 1 || r->step[r->n - 1] != steps || r->T != runs[i].opts.cfg.T || r->d != runs[i].opts.cfg.d))
+            ok = 0;
+        if (!ok) fprintf(stderr, "qkspec reproduce: --runs %s: no finished run %s of %ld steps there\n", from, runs[i].name, steps);
+        free(res);
+        free(rp);
+        for (int k = 0; ok && k < 2; k++) {
+            char *name = cli_strcat3(runs[i].name, k ? "_rho.csv" : "_evals.csv", "");
+            char *src = name ? cli_path_join(from, name) : NULL, *dst = name ? cli_path_join(dir, name) : NULL;
+            FILE *in = src ? fopen(src, "rb") : NULL;
+            if (!in || cli_write_file("reproduce", dst, copy_fill, in)) {
+                if (!in) fprintf(stderr, "qkspec reproduce: --runs: cannot read %s\n", src ? src : name);
+                ok = 0;
+            }
+            if (in) fclose(in);
+            free(name);
+            free(src);
+            free(dst);
+        }
+        if (!ok) return 1;
+    }
+    printf("      the %d runs read from %s (not trained again)\n", n, from);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ the command */
 
 /* The corpus the sweep will read: --text, else the cached one, else NULL (the
  * built-in synthetic corpus; *missing says where the cached one was looked for). */
-static const char *choose_corpus(const char *text, const char **missing)
+static const char *choose_corpus(const char *text, int quick, const char **missing)
 {
     *missing = NULL;
     if (text) return text;
+    /* full mode: GCIDE (7.3 MB; sh tools/get_corpus.sh gcide), else the Devil's Dictionary */
+    const char *gcide = quick ? NULL : train_cached_corpus_named("gcide.txt");
+    if (gcide && file_exists(gcide)) return gcide;
     const char *cached = train_cached_corpus();
     if (cached && file_exists(cached)) return cached;
     *missing = cached ? cached : "(the cache path is too long)";
@@ -463,7 +865,7 @@ int qk_cmd_reproduce(int argc, char **argv)
 {
     int quick = 0;
     long jobs = 2, steps = 0;
-    const char *out = "qkspec-report", *text = NULL;
+    const char *out = "qkspec-report", *text = NULL, *runs_from = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--quick")) { quick = 1; continue; }
@@ -475,9 +877,15 @@ int qk_cmd_reproduce(int argc, char **argv)
         else if (!strcmp(a, "--text")) { text = v; i++; }
         else if (!strcmp(a, "--jobs")) { if (cli_parse_long("reproduce", a, v, 1, 64, &jobs)) return 2; i++; }
         else if (!strcmp(a, "--steps")) { if (cli_parse_long("reproduce", a, v, 1, 10000000, &steps)) return 2; i++; }
+        else if (!strcmp(a, "--runs")) {
+            if (!v) { fprintf(stderr, "qkspec reproduce: --runs needs a directory\n"); return 2; }
+            runs_from = v;
+            i++;
+        }
         else {
             fprintf(stderr, "qkspec reproduce: unknown option '%s'\n"
-                            "usage: qkspec reproduce [--quick] [--out DIR] [--text FILE] [--jobs N] [--steps N]\n", a);
+                            "usage: qkspec reproduce [--quick] [--out DIR] [--text FILE] [--jobs N] [--steps N]\n"
+                            "       [--runs SWEEPDIR]\n", a);
             return 2;
         }
     }
@@ -485,11 +893,12 @@ int qk_cmd_reproduce(int argc, char **argv)
     memset(&in, 0, sizeof in);
     in.quick = quick;
     in.out = out;
+    in.runs_from = runs_from;
     /* every input is checked before the first experiment: a bad corpus found after
      * the simulation would waste it, and each of the sweep's runs would say so again */
     static train_opts base;
     train_defaults(&base);
-    base.text = choose_corpus(text, &in.no_corpus);
+    base.text = choose_corpus(text, quick, &in.no_corpus);
     if (base.text && cli_check_corpus("reproduce", base.text, base.cfg.T, base.val_frac)) return 2;
     if (in.no_corpus)
         printf("note: no corpus at %s; using the built-in synthetic corpus (get a real one: sh tools/get_corpus.sh)\n",
@@ -512,19 +921,43 @@ int qk_cmd_reproduce(int argc, char **argv)
     in.sim = &sim;
     in.sim_cfg = so.cfg;
 
-    /* 2. the sweep on the corpus chosen above */
-    base.steps = steps ? steps : quick ? 800 : 5000;
-    base.eval_every = (int)(base.steps / 20 > 0 ? base.steps / 20 : 1);
-    base.eval_batches = 2;
-    if (quick) base.cfg.lr = 1e-3f; /* 10x the paper's, so that a short budget shows the effects */
+    /* 2. the sweep on the corpus chosen above. Quick: one seed, the token weighting,
+     * the legacy initialisation, no dropout, 800 steps at 10x the paper's lr. Full: the
+     * experiment of the README's "Against the paper": fairseq's initialisation and
+     * dropout 0.1, both LocAteR weightings, seeds 1 and 2, 10,000 steps at lr 1e-4
+     * (the same runs as `qkspec sweep --preset paper-d32 --init fairseq --dropout 0.1
+     * --norms token,sum --seeds 1,2 --steps 10000 --eval-every 250 --eval-batches 4`). */
+    sweep_spec spec = {100.0f, 1 << QK_NORM_TOKEN, 1, {1}, 0};
+    if (quick) {
+        base.steps = steps ? steps : 800;
+        base.eval_every = (int)(base.steps / 20 > 0 ? base.steps / 20 : 1);
+        base.eval_batches = 2;
+        base.cfg.lr = 1e-3f; /* 10x the paper's, so that a short budget shows the effects */
+    } else {
+        base.steps = steps ? steps : 10000;
+        base.eval_every = (int)(base.steps / 40 > 0 ? base.steps / 40 : 1);
+        base.eval_batches = 4;
+        base.cfg.init = QK_INIT_FAIRSEQ;
+        base.cfg.dropout = 0.1f;
+        spec.norms = (1 << QK_NORM_TOKEN) | (1 << QK_NORM_SUM);
+        spec.nseeds = 2;
+        spec.seeds[1] = 2;
+    }
     base.out = dir;
     static sweep_run runs[SWEEP_MAX_RUNS];
     int n;
-    sweep_plan(&base, 100.0f, runs, &n);
-    printf("[2/3] LocAteR / sigmaReparam sweep: %d runs of %ld steps (d=%d, T=%d, batch %d, lr %g), %ld at a time\n", n,
-           base.steps, base.cfg.d, base.cfg.T, base.cfg.B, (double)base.cfg.lr, jobs);
-    if ((rc = sweep_execute(runs, n, (int)jobs, dir, NULL)) != 0) return report_unfinished(outp, dir, rc);
+    sweep_plan_spec(&base, &spec, runs, &n);
+    printf("[2/3] LocAteR / sigmaReparam sweep: %d runs of %ld steps (d=%d, T=%d, batch %d, lr %g), %ld at a time;\n"
+           "      LocAteR weighting %s, init %s, dropout %g, seed%s\n", n, base.steps, base.cfg.d, base.cfg.T,
+           base.cfg.B, (double)base.cfg.lr, jobs, quick ? "token (R on the per-token mean loss)" : "token and sum (R/(B*T))",
+           base.cfg.init == QK_INIT_FAIRSEQ ? "fairseq" : "legacy", (double)base.cfg.dropout, quick ? " 1" : "s 1,2");
+    if (runs_from) {
+        if ((rc = runs_take(runs, n, runs_from, dir, base.steps)) != 0) return report_unfinished(outp, dir, rc);
+    } else if ((rc = sweep_execute(runs, n, (int)jobs, dir, NULL)) != 0) {
+        return report_unfinished(outp, dir, rc);
+    }
     sweep_table(runs, n, stdout);
+    if (!quick) sweep_claims(runs, n, stdout, 0);
     in.runs = runs;
     in.nruns = n;
 

@@ -32,7 +32,8 @@ void sweep_plan_spec(const train_opts *base, const sweep_spec *spec, sweep_run *
         k++;
         for (int norm = QK_NORM_TOKEN; norm <= QK_NORM_SUM; norm++) {
             if (!(spec->norms & (1 << norm))) continue;
-            for (int i = 0; i < SWEEP_NKAPPA2; i++, k++) {
+            for (int i = 0; i < SWEEP_NKAPPA2; i++) {
+                if (spec->k2mask && !(spec->k2mask & (1 << i))) continue;
                 runs[k].opts = *base;
                 runs[k].opts.cfg.kappa1 = spec->kappa1;
                 runs[k].opts.cfg.kappa2 = g_k2[i];
@@ -40,6 +41,7 @@ void sweep_plan_spec(const train_opts *base, const sweep_spec *spec, sweep_run *
                 runs[k].opts.cfg.sigma_reparam = QK_SR_OFF;
                 snprintf(runs[k].name, sizeof runs[k].name, "locater_%sk2_%s%s",
                          both ? (norm == QK_NORM_SUM ? "sum_" : "token_") : "", g_k2_names[i], sfx);
+                k++;
             }
         }
         runs[k].opts = *base;
@@ -58,7 +60,7 @@ void sweep_plan_spec(const train_opts *base, const sweep_spec *spec, sweep_run *
 
 void sweep_plan(const train_opts *base, float kappa1, sweep_run *runs, int *n)
 {
-    sweep_spec spec = {kappa1, 1 << base->cfg.locater_norm, 1, {base->seed}};
+    sweep_spec spec = {kappa1, 1 << base->cfg.locater_norm, 1, {base->seed}, 0};
     sweep_plan_spec(base, &spec, runs, n);
 }
 
@@ -74,6 +76,27 @@ int sweep_spec_option(const char *cmd, int argc, char **argv, int *i, sweep_spec
             fprintf(stderr, "qkspec %s: --norms: expected token, sum or token,sum\n", cmd);
             return -1;
         }
+    } else if (!strcmp(a, "--kappa2-values")) {
+        int mask = 0;
+        const char *p = v;
+        while (p && *p) {
+            size_t len = strcspn(p, ",");
+            int found = -1;
+            for (int i = 0; i < SWEEP_NKAPPA2; i++)
+                if (strlen(g_k2_names[i]) == len && !strncmp(p, g_k2_names[i], len)) found = i;
+            if (found < 0) {
+                fprintf(stderr, "qkspec %s: --kappa2-values: expected some of 0,1e-3,1e-2,1e-1,1 separated by commas\n",
+                        cmd);
+                return -1;
+            }
+            mask |= 1 << found;
+            p += len + (p[len] == ',');
+        }
+        if (!mask) {
+            fprintf(stderr, "qkspec %s: --kappa2-values needs a value\n", cmd);
+            return -1;
+        }
+        spec->k2mask = mask;
     } else if (!strcmp(a, "--seeds")) {
         int ns = 0;
         const char *p = v;
@@ -190,13 +213,12 @@ double sweep_rho_gini(const float *rho, int T)
     return s / (2.0 * T * total);
 }
 
-enum { Q_PPL, Q_SCALE, Q_VAR, Q_ENT, Q_TOPK, Q_GINI, Q_ZERO, Q_COUNT };
 
 /* One run's number for a claim: final perplexity, eigen scale and variance; the mean
  * over the evaluations after step 0 ("during training") of the entropy, the ρ top-k
  * share and Gini (evaluations where ρ is 0 everywhere skipped), and the fraction of
  * those evaluations. */
-static double run_quantity(const sweep_run *run, int q)
+double sweep_run_quantity(const sweep_run *run, int q)
 {
     const train_result *r = &run->result;
     int e = r->n - 1;
@@ -233,7 +255,7 @@ static qstat collect(const sweep_run *runs, int n, int kind, int norm, float k2,
     double sum = 0;
     for (int i = 0; i < n; i++) {
         if (!run_matches(&runs[i], kind, norm, k2)) continue;
-        double x = run_quantity(&runs[i], q);
+        double x = sweep_run_quantity(&runs[i], q);
         if (x != x) continue;
         if (!s.n) s.lo = s.hi = x;
         s.lo = fmin(s.lo, x);
@@ -271,16 +293,23 @@ static const char *const g_claim_text[] = {
  * against κ2 = 0 moves in the claimed direction beyond the spread and no step between
  * neighbouring κ2 moves against it beyond the spread; does not agree when the endpoints
  * or a step move against it beyond the spread; within noise otherwise. */
-static const char *ladder_verdict(const qstat *s, int dir, int *down, int *against)
+static const char *ladder_verdict(const qstat *s, int dir, int *down, int *against, int *steps)
 {
+    int idx[SWEEP_NKAPPA2], m = 0; /* the κ2 values that were run */
+    for (int i = 0; i < SWEEP_NKAPPA2; i++)
+        if (s[i].n) idx[m++] = i;
     *down = *against = 0;
-    for (int i = 0; i + 1 < SWEEP_NKAPPA2; i++) {
-        double d = dir * (s[i + 1].mean - s[i].mean);
+    *steps = m > 1 ? m - 1 : 0;
+    if (m < 2) return "not measured";
+    for (int j = 0; j + 1 < m; j++) {
+        const qstat *a = &s[idx[j]], *b = &s[idx[j + 1]];
+        double d = dir * (b->mean - a->mean);
         if (d > 0) (*down)++;
-        else if (beyond(&s[i], &s[i + 1])) (*against)++;
+        else if (beyond(a, b)) (*against)++;
     }
-    double D = dir * (s[SWEEP_NKAPPA2 - 1].mean - s[0].mean);
-    int far = beyond(&s[0], &s[SWEEP_NKAPPA2 - 1]);
+    const qstat *lo = &s[idx[0]], *hi = &s[idx[m - 1]];
+    double D = dir * (hi->mean - lo->mean);
+    int far = beyond(lo, hi);
     if ((D < 0 && far) || *against) return "does not agree";
     if (D > 0 && far) return "agrees";
     return "within noise";
@@ -318,36 +347,38 @@ void sweep_claims(const sweep_run *runs, int n, FILE *f, int html)
             char detail[320] = "";
             if (c < 4) {
                 for (int i = 0; i < SWEEP_NKAPPA2; i++) s[i] = collect(runs, n, 1, norm, k2v[i], qs[c]);
-                int down, against;
-                verdict = ladder_verdict(s, dirs[c], &down, &against);
-                int len = snprintf(detail, sizeof detail, "%d of 4 steps %s, %d against it beyond the spread; "
-                                   "κ2 = 1 minus κ2 = 0 per seed:", down, dirs[c] < 0 ? "down" : "up", against);
+                int down, against, nsteps;
+                verdict = ladder_verdict(s, dirs[c], &down, &against, &nsteps);
+                int len = snprintf(detail, sizeof detail, "%d of %d steps %s, %d against it beyond the spread; "
+                                   "κ2 = 1 minus κ2 = 0 per seed:", down, nsteps, dirs[c] < 0 ? "down" : "up", against);
                 for (int i = 0; i < n && len > 0 && (size_t)len < sizeof detail; i++) { /* paired by seed */
                     if (!run_matches(&runs[i], 1, norm, k2v[0])) continue;
                     for (int j = 0; j < n; j++)
                         if (run_matches(&runs[j], 1, norm, k2v[SWEEP_NKAPPA2 - 1]) && runs[j].opts.seed == runs[i].opts.seed)
                             len += snprintf(detail + len, sizeof detail - (size_t)len, " %+.3g",
-                                            run_quantity(&runs[j], qs[c]) - run_quantity(&runs[i], qs[c]));
+                                            sweep_run_quantity(&runs[j], qs[c]) - sweep_run_quantity(&runs[i], qs[c]));
                 }
             } else {
                 for (int i = 0; i < SWEEP_NKAPPA2; i++) s[i] = collect(runs, n, 1, norm, k2v[i], Q_TOPK);
                 qstat b = collect(runs, n, 0, 0, 0, Q_TOPK), bz = collect(runs, n, 0, 0, 0, Q_ZERO);
-                int loc = 0, more = 0, less = 0;
+                int loc = 0, more = 0, less = 0, present = 0;
                 for (int i = 0; i < SWEEP_NKAPPA2; i++) {
+                    present += s[i].n > 0;
                     loc += s[i].n && s[i].mean >= 0.5;
                     if (s[i].n && b.n && s[i].mean > b.mean && beyond(&b, &s[i])) more++;
                     if (s[i].n && b.n && s[i].mean < b.mean && beyond(&b, &s[i])) less++;
                 }
                 int uniform = b.n && b.mean <= 2.0 * k / T;
-                verdict = uniform && loc == SWEEP_NKAPPA2 && more == SWEEP_NKAPPA2 ? "agrees"
+                verdict = !present ? "not measured"
+                          : uniform && loc == present && more == present ? "agrees"
                           : (!uniform && b.n && b.mean >= 0.5) || less > 0 || (!loc && !more) ? "does not agree"
                                                                                               : "partly";
                 char bs[64];
                 if (b.n > 1) snprintf(bs, sizeof bs, "%.3g [%.3g, %.3g]", b.mean, b.lo, b.hi);
                 else snprintf(bs, sizeof bs, "%.3g", b.mean);
-                snprintf(detail, sizeof detail, "no regulariser %s (%s); localized (≥ 0.5) at %d of 5 κ2, above "
+                snprintf(detail, sizeof detail, "no regulariser %s (%s); localized (≥ 0.5) at %d of %d κ2, above "
                          "it beyond the spread at %d%s", bs, uniform ? "near uniform, ≤ 2× uniform" : "not near uniform", loc,
-                         more, bz.n && bz.mean > 0 ? ", rho = 0 in some evaluations" : "");
+                         present, more, bz.n && bz.mean > 0 ? ", rho = 0 in some evaluations" : "");
             }
             const char *claim = c < 4 ? g_claim_text[c]
                                       : "ρ over training localizes on a few positions with LocAteR (share ≥ 0.5) and "
@@ -556,7 +587,7 @@ static int plan_option(const char *a)
 {
     static const char *const own[][2] = {
         {"--kappa1", "the plan sets κ1 per run (0, or --locater-kappa1 X for the LocAteR runs)"},
-        {"--kappa2", "the plan sweeps κ2 over 0, 1e-3, 1e-2, 1e-1 and 1"},
+        {"--kappa2", "the plan sweeps κ2 over 0, 1e-3, 1e-2, 1e-1 and 1 (--kappa2-values X,Y for some of them)"},
         {"--sigma-reparam", "the plan has one σReparam run (W_Q, W_K) and the others without"},
         {"--label", "the plan names each run (baseline, locater_k2_..., sigma_reparam)"},
     };
@@ -575,7 +606,7 @@ int qk_cmd_sweep(int argc, char **argv)
     float kappa1 = 100.0f;
     long jobs = 2;
     const char *out = "qkspec-sweep";
-    sweep_spec spec = {0.0f, 0, 0, {0}};
+    sweep_spec spec = {0.0f, 0, 0, {0}, 0};
     for (int i = 0; i < argc;) {
         int sk = sweep_spec_option("sweep", argc, argv, &i, &spec);
         if (sk < 0) return 2;
@@ -596,7 +627,7 @@ int qk_cmd_sweep(int argc, char **argv)
         if (k == 0) {
             fprintf(stderr, "qkspec sweep: unknown option '%s'\n"
                             "usage: qkspec sweep [--jobs N] [--locater-kappa1 X] [--norms token|sum|token,sum]\n"
-                            "       [--seeds N[,N...]] [train options]\n", argv[i]);
+                            "       [--seeds N[,N...]] [--kappa2-values X[,X...]] [train options]\n", argv[i]);
             train_usage(stderr);
             return 2;
         }
@@ -618,6 +649,11 @@ int qk_cmd_sweep(int argc, char **argv)
            spec.norms == 3 ? "token and sum" : spec.norms == 2 ? "sum" : "token",
            base.cfg.init == QK_INIT_FAIRSEQ ? "fairseq" : "legacy", (double)base.cfg.dropout, spec.nseeds > 1 ? "s" : "");
     for (int i = 0; i < spec.nseeds; i++) printf("%s%llu", i ? "," : " ", spec.seeds[i]);
+    if (spec.k2mask) {
+        printf(", kappa2");
+        for (int i = 0, first = 1; i < SWEEP_NKAPPA2; i++)
+            if (spec.k2mask & (1 << i)) printf("%s%s", first ? " " : ",", g_k2_names[i]), first = 0;
+    }
     printf(", %ld at a time, CSVs in %s/\n", jobs, out);
     int rc = sweep_execute(runs, n, (int)jobs, out, stdout);
     if (rc) return rc;

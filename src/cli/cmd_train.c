@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "qk_eigen.h"
 #include "cli.h"
 #include "qk_collapse.h"
 #include "train.h"
@@ -101,17 +102,20 @@ missing:
     return -1;
 }
 
-const char *train_cached_corpus(void)
+const char *train_cached_corpus_named(const char *name)
 {
-    static char *path; /* built once, any length (NULL only when out of memory) */
+    static char *path[2]; /* devil.txt, gcide.txt: built once, any length (NULL only when out of memory) */
     const char *env = getenv("QKSPEC_CORPUS");
     if (env && *env) return env;
-    if (path) return path;
+    int k = strcmp(name, "devil.txt") != 0;
+    if (path[k]) return path[k];
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (xdg && *xdg) path = cli_strcat3(xdg, "/qkspec/devil.txt", "");
-    else path = cli_strcat3(home ? home : ".", "/.cache/qkspec/devil.txt", "");
-    return path;
+    if (xdg && *xdg) path[k] = cli_strcat3(xdg, "/qkspec/", name);
+    else path[k] = cli_strcat3(home ? home : ".", "/.cache/qkspec/", name);
+    return path[k];
 }
+
+const char *train_cached_corpus(void) { return train_cached_corpus_named("devil.txt"); }
 
 /* ------------------------------------------------------------------ corpora */
 
@@ -245,12 +249,75 @@ static int rank_fill(FILE *f, void *ctx)
     return 0;
 }
 
+/* The last evaluation per layer and head (RUN_layers.csv, written when L·H > 1): the
+ * eigen statistics of W_QK,h of layer l and its spectral norm, the layer's attention
+ * entropy (mean over its heads) and the share of its Σρ on the T/8 largest ρ_i. */
+typedef struct {
+    int L, H;
+    double mean[QK_MAX_LAYERS][QK_MAX_D], scale[QK_MAX_LAYERS][QK_MAX_D], var[QK_MAX_LAYERS][QK_MAX_D];
+    double frob2[QK_MAX_LAYERS][QK_MAX_D], trace[QK_MAX_LAYERS][QK_MAX_D], spec[QK_MAX_LAYERS][QK_MAX_D];
+    double entropy[QK_MAX_LAYERS], rho_top[QK_MAX_LAYERS];
+} layer_eval;
+static layer_eval g_layers;
+
+static int layers_wanted(const qk_model_config *c) { return c->L * c->H > 1; }
+
+/* The share of Σρ on the max(1, T/8) largest ρ_i (sweep_rho_topk's definition; kept
+ * here so that the train command links without the sweep). NaN if ρ = 0. */
+static double rho_top_share(const float *rho, int T)
+{
+    int k = T / 8 > 0 ? T / 8 : 1;
+    double total = 0, top = 0;
+    float v[QK_MAX_T];
+    for (int i = 0; i < T; i++) v[i] = rho[i], total += rho[i];
+    if (!(total > 0)) return NAN;
+    for (int j = 0; j < k; j++) {
+        int best = j;
+        for (int i = j + 1; i < T; i++)
+            if (v[i] > v[best]) best = i;
+        float t = v[j];
+        v[j] = v[best];
+        v[best] = t;
+        top += v[j];
+    }
+    return top / total;
+}
+
+static void layer_stats(const qk_model *m, layer_eval *le)
+{
+    const qk_model_config *c = &m->cfg;
+    int d = c->d;
+    size_t wl = qk_spectral_norm_work_len(d, d);
+    double *W = malloc(sizeof(double) * ((size_t)d * d + wl));
+    le->L = c->L;
+    le->H = c->H;
+    for (int l = 0; l < c->L; l++)
+        for (int h = 0; h < c->H; h++) {
+            qk_qk_stats st;
+            qk_model_qk_stats(m, l, h, &st);
+            le->mean[l][h] = st.mean;
+            le->scale[l][h] = st.scale;
+            le->var[l][h] = st.var;
+            le->frob2[l][h] = st.frob2;
+            le->trace[l][h] = st.trace;
+            double s = NAN;
+            if (W) {
+                qk_model_wqk(m, l, h, W);
+                qk_spectral_norm(d, d, W, d, &s, W + (size_t)d * d, wl);
+            }
+            le->spec[l][h] = s;
+        }
+    free(W);
+}
+
 /* Evaluates the model at the trainer's step into the next row of r (when there is room). */
 static int evaluate(qk_trainer *t, const train_opts *o, train_result *r)
 {
     qk_train_metrics e;
-    static float rho[QK_MAX_T];
-    if (qk_train_eval(t, &e, rho) != QK_OK) {
+    static float rho[QK_MAX_T], rho_l[(QK_MAX_LAYERS + 1) * QK_MAX_T];
+    static double ent_l[QK_MAX_LAYERS];
+    int per_layer = layers_wanted(&t->m->cfg);
+    if (qk_train_eval_layers(t, &e, rho, per_layer ? ent_l : NULL, per_layer ? rho_l : NULL) != QK_OK) {
         fprintf(stderr, "\nqkspec train: %s: non-finite validation loss at step %ld\n", o->label, t->step);
         return 1;
     }
@@ -269,6 +336,13 @@ static int evaluate(qk_trainer *t, const train_opts *o, train_result *r)
     r->trace[k] = e.trace;
     r->spec2[k] = e.spectral_norm;
     memcpy(r->rho[k], rho, sizeof(float) * (size_t)r->T);
+    if (per_layer) {
+        layer_stats(t->m, &g_layers);
+        for (int l = 0; l < t->m->cfg.L; l++) {
+            g_layers.entropy[l] = ent_l[l];
+            g_layers.rho_top[l] = rho_top_share(rho_l + (size_t)l * r->T, r->T);
+        }
+    }
     return 0;
 }
 
@@ -312,9 +386,64 @@ static void rho_rows(FILE *g, const train_opts *o, const train_result *r, int e)
 /* The two CSVs of a run. They grow in place, a flushed row at a time (cli_append), so
  * that a killed run keeps every evaluation it reached. */
 typedef struct {
-    char *evals_path, *rho_path;
-    cli_append evals, rho;
+    char *evals_path, *rho_path, *layers_path; /* layers_path NULL: no RUN_layers.csv */
+    cli_append evals, rho, layers;
 } train_csv;
+
+static void layers_header(FILE *f)
+{
+    fprintf(f, "run,step,layer,head,eig_mean,eig_scale,eig_var,frob2,spectral_norm,trace,layer_attn_entropy,"
+               "layer_rho_top_share\n");
+}
+
+static void layers_rows(FILE *f, const train_opts *o, long step, const layer_eval *le)
+{
+    for (int l = 0; l < le->L; l++)
+        for (int h = 0; h < le->H; h++)
+            fprintf(f, "%s,%ld,%d,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", o->label, step, l, h, le->mean[l][h],
+                    le->scale[l][h], le->var[l][h], le->frob2[l][h], le->spec[l][h], le->trace[l][h], le->entropy[l],
+                    le->rho_top[l]);
+}
+
+/* RUN_layers.csv at the start of a run: a fresh run gets the header; a resumed run (one
+ * with evaluations in its history, even if it stopped at step 0) keeps the header and
+ * the rows of the steps up to its last recorded evaluation (they are not in the
+ * checkpoint, so they are kept from the file), drops later ones. */
+typedef struct {
+    const unsigned char *old;
+    size_t n;
+    long upto;
+} layers_keep;
+
+static int fill_layers(FILE *f, void *ctx)
+{
+    const layers_keep *k = ctx;
+    layers_header(f);
+    size_t i = 0;
+    while (k->old && i < k->n) {
+        size_t j = i;
+        while (j < k->n && k->old[j] != '\n') j++;
+        if (j == k->n) break; /* an unfinished last line */
+        const unsigned char *c = memchr(k->old + i, ',', j - i);
+        if (c && i > 0) { /* not the header */
+            long step = strtol((const char *)c + 1, NULL, 10);
+            if (step <= k->upto) fwrite(k->old + i, 1, j + 1 - i, f);
+        }
+        i = j + 1;
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+static int layers_open(train_csv *c, const train_opts *o, const train_result *r)
+{
+    layers_keep k = {NULL, 0, r->n ? r->step[r->n - 1] : -1};
+    unsigned char *old = NULL;
+    if (r->n > 0) old = cli_read_file(c->layers_path, (size_t)1 << 30, &k.n); /* a resumed run (even at step 0) */
+    k.old = old;
+    int bad = cli_write_file("train", c->layers_path, fill_layers, &k) || cli_append_open(&c->layers, "train", c->layers_path);
+    free(old);
+    return bad;
+}
 
 typedef struct {
     const train_opts *o;
@@ -346,7 +475,8 @@ static void csv_free(train_csv *c)
 {
     free(c->evals_path);
     free(c->rho_path);
-    c->evals_path = c->rho_path = NULL;
+    free(c->layers_path);
+    c->evals_path = c->rho_path = c->layers_path = NULL;
 }
 
 /* Starts both files afresh (atomically: header and the history of r), then opens
@@ -358,10 +488,15 @@ static int csv_open(train_csv *c, const train_opts *o, const train_result *r)
     c->evals_path = csv_path(o, "_evals.csv");
     c->rho_path = csv_path(o, "_rho.csv");
     csv_fill fe = {o, r, 0}, fr = {o, r, 1};
-    if (!c->evals_path || !c->rho_path) fprintf(stderr, "qkspec train: out of memory\n");
+    if (layers_wanted(&o->cfg)) c->layers_path = csv_path(o, "_layers.csv");
+    if (!c->evals_path || !c->rho_path || (layers_wanted(&o->cfg) && !c->layers_path))
+        fprintf(stderr, "qkspec train: out of memory\n");
     else if (!cli_write_file("train", c->evals_path, fill_csv, &fe) && !cli_write_file("train", c->rho_path, fill_csv, &fr) &&
              !cli_append_open(&c->evals, "train", c->evals_path)) {
-        if (!cli_append_open(&c->rho, "train", c->rho_path)) return 0;
+        if (!cli_append_open(&c->rho, "train", c->rho_path)) {
+            if (!c->layers_path || !layers_open(c, o, r)) return 0;
+            cli_append_close(&c->rho);
+        }
         cli_append_close(&c->evals);
     }
     csv_free(c);
@@ -375,6 +510,10 @@ static int csv_append(train_csv *c, const train_opts *o, const train_result *r, 
     long evals0 = c->evals.good, rho0 = c->rho.good;
     evals_row(c->evals.f, o, r, e);
     rho_rows(c->rho.f, o, r, e);
+    if (c->layers_path) {
+        layers_rows(c->layers.f, o, r->step[e], &g_layers);
+        if (cli_append_flush(&c->layers)) return 1; /* printed; the other two stay consistent */
+    }
     if (!cli_append_flush(&c->evals) && !cli_append_flush(&c->rho)) return 0;
     /* the failed file was cut back to its last complete row; both must end at the same
      * evaluation, so this one's rows go from the other too */
@@ -388,6 +527,7 @@ static int csv_close(train_csv *c)
     if (!c->evals_path) return 0;
     int bad = cli_append_close(&c->evals);
     bad |= cli_append_close(&c->rho);
+    if (c->layers_path) bad |= cli_append_close(&c->layers);
     csv_free(c);
     return bad ? 1 : 0;
 }
@@ -1017,6 +1157,7 @@ int qk_cmd_train(int argc, char **argv)
            r.entropy[e]);
     printf("  parameter hash %016llx\n", (unsigned long long)r.param_hash);
     if (o.out) printf("  wrote %s/%s_evals.csv and %s/%s_rho.csv\n", o.out, o.label, o.out, o.label);
+    if (o.out && layers_wanted(&o.cfg)) printf("  per layer and head: %s/%s_layers.csv\n", o.out, o.label);
     if (o.checkpoint || o.resume) printf("  checkpoint %s (step %ld)\n", o.checkpoint ? o.checkpoint : o.resume, o.steps);
     return 0;
 }

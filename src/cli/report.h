@@ -15,6 +15,7 @@ typedef struct {
     const sweep_run *runs;
     int nruns;
     const char *no_corpus; /* where a corpus was looked for and not found; NULL: found */
+    const char *runs_from; /* --runs DIR: the training runs were read from DIR, not made */
     /* further sections (report_extra.c): called before </body> */
     void (*extra_html)(FILE *f, void *ctx);
     void *extra_ctx;

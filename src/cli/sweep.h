@@ -32,10 +32,12 @@ typedef struct {
     int norms;
     int nseeds;
     unsigned long long seeds[SWEEP_MAX_SEEDS];
+    int k2mask; /* which of the five κ2 values (bit i: the i-th ascending); 0: all */
 } sweep_spec;
 void sweep_plan_spec(const train_opts *base, const sweep_spec *spec, sweep_run *runs, int *n);
-/* Parses --norms token|sum|token,sum and --seeds N[,N...] at argv[*i]: 1 consumed, 0 not
- * one of them, -1 error (printed). */
+/* Parses --norms token|sum|token,sum, --seeds N[,N...] and --kappa2-values X[,X...]
+ * (a subset of 0,1e-3,1e-2,1e-1,1, spelled so) at argv[*i]: 1 consumed, 0 not one of
+ * them, -1 error (printed). */
 int sweep_spec_option(const char *cmd, int argc, char **argv, int *i, sweep_spec *spec);
 /* Per configuration (runs that differ only in the seed): the mean and the range over
  * seeds of the final numbers. */
@@ -48,6 +50,12 @@ void sweep_summary(const sweep_run *runs, int n, FILE *f);
  * sweep_rho_topk averaged over the evaluations after step 0 (localized: >= 0.5; near
  * uniform: <= twice the uniform 1/8). Text, or HTML table rows (html). */
 void sweep_claims(const sweep_run *runs, int n, FILE *f, int html);
+/* One run's number for a claim: Q_PPL, Q_SCALE, Q_VAR the final validation perplexity
+ * (WALK: loss), eigen scale and eq. (8) variance; Q_ENT, Q_TOPK, Q_GINI the mean over the
+ * evaluations after step 0 of the entropy, sweep_rho_topk and sweep_rho_gini
+ * (evaluations with ρ = 0 everywhere skipped); Q_ZERO the fraction of those. */
+enum { Q_PPL, Q_SCALE, Q_VAR, Q_ENT, Q_TOPK, Q_GINI, Q_ZERO, Q_COUNT };
+double sweep_run_quantity(const sweep_run *run, int q);
 /* The share of Σρ on the k = max(1, T/8) largest ρ_i (uniform ρ: k/T); NaN if ρ = 0. */
 double sweep_rho_topk(const float *rho, int T);
 /* Gini coefficient of ρ (0 uniform, → 1 on one position); NaN if ρ = 0. */

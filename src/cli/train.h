@@ -78,5 +78,8 @@ int train_read_result(const char *path, train_result *r);
 
 /* Where `reproduce` looks for the cached corpus (tools/get_corpus.sh puts it there). */
 const char *train_cached_corpus(void);
+/* The same for another file of tools/get_corpus.sh ("devil.txt" or "gcide.txt"); the
+ * environment variable QKSPEC_CORPUS, when set, overrides both. */
+const char *train_cached_corpus_named(const char *name);
 
 #endif

@@ -168,6 +168,11 @@ static double qk__spectral_norm_wqk(const qk_model *m, int h, double *W, double 
 
 qk_status qk_train_eval(qk_trainer *t, qk_train_metrics *e, float *rho)
 {
+    return qk_train_eval_layers(t, e, rho, NULL, NULL);
+}
+
+qk_status qk_train_eval_layers(qk_trainer *t, qk_train_metrics *e, float *rho, double *entropy_l, float *rho_l)
+{
     if (!t || !t->m || !e || !t->work || t->cfg.eval_batches < 1) return QK_ERR_ARG;
     qk_model *m = t->m;
     const qk_model_config *c = &m->cfg;
@@ -176,7 +181,12 @@ qk_status qk_train_eval(qk_trainer *t, qk_train_metrics *e, float *rho)
     double *W = racc + T;            /* (d, d) */
     double *ework = W + (size_t)d * d;
     double loss = 0, ent = 0;
+    int L = c->L;
     for (int i = 0; i < T; i++) racc[i] = 0;
+    if (entropy_l)
+        for (int l = 0; l < L; l++) entropy_l[l] = 0;
+    if (rho_l)
+        for (size_t i = 0; i < (size_t)L * T; i++) rho_l[i] = 0.0f;
     for (int k = 0; k < K; k++) {
         const float *walk = NULL;
         if (lm) qk__eval_batch(t->tok, t->cfg.ids, t->n_train, t->cfg.n_ids, c->B, T, k, K);
@@ -190,6 +200,15 @@ qk_status qk_train_eval(qk_trainer *t, qk_train_metrics *e, float *rho)
         if (rho) {
             qk_model_rho(m, 0, rho); /* this batch's ρ, (T) */
             for (int i = 0; i < T; i++) racc[i] += rho[i] / K;
+        }
+        /* every layer (layer 0 again, by the same calls: the same numbers) */
+        for (int l = 0; l < L && (entropy_l || rho_l); l++) {
+            if (entropy_l) entropy_l[l] += qk_model_attn_entropy(m, l) / K;
+            if (rho_l) {
+                float *rl = rho_l + (size_t)l * T, *tmp = rho_l + (size_t)L * T; /* the scratch row */
+                qk_model_rho(m, l, tmp);
+                for (int i = 0; i < T; i++) rl[i] += tmp[i] / (float)K;
+            }
         }
     }
     memset(e, 0, sizeof *e);

@@ -478,17 +478,19 @@ static void draw_line(FILE *f, const frame *fr, const qk_svg_series *s, int k)
     char head[160];
     snprintf(head, sizeof head, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", series_color(s, k),
              s->dashed ? " stroke-dasharray=\"6,4\"" : "");
-    poly_clip c;
-    memset(&c, 0, sizeof c);
-    c.f = f;
-    c.r = plot_rect(fr);
-    c.head = head;
-    for (int i = 0; i < s->n; i++) {
-        double x = sx(s, i), y = s->y[i];
-        if (!finite(x) || !yok(y, fr->logy)) poly_break(&c);
-        else poly_point(&c, fx(fr, x), fy(fr, y));
+    if (s->markers != QK_SVG_MARKERS_ONLY) {
+        poly_clip c;
+        memset(&c, 0, sizeof c);
+        c.f = f;
+        c.r = plot_rect(fr);
+        c.head = head;
+        for (int i = 0; i < s->n; i++) {
+            double x = sx(s, i), y = s->y[i];
+            if (!finite(x) || !yok(y, fr->logy)) poly_break(&c);
+            else poly_point(&c, fx(fr, x), fy(fr, y));
+        }
+        poly_close(&c);
     }
-    poly_close(&c);
     if (!s->markers) return;
     for (int i = 0; i < s->n; i++) {
         if (!finite(sx(s, i)) || !yok(s->y[i], fr->logy)) continue;
@@ -509,7 +511,7 @@ static double legend_cost(const frame *fr, const qk_svg_series *s, int ns, const
             double x = sx(&s[k], i), y = s[k].y[i];
             if (!finite(x) || !yok(y, fr->logy)) { have = 0; continue; }
             double bx = fx(fr, x), by = fy(fr, y);
-            if (have) cost += inside_length(r, ax, ay, bx, by);
+            if (have && s[k].markers != QK_SVG_MARKERS_ONLY) cost += inside_length(r, ax, ay, bx, by);
             else if (bx >= r->x0 && bx <= r->x1 && by >= r->y0 && by <= r->y1) cost += 1.0;
             ax = bx;
             ay = by;
@@ -594,7 +596,10 @@ static legend_plan plan_legend(const qk_svg_plot *p, const frame *fr, const qk_s
 
 static void legend_entry(FILE *f, double x, double y, const qk_svg_series *s, int k)
 {
-    fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n", x,
+    if (s->markers == QK_SVG_MARKERS_ONLY)
+        fprintf(f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\"/>\n", x + 12, y - 4, series_color(s, k));
+    else
+        fprintf(f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n", x,
             y - 4, x + 24, y - 4, series_color(s, k), s->dashed ? " stroke-dasharray=\"6,4\"" : "");
     label(f, x + 29, y, "start", 12, NULL, s->label);
 }

@@ -30,5 +30,5 @@ for tm in cortex-m3:mps2-an385 cortex-m4:mps2-an386 cortex-m7:mps2-an500; do
     vst=$(echo "$v" | sed -n 's/.*stack high-water \([0-9]*\) of.*/\1 B/p')
     hash=$(echo "$tr" | sed -n 's/.*parameter hash \([0-9a-f]*\).*/\1/p')
     tst=$(echo "$tr" | sed -n 's/^training stack high-water \([0-9]*\) bytes.*/\1 B/p')
-    printf '| %s | %s | %s, %s | %s, %s | %.1f |\n' "$t" "$m" "$cases" "$vst" "$hash" "$tst" "$(echo "$s1 - $s0" | bc)"
+    printf '| %s | %s | %s, %s | %s, %s | %.1f |\n' "$t" "$m" "$cases" "$vst" "$hash" "$tst" "$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')"
 done

@@ -93,6 +93,7 @@ for isa in scalar avx2 neon; do
     else bad "sanitizers: qkspec --isa $isa verify vectors:"; grep -E 'ERROR|runtime error|SUMMARY|mismatch' "$tmp/verify.out" | head -n 6; fi
     leaks=0
 done
+[ "$leaks" = 0 ] || bad "sanitizers: no instrumented ISA path in qkspec info's '$paths'"
 
 # every harness from its seeds, a fixed number of inputs (a few seconds each)
 fuzz vecfile 6000

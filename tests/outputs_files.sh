@@ -1,5 +1,7 @@
 #!/bin/sh
 # Outputs a user can trust (README "Outputs you can trust"):
+#   - standard output: a command whose printed text cannot be written (> /dev/full)
+#     exits non-zero with a message;
 #   - atomic, checked writes: under a file-size limit (RLIMIT_FSIZE, `ulimit -f`, so no
 #     root and no tmpfs is needed) every command exits non-zero, names the file, and
 #     leaves no partial file under the final name (a file it replaces keeps its old
@@ -75,6 +77,19 @@ atomic "train --checkpoint" "$d" run.ckpt 8 "$Q" train --preset tiny --d 32 --he
     --checkpoint "$d/run.ckpt"
 atomic "sweep result files" "$d" .baseline.result 8 "$Q" sweep --jobs 1 --preset tiny --d 32 --heads 1 --dff 32 \
     --steps 3 --eval-every 100 --quiet --out "$d"
+
+# standard output is output too: a failed write to it is an error, never exit 0
+printf '2\n1 0\n0 1\n' > "$tmp/m.txt"
+if [ -w /dev/full ]; then
+    for c in "info" "eig $tmp/m.txt" "verify vectors/rng.qkv" "paths --table-only" "help"; do
+        # shellcheck disable=SC2086
+        "$Q" $c > /dev/full 2> "$tmp/full.err"
+        rc=$?
+        if [ "$rc" -ne 0 ] && grep -q 'error writing the standard output' "$tmp/full.err"; then
+            ok "${c%% *} > /dev/full: exit $rc, '$(grep 'standard output' "$tmp/full.err")'"
+        else bad "${c%% *} > /dev/full: exit $rc: $(head -n 2 "$tmp/full.err")"; fi
+    done
+else echo "SKIP outputs: standard output to a full device (no /dev/full)"; fi
 
 # train's CSVs grow in place: whole rows, both files ending at the same evaluation
 d=$tmp/csv

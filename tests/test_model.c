@@ -384,12 +384,11 @@ static long tr_corpus(void)
     return n;
 }
 
-static void tr_open_bl(trainer_h *h, const char *preset, uint64_t seed, int K, int B, int L)
+/* a trainer of configuration c (LM: V = 256 on the corpus above) */
+static void tr_open_c(trainer_h *h, const qk_model_config *c, uint64_t seed, int K)
 {
     memset(h, 0, sizeof *h);
-    qk_model_preset(preset, &h->c);
-    if (B > 0) h->c.B = B;
-    if (L > 0) h->c.L = L;
+    h->c = *c;
     int lm = h->c.kind == QK_MODEL_LM;
     if (lm) h->c.V = 256;
     qk_train_config tc = {seed, K, 0.1f, lm ? tr_ids : NULL, lm ? tr_corpus() : 0};
@@ -403,6 +402,15 @@ static void tr_open_bl(trainer_h *h, const char *preset, uint64_t seed, int K, i
     CHECK_OK(qk_train_init(&h->t, &h->m, &h->tc, h->tok, h->walks, K ? h->work : NULL));
 }
 
+static void tr_open_bl(trainer_h *h, const char *preset, uint64_t seed, int K, int B, int L)
+{
+    qk_model_config c;
+    qk_model_preset(preset, &c);
+    if (B > 0) c.B = B;
+    if (L > 0) c.L = L;
+    tr_open_c(h, &c, seed, K);
+}
+
 static void tr_open_b(trainer_h *h, const char *preset, uint64_t seed, int K, int B) { tr_open_bl(h, preset, seed, K, B, 0); }
 static void tr_open(trainer_h *h, const char *preset, uint64_t seed, int K) { tr_open_b(h, preset, seed, K, 0); }
 
@@ -412,6 +420,82 @@ static void tr_close(trainer_h *h)
     free(h->tok);
     free(h->walks);
     free(h->work);
+}
+
+/* Checkpoints (qk_train_save_state / qk_train_load_state): a run saved after k steps
+ * and continued by a freshly initialised trainer that loads the state ends with the
+ * parameters, step count, last loss and evaluation of the run never interrupted, bit
+ * for bit: the LM with dropout, σReparam and LocAteR (the data order from the
+ * generator), and the walk model (the generator's spare normal). A state whose
+ * generator is not restored must not give them (the comparison can fail); a damaged
+ * header, a wrong size and another model's state are refused with t unchanged. */
+TEST(model_train_state_resume_bit_exact)
+{
+    for (int which = 0; which < 2; which++) {
+        qk_model_config c;
+        qk_model_preset(which ? "walk" : "tiny", &c);
+        if (!which) {
+            c.dropout = 0.1f;
+            c.sigma_reparam = QK_SR_QK;
+            c.kappa1 = 1.0f;
+            c.kappa2 = 0.1f;
+        } else {
+            c.B = 4;
+        }
+        const char *name = which ? "walk" : "tiny with dropout, sigmaReparam and LocAteR";
+        enum { N = 9, K = 4 };
+        trainer_h a, b, r, x;
+        tr_open_c(&a, &c, 5, 1);
+        tr_open_c(&b, &c, 5, 1);
+        for (int s = 0; s < N; s++) CHECK_OK(qk_train_step(&a.t));
+        for (int s = 0; s < K; s++) CHECK_OK(qk_train_step(&b.t));
+        size_t n = qk_train_state_size(&b.t);
+        unsigned char *st = malloc(n + 1);
+        CHECK(n > 64 && qk_train_save_state(&b.t, st, n - 1) == QK_ERR_CAPACITY, "%s: state of %zu bytes", name, n);
+        CHECK_OK(qk_train_save_state(&b.t, st, n));
+
+        tr_open_c(&r, &c, 5, 1);
+        CHECK_OK(qk_train_load_state(&r.t, st, n));
+        CHECK(r.t.step == K && r.m.step == b.m.step, "%s: loaded step %ld, expected %d", name, r.t.step, (int)K);
+        for (int s = K; s < N; s++) CHECK_OK(qk_train_step(&r.t));
+        qk_train_metrics ea, er;
+        CHECK_OK(qk_train_eval(&a.t, &ea, NULL));
+        CHECK_OK(qk_train_eval(&r.t, &er, NULL));
+        uint64_t ha = qk_model_param_hash(&a.m), hr = qk_model_param_hash(&r.m);
+        CHECK(ha == hr && a.t.step == r.t.step && tu_bits(a.t.loss) == tu_bits(r.t.loss) &&
+                  memcmp(&ea, &er, sizeof ea) == 0,
+              "%s: resumed after %d steps: hash %016llx, loss %a; uninterrupted %016llx, loss %a", name, (int)K,
+              (unsigned long long)hr, r.t.loss, (unsigned long long)ha, a.t.loss);
+
+        /* the same state with the data-order generator left at its initial words */
+        tr_open_c(&x, &c, 5, 1);
+        qk_rng fresh = x.t.rng;
+        CHECK_OK(qk_train_load_state(&x.t, st, n));
+        x.t.rng = fresh;
+        for (int s = K; s < N; s++) CHECK_OK(qk_train_step(&x.t));
+        CHECK(qk_model_param_hash(&x.m) != ha, "%s: a resume without the generator's position gives the same hash", name);
+
+        /* refused, t unchanged: a damaged header, a wrong size, another model's state */
+        uint64_t before = qk_model_param_hash(&x.m);
+        long step = x.t.step;
+        st[4] ^= 1; /* the version */
+        CHECK(qk_train_load_state(&x.t, st, n) == QK_ERR_ARG, "%s: a state of version 0 accepted", name);
+        st[4] ^= 1;
+        CHECK(qk_train_load_state(&x.t, st, n - 1) == QK_ERR_ARG, "%s: a state one byte short accepted", name);
+        CHECK(x.t.step == step && qk_model_param_hash(&x.m) == before, "%s: a refused state changed the trainer", name);
+        if (which) {
+            trainer_h lm;
+            tr_open(&lm, "tiny", 5, 1);
+            size_t nl = qk_train_state_size(&lm.t);
+            unsigned char *sl = malloc(nl);
+            CHECK_OK(qk_train_save_state(&lm.t, sl, nl));
+            CHECK(qk_train_load_state(&x.t, sl, nl) == QK_ERR_ARG, "the LM's state accepted by the walk model");
+            free(sl);
+            tr_close(&lm);
+        }
+        free(st);
+        tr_close(&a); tr_close(&b); tr_close(&r); tr_close(&x);
+    }
 }
 
 /* 20 steps lower the validation loss and the mean training loss; the evaluation

@@ -599,20 +599,18 @@ static int plan_option(const char *a)
     return 0;
 }
 
-int qk_cmd_sweep(int argc, char **argv)
+int sweep_parse(int argc, char **argv, train_opts *base, sweep_spec *spec, long *jobs)
 {
-    train_opts base;
-    train_defaults(&base);
     float kappa1 = 100.0f;
-    long jobs = 2;
-    const char *out = "qkspec-sweep";
-    sweep_spec spec = {0.0f, 0, 0, {0}, 0};
+    train_defaults(base);
+    *jobs = 2;
+    memset(spec, 0, sizeof *spec);
     for (int i = 0; i < argc;) {
-        int sk = sweep_spec_option("sweep", argc, argv, &i, &spec);
+        int sk = sweep_spec_option("sweep", argc, argv, &i, spec);
         if (sk < 0) return 2;
         if (sk > 0) continue;
         if (!strcmp(argv[i], "--jobs")) {
-            if (cli_parse_long("sweep", "--jobs", i + 1 < argc ? argv[i + 1] : NULL, 1, 64, &jobs)) return 2;
+            if (cli_parse_long("sweep", "--jobs", i + 1 < argc ? argv[i + 1] : NULL, 1, 64, jobs)) return 2;
             i += 2;
             continue;
         }
@@ -622,7 +620,7 @@ int qk_cmd_sweep(int argc, char **argv)
             continue;
         }
         if (plan_option(argv[i])) return 2;
-        int k = train_option("sweep", argc, argv, &i, &base);
+        int k = train_option("sweep", argc, argv, &i, base);
         if (k < 0) return 2;
         if (k == 0) {
             fprintf(stderr, "qkspec sweep: unknown option '%s'\n"
@@ -632,6 +630,19 @@ int qk_cmd_sweep(int argc, char **argv)
             return 2;
         }
     }
+    spec->kappa1 = kappa1;
+    if (!spec->norms) spec->norms = 1 << base->cfg.locater_norm;
+    if (!spec->nseeds) spec->nseeds = 1, spec->seeds[0] = base->seed;
+    return 0;
+}
+
+int qk_cmd_sweep(int argc, char **argv)
+{
+    train_opts base;
+    long jobs;
+    const char *out = "qkspec-sweep";
+    sweep_spec spec;
+    if (sweep_parse(argc, argv, &base, &spec, &jobs)) return 2;
     /* checked here, once, rather than by every run's process */
     if (cli_check_vocab("sweep", base.cfg.kind == QK_MODEL_LM, base.word_level, base.cfg.V, base.vocab_max)) return 2;
     if (base.text && base.cfg.kind == QK_MODEL_LM &&
@@ -641,9 +652,6 @@ int qk_cmd_sweep(int argc, char **argv)
     base.out = out;
     static sweep_run runs[SWEEP_MAX_RUNS];
     int n;
-    spec.kappa1 = kappa1;
-    if (!spec.norms) spec.norms = 1 << base.cfg.locater_norm;
-    if (!spec.nseeds) spec.nseeds = 1, spec.seeds[0] = base.seed;
     sweep_plan_spec(&base, &spec, runs, &n);
     printf("sweep: %d runs of %ld steps, LocAteR weighting %s, init %s, dropout %g, seed%s", n, base.steps,
            spec.norms == 3 ? "token and sum" : spec.norms == 2 ? "sum" : "token",

@@ -227,6 +227,38 @@ static int cmd_verify(int argc, char **argv)
     return rc;
 }
 
+/* A command's text on standard output is output too: a failed write (a full disk under
+ * a redirection) fails the command with a message, never an exit 0 with a cut text. */
+static int stdout_checked(int rc)
+{
+    int e = fflush(stdout) != 0 ? errno : 0;
+    if (e || ferror(stdout)) {
+        fprintf(stderr, "qkspec: error writing the standard output%s%s\n", e ? ": " : "", e ? strerror(e) : "");
+        return rc ? rc : 1;
+    }
+    return rc;
+}
+
+static int run_command(const char *cmd, int argc, char **argv)
+{
+    if (!strcmp(cmd, "info")) return cmd_info();
+    if (!strcmp(cmd, "verify")) return cmd_verify(argc, argv);
+    if (!strcmp(cmd, "reproduce")) return qk_cmd_reproduce(argc, argv);
+    if (!strcmp(cmd, "sweep")) return qk_cmd_sweep(argc, argv);
+    if (!strcmp(cmd, "collapse")) return qk_cmd_collapse(argc, argv);
+    if (!strcmp(cmd, "collapse-sweep")) return qk_cmd_collapse_sweep(argc, argv);
+    if (!strcmp(cmd, "paths")) return qk_cmd_paths(argc, argv);
+    if (!strcmp(cmd, "train")) return qk_cmd_train(argc, argv);
+    if (!strcmp(cmd, "simulate")) return qk_cmd_simulate(argc, argv);
+    if (!strcmp(cmd, "dump")) return qk_cmd_dump(argc, argv);
+    if (!strcmp(cmd, "eig")) return qk_cmd_eig(argc, argv, 0);
+    if (!strcmp(cmd, "svd")) return qk_cmd_eig(argc, argv, 1);
+    if (!strcmp(cmd, "help")) { usage(stdout); return 0; }
+    fprintf(stderr, "qkspec: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     const char *isa = getenv("QKSPEC_ISA");
@@ -245,7 +277,7 @@ int main(int argc, char **argv)
             }
             k += 2;
         }
-        else if (!strcmp(argv[k], "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(argv[k], "--help")) { usage(stdout); return stdout_checked(0); }
         else { fprintf(stderr, "qkspec: unknown option '%s'\n", argv[k]); usage(stderr); return 2; }
     }
     if (isa && *isa) {
@@ -258,21 +290,5 @@ int main(int argc, char **argv)
     }
     cli_threads_start((int)threads);
     if (k >= argc) { usage(stderr); return 2; }
-    const char *cmd = argv[k];
-    if (!strcmp(cmd, "info")) return cmd_info();
-    if (!strcmp(cmd, "verify")) return cmd_verify(argc - k - 1, argv + k + 1);
-    if (!strcmp(cmd, "reproduce")) return qk_cmd_reproduce(argc - k - 1, argv + k + 1);
-    if (!strcmp(cmd, "sweep")) return qk_cmd_sweep(argc - k - 1, argv + k + 1);
-    if (!strcmp(cmd, "collapse")) return qk_cmd_collapse(argc - k - 1, argv + k + 1);
-    if (!strcmp(cmd, "collapse-sweep")) return qk_cmd_collapse_sweep(argc - k - 1, argv + k + 1);
-    if (!strcmp(cmd, "paths")) return qk_cmd_paths(argc - k - 1, argv + k + 1);
-    if (!strcmp(cmd, "train")) return qk_cmd_train(argc - k - 1, argv + k + 1);
-    if (!strcmp(cmd, "simulate")) return qk_cmd_simulate(argc - k - 1, argv + k + 1);
-    if (!strcmp(cmd, "dump")) return qk_cmd_dump(argc - k - 1, argv + k + 1);
-    if (!strcmp(cmd, "eig")) return qk_cmd_eig(argc - k - 1, argv + k + 1, 0);
-    if (!strcmp(cmd, "svd")) return qk_cmd_eig(argc - k - 1, argv + k + 1, 1);
-    if (!strcmp(cmd, "help")) { usage(stdout); return 0; }
-    fprintf(stderr, "qkspec: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return 2;
+    return stdout_checked(run_command(argv[k], argc - k - 1, argv + k + 1));
 }

@@ -39,6 +39,9 @@ void sweep_plan_spec(const train_opts *base, const sweep_spec *spec, sweep_run *
  * (a subset of 0,1e-3,1e-2,1e-1,1, spelled so) at argv[*i]: 1 consumed, 0 not one of
  * them, -1 error (printed). */
 int sweep_spec_option(const char *cmd, int argc, char **argv, int *i, sweep_spec *spec);
+/* sweep's options (its own, the plan's and train's): base, spec (norms and seeds set,
+ * with their defaults) and jobs; 0, or 2 after printing the error. Parsing only. */
+int sweep_parse(int argc, char **argv, train_opts *base, sweep_spec *spec, long *jobs);
 /* Per configuration (runs that differ only in the seed): the mean and the range over
  * seeds of the final numbers. */
 void sweep_summary(const sweep_run *runs, int n, FILE *f);

@@ -1,13 +1,16 @@
 /* fuzz_options.c — libFuzzer harness for the command-line option parsers that are
  * functions of their own: train's (train_option with the model options, and the
- * checkpoint options, as `qkspec train` and `sweep` call them), collapse's
- * (collapse_parse), simulate's lists (parse_list) and the number parsers. The input is
- * the argument vector, arguments separated by NUL bytes. Parsing only: nothing runs. */
+ * checkpoint options, as `qkspec train` and `sweep` call them), sweep's (sweep_parse:
+ * its own options, the plan's, then train's; an accepted vector is planned, and every
+ * run must get a non-empty, terminated, unique name), collapse's (collapse_parse),
+ * simulate's lists (parse_list) and the number parsers. The input is the argument
+ * vector, arguments separated by NUL bytes. Parsing only: nothing runs. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../../src/cli/cli.h"
 #include "../../src/cli/train.h"
+#include "../../src/cli/sweep.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int fuzz_collapse_parse(int argc, char **argv);   /* fuzz_options_collapse.c */
@@ -27,6 +30,24 @@ static void parse_train(int argc, char **argv)
     }
 }
 
+static void parse_sweep(int argc, char **argv)
+{
+    static train_opts base;
+    static sweep_spec spec;
+    static sweep_run runs[SWEEP_MAX_RUNS];
+    long jobs;
+    int n = -1;
+    if (sweep_parse(argc, argv, &base, &spec, &jobs)) return;
+    if (spec.nseeds < 1 || spec.nseeds > SWEEP_MAX_SEEDS || !spec.norms || jobs < 1 || jobs > 64) __builtin_trap();
+    sweep_plan_spec(&base, &spec, runs, &n);
+    if (n < 1 || n > SWEEP_MAX_RUNS) __builtin_trap();
+    for (int k = 0; k < n; k++) {
+        if (!memchr(runs[k].name, 0, sizeof runs[k].name) || !runs[k].name[0]) __builtin_trap();
+        for (int j = 0; j < k; j++)
+            if (!strcmp(runs[j].name, runs[k].name)) __builtin_trap(); /* two runs, one set of files */
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char buf[1 << 16];
@@ -38,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i <= size && argc < MAX_ARGS; i += strlen(buf + i) + 1) argv[argc++] = buf + i;
     argv[argc] = NULL;
     parse_train(argc, argv);
+    parse_sweep(argc, argv);
     fuzz_collapse_parse(argc, argv);
     for (int i = 0; i < argc; i++) {
         long l;

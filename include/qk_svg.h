@@ -35,6 +35,10 @@ typedef struct {
 
 /* Defaults: 640 × 420, linear axes ranged from the data, legend top right. */
 void qk_svg_plot_defaults(qk_svg_plot *p);
+/* A figure for an HTML page: the defaults, inline_html = 1, the three labels and the
+ * size in pixels; the caller then sets the axes and the legend. */
+void qk_svg_plot_inline(qk_svg_plot *p, const char *title, const char *xlabel, const char *ylabel, int width,
+                        int height);
 
 /* Writes s as XML/HTML text: & < > " ' escaped (also safe inside a quoted attribute).
  * For every user-supplied string (file names, labels) put into a page. */

@@ -131,9 +131,38 @@ expect_error "dump: no output directory" "--out DIR is required" $Q dump --prese
 expect_error "dump: unknown preset" "unknown preset 'huge'" $Q dump --preset huge --out "$tmp/d"
 if $Q reproduce --quick --steps 20 --out "$tmp/rep" > "$tmp/rep.out" 2>&1 &&
    grep -q "Eigenspectrum simulation" "$tmp/rep/index.html" && grep -q "qualitative claims" "$tmp/rep/index.html" &&
+   grep -q "<h3>Trained networks</h3>" "$tmp/rep/index.html" && [ -s "$tmp/rep/collapse_train.csv" ] &&
    [ -s "$tmp/rep/baseline_evals.csv" ] && [ -s "$tmp/rep/sim_rho.csv" ]; then
     pass "reproduce --quick --steps 20: report with simulation, sweep and CSVs"
 else fail "reproduce smoke run:"; tail -n 10 "$tmp/rep.out"; fi
+
+# collapse-train (SPEC §1.4, trained r_l): several trainings in one process give the
+# bits of the same training run alone by `train`; the summary's seed mean, min and max
+# equal those computed from the run files by awk; --from DIR summarises the same runs
+# to the same CSV; bad input is an error
+ct="$tmp/ct"
+if QKSPEC_CORPUS="$tmp/none.txt" $Q collapse-train --out "$ct" --layers 2 --variants san,transformer --seeds 2 --d 16 \
+       --seq 16 --batch 4 --steps 20 --eval-every 10 --csv "$ct/sum.csv" > "$tmp/ct.out" 2>&1 &&
+   $Q train --d 16 --heads 1 --dff 64 --layers 2 --seq 16 --batch 4 --lr 1e-3 --ln post --act gelu --init bert \
+       --variant transformer --seed 2 --steps 20 --eval-every 10 --label alone --rank-csv "$tmp/ct_alone.csv" --quiet > /dev/null 2>&1 &&
+   [ "$(sed 1d "$tmp/ct_alone.csv" | cut -d, -f2-)" = "$(sed 1d "$ct/L2_transformer_s2.csv" | cut -d, -f2-)" ]; then
+    pass "collapse-train: the 4th training of one process equals the same run of train alone ($(grep -c . "$tmp/ct_alone.csv") rows)"
+else fail "collapse-train: runs in one process differ from train alone:"; tail -n 5 "$tmp/ct.out"; fi
+want=$(for s in 1 2; do awk -F, '$2 == 20 && $3 == 2 {print $4}' "$ct/L2_san_s$s.csv"; done |
+       awk '{s += $1; if (NR == 1 || $1 < lo) lo = $1; if (NR == 1 || $1 > hi) hi = $1} END {printf "%.9g,%.9g,%.9g,%d", s / NR, lo, hi, NR}')
+got=$(awk -F, '$1 == "san" && $2 == 2 && $3 == 20 && $4 == 2 {print $5 "," $6 "," $7 "," $8}' "$ct/sum.csv")
+if [ -n "$got" ] && [ "$got" = "$want" ]; then pass "collapse-train: san, L 2, step 20: r_2 mean,min,max,seeds $got as awk computes them from the runs"
+else fail "collapse-train: summary '$got', from the run files '$want'"; fi
+if $Q collapse-train --from "$ct" --layers 2 --variants san,transformer --seeds 2 --csv "$ct/from.csv" > /dev/null 2>&1 &&
+   cmp -s "$ct/sum.csv" "$ct/from.csv"; then pass "collapse-train --from: the same summary CSV from the run files"
+else fail "collapse-train --from: a different summary"; fi
+sed '4s/,0,2,/,0,x,/' "$ct/L2_san_s1.csv" > "$tmp/ctbad.csv"; mkdir -p "$tmp/ctbad"
+cp "$tmp/ctbad.csv" "$tmp/ctbad/L2_san_s1.csv"
+expect_error "collapse-train: damaged run file" "L2_san_s1.csv: line 4: not a rank CSV" $Q collapse-train --from "$tmp/ctbad" --layers 2 --variants san
+expect_error "collapse-train: no run files" "no run files" $Q collapse-train --from "$tmp/emptydir"
+expect_error "collapse-train: bad depth list" "--layers: a list like 2,4,6" $Q collapse-train --out "$tmp/x" --layers 2,0
+expect_error "collapse-train: unknown variant" "--variants: 'all' or a list" $Q collapse-train --out "$tmp/x" --variants san,frob
+expect_error "collapse-train: --out or --from" "exactly one of --out DIR" $Q collapse-train
 
 # accuracy of expf/logf/tanhf against MPFR, every 61st input (the full 2^32 run is
 # `build/ulp_exhaustive --func all`, README), and AVX2 vexpf against scalar

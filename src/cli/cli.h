@@ -36,8 +36,12 @@ int cli_model_option(const char *cmd, int argc, char **argv, int *i, qk_model_co
 void cli_model_usage(FILE *f);
 
 /* Mean and sample standard deviation of the finite values among v[i·stride], i < n
- * (NaN mean when none; sd 0 for one); their count into cnt (may be NULL). cmd_collapse.c */
+ * (NaN mean when none; sd 0 for one); their count into cnt (may be NULL). cli_stats.c */
 void cli_mean_std(const double *v, int n, size_t stride, double *mean, double *sd, int *cnt);
+/* The share of Σρ on the max(1, T/8) largest ρ_i (how far attention localizes on a
+ * few positions); NaN if Σρ is not positive. T <= QK_MAX_T. cli_stats.c */
+double cli_rho_top_share(const double *rho, int T);
+double cli_rho_top_share_f(const float *rho, int T);
 /* collapse's built-in English paragraph (its length into len). cmd_collapse.c */
 const char *cli_collapse_text(size_t *len);
 

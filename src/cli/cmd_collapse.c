@@ -77,27 +77,6 @@ const char *cli_collapse_text(size_t *len)
 }
 
 /* mean and sample standard deviation of the finite v[i*stride] (count into *cnt). */
-void cli_mean_std(const double *v, int n, size_t stride, double *mean, double *sd, int *cnt)
-{
-    double s = 0.0, q = 0.0;
-    int c = 0;
-    for (int i = 0; i < n; i++) {
-        double x = v[(size_t)i * stride];
-        if (x - x != 0.0) continue;
-        s += x;
-        c++;
-    }
-    double m = c ? s / c : NAN;
-    for (int i = 0; i < n; i++) {
-        double x = v[(size_t)i * stride];
-        if (x - x != 0.0) continue;
-        q += (x - m) * (x - m);
-    }
-    *mean = m;
-    *sd = c > 1 ? sqrt(q / (c - 1)) : (c == 1 ? 0.0 : NAN);
-    if (cnt) *cnt = c;
-}
-
 /* Output files are written atomically (cli_file.c); one is open at a time. */
 static cli_out g_out;
 

@@ -50,13 +50,7 @@ static void fig_sim_rho(FILE *f, const qk_sim_summary *s, int cell)
     char title[128];
     snprintf(title, sizeof title, "Σ = %s, eigenvalue mean %g, scale %g", c->aniso ? "RᵀR/d" : "I", c->mean, c->scale);
     qk_svg_plot p;
-    qk_svg_plot_defaults(&p);
-    p.inline_html = 1;
-    p.title = title;
-    p.xlabel = "θ = i/T";
-    p.ylabel = "ρ(θ)";
-    p.width = 460;
-    p.height = 320;
+    qk_svg_plot_inline(&p, title, "θ = i/T", "ρ(θ)", 460, 320);
     p.ymin = 0;
     p.ymax = 1.05;
     p.legend = QK_SVG_LEGEND_AUTO;
@@ -86,15 +80,9 @@ static void fig_runs(FILE *f, const sweep_run *runs, int n, const char *title, c
         ser[k] = s;
     }
     qk_svg_plot p;
-    qk_svg_plot_defaults(&p);
-    p.inline_html = 1;
-    p.title = title;
-    p.xlabel = "training step";
-    p.ylabel = ylabel;
+    qk_svg_plot_inline(&p, title, "training step", ylabel, 560, 380);
     p.logy = logy;
     p.legend = QK_SVG_LEGEND_AUTO;
-    p.width = 560;
-    p.height = 380;
     qk_svg_lines(f, &p, ser, ns);
 }
 
@@ -107,26 +95,14 @@ static void fig_rho_heatmap(FILE *f, const sweep_run *run)
     char title[96];
     snprintf(title, sizeof title, "ρ per position over training: %s", run->name);
     qk_svg_plot p;
-    qk_svg_plot_defaults(&p);
-    p.inline_html = 1;
-    p.title = title;
-    p.xlabel = "key position i (last query)";
-    p.ylabel = "evaluation (top: step 0)";
-    p.width = 460;
-    p.height = 340;
+    qk_svg_plot_inline(&p, title, "key position i (last query)", "evaluation (top: step 0)", 460, 340);
     qk_svg_heatmap(f, &p, v, r->n, r->T, 0.0, 1.0, "ρ");
 }
 
 static void fig_eig_hist(FILE *f, const double *w, int d, const char *title, int color)
 {
     qk_svg_plot p;
-    qk_svg_plot_defaults(&p);
-    p.inline_html = 1;
-    p.title = title;
-    p.xlabel = "eigenvalue of (W_QK + W_QKᵀ)/2";
-    p.ylabel = "count";
-    p.width = 380;
-    p.height = 280;
+    qk_svg_plot_inline(&p, title, "eigenvalue of (W_QK + W_QKᵀ)/2", "count", 380, 280);
     qk_svg_histogram(f, &p, w, d, 24, 1.0, 0.0, 0, qk_svg_color(color));
 }
 
@@ -221,15 +197,9 @@ static void fig_kappa2(FILE *f, const sweep_run *runs, int n, int q, const char 
         ser[ns++] = s;
     }
     qk_svg_plot p;
-    qk_svg_plot_defaults(&p);
-    p.inline_html = 1;
-    p.title = title;
-    p.xlabel = "log10 κ2 (κ2 = 0 drawn at −4)";
-    p.ylabel = ylabel;
+    qk_svg_plot_inline(&p, title, "log10 κ2 (κ2 = 0 drawn at −4)", ylabel, 460, 340);
     p.logy = logy;
     p.legend = QK_SVG_LEGEND_AUTO;
-    p.width = 460;
-    p.height = 340;
     qk_svg_lines(f, &p, ser, ns);
 }
 
@@ -241,7 +211,7 @@ static double eval_value(const sweep_run *r, int e, int which)
     if (which == 0) return t->eig_mean[e];
     if (which == 1) return t->eig_var[e] > 0 ? log10(t->eig_var[e]) : NAN;
     if (which == 2) return t->entropy[e];
-    return sweep_rho_topk(t->rho[e], t->T);
+    return cli_rho_top_share_f(t->rho[e], t->T);
 }
 
 static const char *const g_eval_name[4] = {"eigen mean tr(S)/d", "log10 eq. (8) variance", "attention entropy",
@@ -276,14 +246,8 @@ static void fig_scatter(FILE *f, const sweep_run *runs, int n, int xw, int yw)
     char title[96];
     snprintf(title, sizeof title, "%s against %s", g_eval_name[yw], g_eval_name[xw]);
     qk_svg_plot p;
-    qk_svg_plot_defaults(&p);
-    p.inline_html = 1;
-    p.title = title;
-    p.xlabel = g_eval_name[xw];
-    p.ylabel = g_eval_name[yw];
+    qk_svg_plot_inline(&p, title, g_eval_name[xw], g_eval_name[yw], 460, 340);
     p.legend = QK_SVG_LEGEND_AUTO;
-    p.width = 460;
-    p.height = 340;
     qk_svg_lines(f, &p, ser, ns);
     free(x);
     free(y);
@@ -347,26 +311,6 @@ static void closed_rho(const sweep_run *r, int e, double *out)
                      : NAN;
 }
 
-/* sweep_rho_topk of a double ρ (the closed form), without rounding it to float */
-static double topk_d(const double *rho, int T)
-{
-    static double v[QK_MAX_T];
-    int k = T / 8 > 0 ? T / 8 : 1;
-    double total = 0, top = 0;
-    for (int i = 0; i < T; i++) v[i] = rho[i], total += rho[i];
-    if (!(total > 0)) return NAN;
-    for (int j = 0; j < k; j++) {
-        int best = j;
-        for (int i = j + 1; i < T; i++)
-            if (v[i] > v[best]) best = i;
-        double t = v[j];
-        v[j] = v[best];
-        v[best] = t;
-        top += v[j];
-    }
-    return top / total;
-}
-
 static void fig_closed_rho(FILE *f, const sweep_run *r)
 {
     const train_result *t = &r->result;
@@ -379,16 +323,10 @@ static void fig_closed_rho(FILE *f, const sweep_run *r)
     char title[96];
     snprintf(title, sizeof title, "ρ at step %ld: %s", t->step[e], r->name);
     qk_svg_plot p;
-    qk_svg_plot_defaults(&p);
-    p.inline_html = 1;
-    p.title = title;
-    p.xlabel = "θ = i/T";
-    p.ylabel = "ρ";
+    qk_svg_plot_inline(&p, title, "θ = i/T", "ρ", 460, 320);
     p.ymin = 0;
     p.ymax = 1.05;
     p.legend = QK_SVG_LEGEND_AUTO;
-    p.width = 460;
-    p.height = 320;
     qk_svg_lines(f, &p, ser, 2);
 }
 
@@ -446,7 +384,7 @@ static void theory_section(FILE *f, const sweep_run *runs, int n)
                 closed_rho(&runs[i], e, cl);
                 double dm = 0;
                 for (int j = 0; j < t->T; j++) dm += fabs(t->rho[e][j] - cl[j]) / t->T;
-                double q[3] = {sweep_rho_topk(t->rho[e], t->T), topk_d(cl, t->T), dm};
+                double q[3] = {cli_rho_top_share_f(t->rho[e], t->T), cli_rho_top_share(cl, t->T), dm};
                 for (int j = 0; j < 3; j++) {
                     if (!cnt) s[j][0] = 0, s[j][1] = s[j][2] = q[j];
                     s[j][0] += q[j];
@@ -456,7 +394,7 @@ static void theory_section(FILE *f, const sweep_run *runs, int n)
                 cnt++;
                 for (int e2 = 1; am && ac && e2 < t->n; e2++) {
                     closed_rho(&runs[i], e2, cl);
-                    double a = sweep_rho_topk(t->rho[e2], t->T), b = topk_d(cl, t->T);
+                    double a = cli_rho_top_share_f(t->rho[e2], t->T), b = cli_rho_top_share(cl, t->T);
                     if (isfinite(a) && isfinite(b)) am[na] = a, ac[na] = b, na++;
                 }
             }
@@ -899,6 +837,7 @@ int qk_cmd_reproduce(int argc, char **argv)
     static train_opts base;
     train_defaults(&base);
     base.text = choose_corpus(text, quick, &in.no_corpus);
+    in.text = base.text;
     if (base.text && cli_check_corpus("reproduce", base.text, base.cfg.T, base.val_frac)) return 2;
     if (in.no_corpus)
         printf("note: no corpus at %s; using the built-in synthetic corpus (get a real one: sh tools/get_corpus.sh)\n",

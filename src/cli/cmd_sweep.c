@@ -181,28 +181,6 @@ void sweep_summary(const sweep_run *runs, int n, FILE *f)
 
 /* ------------------------------------------------------------------ the paper's claims (SPEC §1.1) */
 
-double sweep_rho_topk(const float *rho, int T)
-{
-    int k = T / 8 > 0 ? T / 8 : 1;
-    double total = 0, top = 0;
-    static float v[QK_MAX_T];
-    for (int i = 0; i < T; i++) {
-        v[i] = rho[i];
-        total += rho[i];
-    }
-    if (!(total > 0)) return NAN;
-    for (int j = 0; j < k; j++) { /* k largest by selection (T is small) */
-        int best = j;
-        for (int i = j + 1; i < T; i++)
-            if (v[i] > v[best]) best = i;
-        float t = v[j];
-        v[j] = v[best];
-        v[best] = t;
-        top += v[j];
-    }
-    return top / total;
-}
-
 double sweep_rho_gini(const float *rho, int T)
 {
     double total = 0, s = 0;
@@ -229,7 +207,7 @@ double sweep_run_quantity(const sweep_run *run, int q)
     double s = 0;
     int cnt = 0, zero = 0;
     for (int k = r->n > 1 ? 1 : 0; k < r->n; k++) {
-        double x = q == Q_ENT ? r->entropy[k] : q == Q_GINI ? sweep_rho_gini(r->rho[k], r->T) : sweep_rho_topk(r->rho[k], r->T);
+        double x = q == Q_ENT ? r->entropy[k] : q == Q_GINI ? sweep_rho_gini(r->rho[k], r->T) : cli_rho_top_share_f(r->rho[k], r->T);
         if (x != x) { zero++; continue; }
         s += x;
         cnt++;

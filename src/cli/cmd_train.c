@@ -262,27 +262,6 @@ static layer_eval g_layers;
 
 static int layers_wanted(const qk_model_config *c) { return c->L * c->H > 1; }
 
-/* The share of Σρ on the max(1, T/8) largest ρ_i (sweep_rho_topk's definition; kept
- * here so that the train command links without the sweep). NaN if ρ = 0. */
-static double rho_top_share(const float *rho, int T)
-{
-    int k = T / 8 > 0 ? T / 8 : 1;
-    double total = 0, top = 0;
-    float v[QK_MAX_T];
-    for (int i = 0; i < T; i++) v[i] = rho[i], total += rho[i];
-    if (!(total > 0)) return NAN;
-    for (int j = 0; j < k; j++) {
-        int best = j;
-        for (int i = j + 1; i < T; i++)
-            if (v[i] > v[best]) best = i;
-        float t = v[j];
-        v[j] = v[best];
-        v[best] = t;
-        top += v[j];
-    }
-    return top / total;
-}
-
 static void layer_stats(const qk_model *m, layer_eval *le)
 {
     const qk_model_config *c = &m->cfg;
@@ -340,7 +319,7 @@ static int evaluate(qk_trainer *t, const train_opts *o, train_result *r)
         layer_stats(t->m, &g_layers);
         for (int l = 0; l < t->m->cfg.L; l++) {
             g_layers.entropy[l] = ent_l[l];
-            g_layers.rho_top[l] = rho_top_share(rho_l + (size_t)l * r->T, r->T);
+            g_layers.rho_top[l] = cli_rho_top_share_f(rho_l + (size_t)l * r->T, r->T);
         }
     }
     return 0;
@@ -1069,6 +1048,7 @@ static int train_run_inner(const train_opts *o, train_result *r)
 {
     qk_model_config c = o->cfg;
     memset(r, 0, sizeof *r);
+    g_rank.n = 0; /* a process may run several trainings (collapse-train) */
     long ntok;
     int rc = prepare_data(o, &c, &ntok, r);
     if (rc) return rc;

@@ -33,6 +33,7 @@ int qk_cmd_reproduce(int argc, char **argv);     /* cmd_reproduce.c */
 int qk_cmd_collapse(int argc, char **argv);      /* cmd_collapse.c */
 int qk_cmd_paths(int argc, char **argv);         /* cmd_collapse.c */
 int qk_cmd_collapse_sweep(int argc, char **argv); /* cmd_collapse_sweep.c */
+int qk_cmd_collapse_train(int argc, char **argv); /* cmd_collapse_train.c */
 
 static unsigned char g_arena[QK_CLI_ARENA_BYTES];
 
@@ -52,6 +53,8 @@ static void usage(FILE *f)
             "  collapse [options]   rank collapse along depth: r_l per variant, bound, pure exponent (SPEC 1.4)\n"
             "  collapse-sweep [options]  r_l over depth and width at initialisation, the bound's constant per\n"
             "                       layer, the cubic exponent over seeds and widths (SPEC 1.4)\n"
+            "  collapse-train [options]  r_l of trained language models of every variant, at\n"
+            "                       initialisation and along training (SPEC 1.4)\n"
             "  paths [options]      path decomposition check and path-length shares (SPEC 1.4)\n"
             "  dump [model options] --out DIR   one forward+backward step as .npy files\n"
             "  help                 this text\n"
@@ -247,6 +250,7 @@ static int run_command(const char *cmd, int argc, char **argv)
     if (!strcmp(cmd, "sweep")) return qk_cmd_sweep(argc, argv);
     if (!strcmp(cmd, "collapse")) return qk_cmd_collapse(argc, argv);
     if (!strcmp(cmd, "collapse-sweep")) return qk_cmd_collapse_sweep(argc, argv);
+    if (!strcmp(cmd, "collapse-train")) return qk_cmd_collapse_train(argc, argv);
     if (!strcmp(cmd, "paths")) return qk_cmd_paths(argc, argv);
     if (!strcmp(cmd, "train")) return qk_cmd_train(argc, argv);
     if (!strcmp(cmd, "simulate")) return qk_cmd_simulate(argc, argv);

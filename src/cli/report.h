@@ -16,6 +16,7 @@ typedef struct {
     int nruns;
     const char *no_corpus; /* where a corpus was looked for and not found; NULL: found */
     const char *runs_from; /* --runs DIR: the training runs were read from DIR, not made */
+    const char *text;      /* the corpus the language models train on; NULL: the built-in one */
     /* further sections (report_extra.c): called before </body> */
     void (*extra_html)(FILE *f, void *ctx);
     void *extra_ctx;

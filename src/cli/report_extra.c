@@ -10,9 +10,12 @@
 
 int qk_cmd_collapse(int argc, char **argv);       /* cmd_collapse.c */
 int qk_cmd_collapse_sweep(int argc, char **argv); /* cmd_collapse_sweep.c */
+int qk_cmd_collapse_train(int argc, char **argv); /* cmd_collapse_train.c */
 
 static char *g_csv, *g_svg; /* DIR/collapse.csv, DIR/collapse.svg (any length) */
 static char *g_sweep;       /* DIR/collapse_sweep.csv */
+static char *g_trained, *g_trained_dir; /* DIR/collapse_train.csv, DIR/collapse_train/ */
+static const char *g_trained_text;      /* its corpus (NULL: the built-in one) */
 static const char *g_sweep_widths;
 static int g_seqs;
 
@@ -83,16 +86,10 @@ static void fig_depth(FILE *f, const collapse_r *r)
     char title[128];
     snprintf(title, sizeof title, "r_l along depth (n 128, d 768, H 12, %d text sequences)", g_seqs);
     qk_svg_plot p;
-    qk_svg_plot_defaults(&p);
-    p.inline_html = 1;
-    p.title = title;
-    p.xlabel = "layer l";
-    p.ylabel = "r_l = ‖res(X_l)‖ / ‖X_l‖ (composite norm)";
+    qk_svg_plot_inline(&p, title, "layer l", "r_l = ‖res(X_l)‖ / ‖X_l‖ (composite norm)", 620, 400);
     p.logy = 1;
     p.ymax = 1.0;
     p.legend = QK_SVG_LEGEND_AUTO;
-    p.width = 620;
-    p.height = 400;
     qk_svg_lines(f, &p, ser, NV);
 }
 
@@ -179,6 +176,119 @@ static void sweep_section(FILE *f)
     fprintf(f, "</table>\n");
 }
 
+/* ------------------------------------------------------------------ trained networks */
+
+/* collapse-train's sizes: quick, full */
+static const char *const tr_layers[2] = {"2,4", "2,6,12"};
+static const char *const tr_d[2] = {"32", "32"}, *const tr_seq[2] = {"32", "64"}, *const tr_batch[2] = {"8", "16"};
+static const char *const tr_steps[2] = {"200", "500"}, *const tr_every[2] = {"100", "125"};
+static int g_full;
+
+#define TR_L 8
+#define TR_E 64
+typedef struct {
+    int L[TR_L], nL, ne[TR_L][QK_NVARIANT];
+    long step[TR_E];
+    double r[TR_L][QK_NVARIANT][TR_E], lo[TR_L][QK_NVARIANT][TR_E], hi[TR_L][QK_NVARIANT][TR_E];
+    double vl[TR_L][QK_NVARIANT][TR_E];
+    int seeds[TR_L][QK_NVARIANT];
+} trained_r;
+
+/* collapse_train.csv: variant,layers,step,layer,r_mean,r_min,r_max,seeds,val_loss; keeps
+ * r of the last layer (layer = layers) at every step */
+static void trained_row(trained_r *t, char **fld)
+{
+    qk_variant v;
+    int L = atoi(fld[1]), i;
+    if (qk_variant_parse(fld[0], &v) != QK_OK || atoi(fld[3]) != L) return;
+    for (i = 0; i < t->nL && t->L[i] != L; i++) {}
+    if (i == t->nL) {
+        if (t->nL == TR_L) return;
+        t->L[t->nL++] = L;
+    }
+    int e = t->ne[i][v];
+    if (e == TR_E) return;
+    t->step[e] = atol(fld[2]);
+    t->r[i][v][e] = strtod(fld[4], NULL), t->lo[i][v][e] = strtod(fld[5], NULL), t->hi[i][v][e] = strtod(fld[6], NULL);
+    t->seeds[i][v] = atoi(fld[7]);
+    t->vl[i][v][e] = strtod(fld[8], NULL);
+    t->ne[i][v] = e + 1;
+}
+
+static void read_trained(trained_r *t)
+{
+    memset(t, 0, sizeof *t);
+    FILE *f = fopen(g_trained, "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char *fld[9], *p = line;
+        int n = 0;
+        while (n < 9 && p) {
+            fld[n++] = p;
+            p = strchr(p, ',');
+            if (p) *p++ = 0;
+        }
+        if (n == 9) trained_row(t, fld);
+    }
+    fclose(f);
+}
+
+/* r_L along training at the deepest L, every variant, band: the seeds' range */
+static void fig_trained(FILE *f, const trained_r *t, int i)
+{
+    static double x[QK_NVARIANT][TR_E];
+    qk_svg_series ser[QK_NVARIANT];
+    int ns = 0;
+    for (int v = 0; v < QK_NVARIANT; v++) {
+        int n = t->ne[i][v];
+        if (!n) continue;
+        for (int e = 0; e < n; e++) x[v][e] = (double)t->step[e];
+        qk_svg_series s = {qk_variant_name((qk_variant)v), n, x[v], t->r[i][v], t->lo[i][v], t->hi[i][v], NULL, 0, 1};
+        ser[ns++] = s;
+    }
+    char title[96];
+    snprintf(title, sizeof title, "r_L of trained %d-layer language models along training", t->L[i]);
+    qk_svg_plot p;
+    qk_svg_plot_inline(&p, title, "training step", "r_L (last layer's output)", 620, 400);
+    p.logy = QK_SVG_LOGY_AUTO;
+    p.legend = QK_SVG_LEGEND_AUTO;
+    qk_svg_lines(f, &p, ser, ns);
+}
+
+static void trained_section(FILE *f)
+{
+    static trained_r t;
+    read_trained(&t);
+    if (!t.nL) return;
+    fprintf(f, "<h3>Trained networks</h3>\n<p><code>qkspec collapse-train --layers %s --d %s --seq %s --batch %s "
+               "--steps %s --eval-every %s</code>: byte-level language models of every variant (post-LN, GELU FFN 4d, "
+               "BERT initialisation, %s heads), trained on ",
+            tr_layers[g_full], tr_d[g_full], tr_seq[g_full], tr_batch[g_full], tr_steps[g_full], tr_every[g_full],
+            "d/16");
+    if (g_trained_text) qk_svg_escape(f, g_trained_text);
+    else fputs("the built-in synthetic corpus", f);
+    fprintf(f, " with the project's trainer. r<sub>L</sub> of the last layer's output, mean over the last "
+               "validation batch's sequences, at initialisation and after training; mean over the seeds "
+               "[their range]. These models are causal, unlike BERT. CSV: <code>collapse_train.csv</code>; "
+               "every run's files: <code>collapse_train/</code>.</p>\n<table><tr><th>variant</th>");
+    for (int i = 0; i < t.nL; i++)
+        fprintf(f, "<th>L = %d init</th><th>trained</th><th>val loss</th>", t.L[i]);
+    fprintf(f, "</tr>\n");
+    for (int v = 0; v < QK_NVARIANT; v++) {
+        fprintf(f, "<tr><td>%s</td>", qk_variant_name((qk_variant)v));
+        for (int i = 0; i < t.nL; i++) {
+            int e = t.ne[i][v] - 1;
+            if (e < 0) { fprintf(f, "<td></td><td></td><td></td>"); continue; }
+            fprintf(f, "<td>%.3g</td><td>%.3g [%.3g, %.3g]</td><td>%.3f</td>", t.r[i][v][0], t.r[i][v][e],
+                    t.lo[i][v][e], t.hi[i][v][e], t.vl[i][v][e]);
+        }
+        fprintf(f, "</tr>\n");
+    }
+    fprintf(f, "</table>\n");
+    fig_trained(f, &t, t.nL - 1);
+}
+
 static void section(FILE *f, void *ctx)
 {
     (void)ctx;
@@ -207,6 +317,7 @@ static void section(FILE *f, void *ctx)
                "ends its line. Bands: ± one standard deviation over the sequences.</p>\n");
     if (r.L >= 0) fig_depth(f, &r);
     sweep_section(f);
+    trained_section(f);
 }
 
 int report_extra_sections(report_inputs *in, const char *dir, int quick)
@@ -214,10 +325,14 @@ int report_extra_sections(report_inputs *in, const char *dir, int quick)
     free(g_csv);
     free(g_svg);
     free(g_sweep);
+    free(g_trained);
+    free(g_trained_dir);
     g_csv = cli_path_join(dir, "collapse.csv");
     g_svg = cli_path_join(dir, "collapse.svg");
     g_sweep = cli_path_join(dir, "collapse_sweep.csv");
-    if (!g_csv || !g_svg || !g_sweep) {
+    g_trained = cli_path_join(dir, "collapse_train.csv");
+    g_trained_dir = cli_path_join(dir, "collapse_train");
+    if (!g_csv || !g_svg || !g_sweep || !g_trained || !g_trained_dir) {
         fprintf(stderr, "qkspec reproduce: out of memory\n");
         return 1;
     }
@@ -235,6 +350,16 @@ int report_extra_sections(report_inputs *in, const char *dir, int quick)
     printf("      rank collapse over depth and width: widths %s, 24 layers\n", g_sweep_widths);
     fflush(stdout);
     if ((rc = qk_cmd_collapse_sweep((int)(sizeof sw / sizeof sw[0]), sw)) != 0) return rc;
+    g_full = !quick;
+    g_trained_text = in->text;
+    char *tr[] = {"--out", g_trained_dir, "--csv", g_trained, "--layers", (char *)tr_layers[g_full],
+                  "--d", (char *)tr_d[g_full], "--seq", (char *)tr_seq[g_full], "--batch", (char *)tr_batch[g_full],
+                  "--steps", (char *)tr_steps[g_full], "--eval-every", (char *)tr_every[g_full],
+                  "--text", (char *)in->text};
+    int ntr = (int)(sizeof tr / sizeof tr[0]) - (in->text ? 0 : 2);
+    printf("      rank collapse after training: layers %s, every variant, 2 seeds\n", tr_layers[g_full]);
+    fflush(stdout);
+    if ((rc = qk_cmd_collapse_train(ntr, tr)) != 0) return rc;
     in->extra_html = section;
     in->extra_ctx = NULL;
     return 0;

@@ -50,17 +50,16 @@ void sweep_summary(const sweep_run *runs, int n, FILE *f);
  * the larger range): final perplexity, eigen scale and eq. (8) variance fall with κ2;
  * the attention entropy averaged over the evaluations after step 0 rises with κ2; ρ
  * localizes with LocAteR and stays near uniform without, by the ρ concentration
- * sweep_rho_topk averaged over the evaluations after step 0 (localized: >= 0.5; near
+ * cli_rho_top_share_f averaged over the evaluations after step 0 (localized: >= 0.5; near
  * uniform: <= twice the uniform 1/8). Text, or HTML table rows (html). */
 void sweep_claims(const sweep_run *runs, int n, FILE *f, int html);
 /* One run's number for a claim: Q_PPL, Q_SCALE, Q_VAR the final validation perplexity
  * (WALK: loss), eigen scale and eq. (8) variance; Q_ENT, Q_TOPK, Q_GINI the mean over the
- * evaluations after step 0 of the entropy, sweep_rho_topk and sweep_rho_gini
+ * evaluations after step 0 of the entropy, cli_rho_top_share_f and sweep_rho_gini
  * (evaluations with ρ = 0 everywhere skipped); Q_ZERO the fraction of those. */
 enum { Q_PPL, Q_SCALE, Q_VAR, Q_ENT, Q_TOPK, Q_GINI, Q_ZERO, Q_COUNT };
 double sweep_run_quantity(const sweep_run *run, int q);
 /* The share of Σρ on the k = max(1, T/8) largest ρ_i (uniform ρ: k/T); NaN if ρ = 0. */
-double sweep_rho_topk(const float *rho, int T);
 /* Gini coefficient of ρ (0 uniform, → 1 on one position); NaN if ρ = 0. */
 double sweep_rho_gini(const float *rho, int T);
 /* Runs them, jobs at a time, each in its own process; CSVs in dir. 0 on success. */

@@ -20,6 +20,19 @@ void qk_svg_plot_defaults(qk_svg_plot *p)
     p->xmin = p->xmax = p->ymin = p->ymax = NAN;
 }
 
+void qk_svg_plot_inline(qk_svg_plot *p, const char *title, const char *xlabel, const char *ylabel, int width,
+                        int height)
+{
+    if (!p) return;
+    qk_svg_plot_defaults(p);
+    p->inline_html = 1;
+    p->title = title;
+    p->xlabel = xlabel;
+    p->ylabel = ylabel;
+    p->width = width;
+    p->height = height;
+}
+
 static int finite(double v) { return v - v == 0.0; }
 static double log10_(double v) { return qk_log(v) / qk_log(10.0); }
 

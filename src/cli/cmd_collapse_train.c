@@ -10,8 +10,8 @@
  * L<L>_<variant>_s<seed>; the command then prints r_L at initialisation and after
  * training, mean over the seeds with their range, and the final validation loss, and
  * writes the same per layer and evaluation as one CSV.
- * --from DIR summarises runs made earlier, by this command or tools/collapse_trained.sh
- * (the same file names), without training. */
+ * --from DIR summarises runs made earlier (by this command, or by `train --rank-csv` and
+ * `--out` with those labels), without training. */
 #include "qk_fp.h"
 #include <math.h>
 #include <stdio.h>

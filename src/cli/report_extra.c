@@ -2,6 +2,7 @@
  * runs `qkspec collapse` at the paper's shape (n 128, d 768, H 12, L 12), then
  * tabulates its CSV beside the paper's numbers and draws r_l against depth from it. */
 #include "qk_fp.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "qk_collapse.h"
@@ -180,7 +181,7 @@ static void sweep_section(FILE *f)
 
 /* collapse-train's sizes: quick, full */
 static const char *const tr_layers[2] = {"2,4", "2,6,12"};
-static const char *const tr_d[2] = {"32", "32"}, *const tr_seq[2] = {"32", "64"}, *const tr_batch[2] = {"8", "16"};
+static const char *const tr_d[2] = {"32", "32"}, *const tr_seq[2] = {"32", "32"}, *const tr_batch[2] = {"8", "8"};
 static const char *const tr_steps[2] = {"200", "500"}, *const tr_every[2] = {"100", "125"};
 static int g_full;
 
@@ -266,7 +267,8 @@ static void trained_section(FILE *f)
                "BERT initialisation, %s heads), trained on ",
             tr_layers[g_full], tr_d[g_full], tr_seq[g_full], tr_batch[g_full], tr_steps[g_full], tr_every[g_full],
             "d/16");
-    if (g_trained_text) qk_svg_escape(f, g_trained_text);
+    const char *slash = g_trained_text ? strrchr(g_trained_text, '/') : NULL;
+    if (g_trained_text) qk_svg_escape(f, slash ? slash + 1 : g_trained_text);
     else fputs("the built-in synthetic corpus", f);
     fprintf(f, " with the project's trainer. r<sub>L</sub> of the last layer's output, mean over the last "
                "validation batch's sequences, at initialisation and after training; mean over the seeds "
@@ -286,7 +288,19 @@ static void trained_section(FILE *f)
         fprintf(f, "</tr>\n");
     }
     fprintf(f, "</table>\n");
-    fig_trained(f, &t, t.nL - 1);
+    /* the paper's trained half: skips keep the rank, pure attention loses it */
+    int i = t.nL - 1;
+    double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+    for (int v = 0; v < QK_NVARIANT; v++) {
+        int e = t.ne[i][v] - 1, k = qk_variant_has_skip((qk_variant)v);
+        if (e < 0) continue;
+        if (t.r[i][v][e] < lo[k]) lo[k] = t.r[i][v][e];
+        if (t.r[i][v][e] > hi[k]) hi[k] = t.r[i][v][e];
+    }
+    fprintf(f, "<p>After training at L = %d: r<sub>L</sub> %.3g to %.3g with a skip connection (transformer, "
+               "san+skip, pure+skip), %.3g to %.3g without (san, san+mlp, pure). The paper's trained networks: "
+               "skips keep the rank, attention alone loses it.</p>\n", t.L[i], lo[1], hi[1], lo[0], hi[0]);
+    fig_trained(f, &t, i);
 }
 
 static void section(FILE *f, void *ctx)

@@ -63,7 +63,8 @@ def _cfg(case):
     hyper32 = case["inputs"]["hyper"]
     return {
         "seed": p["seed"], "locater_norm": "sum" if p.get("norm", 0) == 1 else "token",
-        "init": "fairseq" if p.get("init", 0) == 1 else "legacy",
+        "init": {1: "fairseq", 2: "bert"}.get(p.get("init", 0), "legacy"),
+        "init_std": p.get("init_std_ppm", 0) / 1e6,
         "dropout": float(hyper32[8]) if len(hyper32) > 8 else 0.0,
         "variant": VARIANTS[p.get("variant", 0)], "act": "gelu" if p.get("act", 0) == 1 else "relu",
         "model": "lm" if p["kind"] == 0 else "walk", "vocab": p["V"], "d": p["d"], "heads": p["H"],
@@ -118,6 +119,8 @@ def init_params(cfg, seed):
     (PyTorch's nn.Linear default, kaiming-uniform with a = sqrt 5), drawn in the same place;
     then per layer, after its weights, the biases bq, bk, bv (fan_in d), b1 (d), b2 (dff)
     from U(±b) likewise; bo stays 0."""
+    if cfg.get("init") == "bert":
+        return _init_bert(cfg, seed)
     from check_vectors import _Xoshiro
     g = _Xoshiro(seed)
     L, d, F = cfg["layers"], cfg["d"], cfg["dff"]
@@ -170,6 +173,36 @@ def init_params(cfg, seed):
     for k in layers:
         if layers[k]:
             P[k] = np.stack(layers[k])
+    return P
+
+
+def _init_bert(cfg, seed):
+    """init "bert" (SPEC §1.4, include/qk_model.h): every weight matrix N(0, std²) from its
+    own stream, sub-seed k of the seed's generator: slot 8·l + (0 wq, 1 wk, 2 wv, 3 wo,
+    4 w1, 5 w2) per layer l, 65536 wte, 65539 wout (check_vectors_collapse's reading of the
+    streams); biases 0, LayerNorm 1 and 0."""
+    from check_vectors_collapse import _normal_tensor
+    L, d, F, std = cfg["layers"], cfg["d"], cfg["dff"], cfg["init_std"]
+    V = cfg["vocab"] if cfg["model"] == "lm" else 0
+    f32 = np.float32
+    P = {}
+    if V:
+        P["wte"] = _normal_tensor(seed, 65536, (V, d), std).astype(f32)
+        P["wout"] = _normal_tensor(seed, 65539, (V, d), std).astype(f32)
+    if cfg["ln"] == "pre" and V:
+        P["lnf_g"], P["lnf_b"] = np.ones(d, f32), np.zeros(d, f32)
+    if cfg["ln"] != "none":
+        for k in ("ln1_g", "ln2_g")[:2 if F else 1]:
+            P[k] = np.ones((L, d), f32)
+        for k in ("ln1_b", "ln2_b")[:2 if F else 1]:
+            P[k] = np.zeros((L, d), f32)
+    shapes = {"wq": (d, d), "wk": (d, d), "wv": (d, d), "wo": (d, d), "w1": (F, d), "w2": (d, F)}
+    names = ("wq", "wk", "wv", "wo") + (("w1", "w2") if F else ())
+    for k in names:
+        P[k] = np.stack([_normal_tensor(seed, 8 * l + ("wq", "wk", "wv", "wo", "w1", "w2").index(k), shapes[k],
+                                        std).astype(f32) for l in range(L)])
+    for k, n in (("bq", d), ("bk", d), ("bv", d), ("bo", d)) + ((("b1", F), ("b2", d)) if F else ()):
+        P[k] = np.zeros((L, n), f32)
     return P
 
 

@@ -423,6 +423,7 @@ static void model_case(const char *name, qk_model_config cfg, long long seed, in
      * default, so that the first cases stay byte-identical */
     if (cfg.locater_norm != QK_NORM_TOKEN) param(&c, "norm", cfg.locater_norm);
     if (cfg.init != QK_INIT_LEGACY) param(&c, "init", cfg.init);
+    if (cfg.init == QK_INIT_BERT) param(&c, "init_std_ppm", (long long)(cfg.init_std * 1e6 + 0.5));
     if (cfg.variant != QK_VAR_TRANSFORMER) param(&c, "variant", cfg.variant);
     if (cfg.act != QK_ACT_RELU) param(&c, "act", cfg.act);
     int drop = cfg.dropout > 0.0f;
@@ -540,6 +541,13 @@ static void gen_model(const char *dir)
         c.dff = qk_variant_has_ffn(c.variant) ? 12 : 0;
         model_case(vs[i].name, c, 20 + (long long)i, vs[i].steps);
     }
+    /* BERT's initialisation on the language model (collapse-train's models, SPEC §1.4):
+     * one step and one trajectory. Appended. */
+    qk_model_preset("tiny", &c);
+    c.L = 2; c.ln = QK_LN_POST; c.act = QK_ACT_GELU; c.init = QK_INIT_BERT; c.init_std = 0.02;
+    model_case("step_tiny_l2_transformer_post_gelu_bert", c, 40, 0);
+    c.variant = QK_VAR_SAN; c.dff = 0;
+    model_case("train_tiny_10_l2_san_post_bert", c, 41, 10);
     fclose(out);
 }
 

@@ -3,7 +3,8 @@
  *
  *   params: kind V d H dff L T B ln sr seed [steps] [norm] [init] [variant] [act]
  *           norm: LocAteR weighting (SPEC §1.1), 0 token (when absent), 1 sum;
- *           init: 0 legacy (when absent), 1 fairseq (SPEC §1.2);
+ *           init: 0 legacy (when absent), 1 fairseq (SPEC §1.2), 2 bert (SPEC §1.4;
+ *           then also init_std_ppm, the weights' std in millionths);
  *           variant: qk_variant (SPEC §1.4), 0 transformer when absent; act: 0 ReLU
  *           (when absent), 1 GELU
  *   in hyper f32 (8 or 9): ln_eps kappa1 kappa2 lr beta1 beta2 adam_eps weight_decay
@@ -39,7 +40,7 @@ static int read_config(const qk_vcase *c, qk_model_config *cfg, long long *seed,
     *seed = v[10];
     long long norm = 0, init = 0, variant = 0, act = 0; /* optional: absent in the first cases */
     if ((qk_vcase_param(c, "norm", &norm) && (norm < 0 || norm > 1)) ||
-        (qk_vcase_param(c, "init", &init) && (init < 0 || init > 1)) ||
+        (qk_vcase_param(c, "init", &init) && (init < 0 || init > 2)) ||
         (qk_vcase_param(c, "variant", &variant) && (variant < 0 || variant >= QK_NVARIANT)) ||
         (qk_vcase_param(c, "act", &act) && (act < 0 || act > 1)))
         return qk_vop_error(err, n, "case %s: param 'norm', 'init', 'variant' or 'act' out of range", c->name);
@@ -47,6 +48,12 @@ static int read_config(const qk_vcase *c, qk_model_config *cfg, long long *seed,
     cfg->init = (qk_init_mode)init;
     cfg->variant = (qk_variant)variant;
     cfg->act = (qk_act)act;
+    if (init == QK_INIT_BERT) { /* the weights' std in millionths, e.g. 20000 for BERT's 0.02 */
+        long long ppm;
+        if (!qk_vcase_param(c, "init_std_ppm", &ppm) || ppm < 1 || ppm > 1000000)
+            return qk_vop_error(err, n, "case %s: init 2 (bert) needs param 'init_std_ppm' in [1, 1000000]", c->name);
+        cfg->init_std = (double)ppm / 1e6;
+    }
     qk_vtensor *h = qk_vcase_tensor((qk_vcase *)c, "hyper");
     if (!h || h->dt != QK_DT_F32 || (h->count != 8 && h->count != 9))
         return qk_vop_error(err, n, "case %s: needs 'in hyper f32 8' (or 9, with dropout)", c->name);

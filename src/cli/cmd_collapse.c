@@ -129,7 +129,9 @@ static void collapse_usage(FILE *f)
             "  --scale A       multiply every input token by A (default 1)\n"
             "  --csv FILE      per variant and layer: means and standard deviations (see the header line)\n"
             "  --svg FILE      r_l against l, one line per variant with a +-std band\n"
-            "  --logy          log10 y axis in the SVG\n");
+            "  --logy          log10 y axis in the SVG\n"
+            "At initialisation. The same layers after training, as language models of every variant:\n"
+            "qkspec collapse-train (its --help).\n");
 }
 
 static void preset(col_opts *o, const char *name)

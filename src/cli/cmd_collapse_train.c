@@ -215,7 +215,8 @@ static int read_rank(const char *path, ct_run *r)
         long layer = strtol(end + 1, &p, 10);
         if (p == end + 1 || *p != ',' || layer < 0 || layer > QK_MAX_LAYERS) { bad = 1; break; }
         double x = strtod(p + 1, &end);
-        if (end == p + 1 || *end != ',') { bad = 1; break; }
+        /* r = ‖res‖/‖X‖ >= 0; NaN where train recorded a non-finite state */
+        if (end == p + 1 || *end != ',' || x < 0 || x == INFINITY) { bad = 1; break; }
         int e = r->n - 1;
         if (e < 0 || r->step[e] != step) {
             if ((e >= 0 && step <= r->step[e]) || r->n == CT_MAX_EVALS) { bad = 1; break; }
@@ -229,7 +230,7 @@ static int read_rank(const char *path, ct_run *r)
     fclose(f);
     if (bad || r->n == 0) {
         fprintf(stderr, "qkspec collapse-train: %s: line %d: not a rank CSV of train --rank-csv (run,step,layer,"
-                        "r_mean,r_std; steps increasing; at most %d evaluations)\n", path, lineno, CT_MAX_EVALS);
+                        "r_mean,r_std; r_mean >= 0; steps increasing; at most %d evaluations)\n", path, lineno, CT_MAX_EVALS);
         return -1;
     }
     r->found = 1;

@@ -194,11 +194,10 @@ static int train_one(const ct_opts *o, int L, int v, int seed)
 
 /* ------------------------------------------------------------------ reading runs back */
 
-/* "run,step,layer,r_mean,r_std" rows of one run; 0, 1 (no file) or -1 (message printed). */
-static int read_rank(const char *path, ct_run *r)
+/* "run,step,layer,r_mean,r_std" rows of one run from f (named path in messages); 0 or
+ * -1 (message printed). Closes f. */
+static int read_rank_stream(FILE *f, const char *path, ct_run *r)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return 1;
     char line[512];
     int lineno = 0, bad = 0;
     while (fgets(line, sizeof line, f)) {
@@ -235,6 +234,13 @@ static int read_rank(const char *path, ct_run *r)
     }
     r->found = 1;
     return 0;
+}
+
+/* The same from a file: 1 if it cannot be opened (no such run). */
+static int read_rank(const char *path, ct_run *r)
+{
+    FILE *f = fopen(path, "r");
+    return f ? read_rank_stream(f, path, r) : 1;
 }
 
 /* The val_loss column of LABEL_evals.csv at the rank file's steps (optional file). */

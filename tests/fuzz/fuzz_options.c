@@ -3,6 +3,7 @@
  * checkpoint options, as `qkspec train` and `sweep` call them), sweep's (sweep_parse:
  * its own options, the plan's, then train's; an accepted vector is planned, and every
  * run must get a non-empty, terminated, unique name), collapse's (collapse_parse),
+ * collapse-train's (ct_parse),
  * simulate's lists (parse_list) and the number parsers. The input is the argument
  * vector, arguments separated by NUL bytes. Parsing only: nothing runs. */
 #include <stdint.h>
@@ -15,6 +16,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int fuzz_collapse_parse(int argc, char **argv);   /* fuzz_options_collapse.c */
 int fuzz_simulate_list(const char *s);            /* fuzz_options_simulate.c */
+int fuzz_collapse_train_parse(int argc, char **argv); /* fuzz_options_collapse_train.c */
 
 #define MAX_ARGS 64
 
@@ -61,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     parse_train(argc, argv);
     parse_sweep(argc, argv);
     fuzz_collapse_parse(argc, argv);
+    fuzz_collapse_train_parse(argc, argv);
     for (int i = 0; i < argc; i++) {
         long l;
         float f;

@@ -7,7 +7,7 @@
 #                                    number of inputs from its seed corpus; one PASS or
 #                                    FAIL line each, exit 1 on any FAIL
 #   sh tests/fuzz/run.sh long N [HARNESS...]
-#                                    N inputs per harness (default: all five), one at
+#                                    N inputs per harness (default: all six), one at
 #                                    a time; prints inputs, time and findings per harness
 #   QKFUZZ_SECONDS=S sh tests/fuzz/run.sh long N [HARNESS...]
 #                                    the same, but each harness stops after S seconds
@@ -15,7 +15,8 @@
 #                                    many inputs it reached (a PASS only with 0 findings)
 # Harnesses (tests/fuzz/fuzz_*.c, seeds in tests/fuzz/corpus/NAME/): vecfile (golden
 # vector files), eig (eig/svd input), corpus (train's corpus text), checkpoint
-# (train --resume files), options (the option parsers). New inputs go to a scratch
+# (train --resume files), options (the option parsers), runfile (collapse-train --from's
+# run files). New inputs go to a scratch
 # directory, never into the committed seeds; a finding is written as
 # build/fuzz/crash-* and named in the FAIL line.
 # Leak checking is off while fuzzing: the command-line tool's static buffers (600 MB)
@@ -23,7 +24,7 @@
 # first qkspec verify run.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-harnesses="vecfile eig corpus checkpoint options"
+harnesses="vecfile eig corpus checkpoint options runfile"
 fails=0
 nice=""
 ok() { echo "PASS $*"; }
@@ -110,4 +111,5 @@ fuzz eig 10000
 fuzz corpus 20000
 fuzz checkpoint 8000
 fuzz options 10000
+fuzz runfile 20000
 [ "$fails" -eq 0 ]

@@ -157,13 +157,24 @@ static void run_label(char *buf, size_t cap, int L, int v, int seed)
     snprintf(buf, cap, "L%d_%s_s%d", L, qk_variant_name((qk_variant)v), seed);
 }
 
+/* DIR/LABEL + suffix, newly allocated (NULL when out of memory, message printed): the
+ * one name of a run's file, for writing it and for reading it back */
+static char *run_path(const char *dir, const char *label, const char *suffix)
+{
+    char *base = cli_path_join(dir, label);
+    char *p = base ? cli_strcat3(base, suffix, "") : NULL;
+    free(base);
+    if (!p) fprintf(stderr, "qkspec collapse-train: out of memory\n");
+    return p;
+}
+
 /* ------------------------------------------------------------------ training */
 
 static int train_one(const ct_opts *o, int L, int v, int seed)
 {
     static train_opts t;
     static train_result res;
-    static char label[64], rank[4096];
+    static char label[64];
     run_label(label, sizeof label, L, v, seed);
     train_defaults(&t);
     qk_model_config *c = &t.cfg;
@@ -178,13 +189,11 @@ static int train_one(const ct_opts *o, int L, int v, int seed)
     t.out = o->dir;
     t.label = label;
     t.progress = 0;
-    snprintf(rank, sizeof rank, "%s/%s.csv", o->dir, label);
-    if (strlen(o->dir) + strlen(label) + 6 >= sizeof rank) {
-        fprintf(stderr, "qkspec collapse-train: --out path too long\n");
-        return 2;
-    }
+    char *rank = run_path(o->dir, label, ".csv");
+    if (!rank) return 1;
     t.rank_csv = rank;
     int rc = train_run(&t, &res);
+    free(rank);
     if (rc) return rc;
     int e = res.n - 1;
     printf("  %-24s %6.1f s  val loss %.4f\n", label, res.seconds, res.val_loss[e]);
@@ -273,13 +282,10 @@ static int read_runs(const ct_opts *o, const char *dir)
                 ct_run *r = &g_runs[i][o->variants[k]][s];
                 memset(r, 0, sizeof *r);
                 run_label(label, sizeof label, o->depths[i], o->variants[k], s + 1);
-                char *base = cli_path_join(dir, label);
-                char *rank = base ? cli_strcat3(base, ".csv", "") : NULL;
-                char *ev = base ? cli_strcat3(base, "_evals.csv", "") : NULL;
+                char *rank = run_path(dir, label, ".csv"), *ev = run_path(dir, label, "_evals.csv");
                 int rc = rank && ev ? read_rank(rank, r) : -1;
                 if (rc == 0) read_evals(ev, r), any = 1;
-                if (!rank || !ev) fprintf(stderr, "qkspec collapse-train: out of memory\n");
-                free(base), free(rank), free(ev);
+                free(rank), free(ev);
                 if (rc < 0) return -1;
             }
     if (!any) {

@@ -130,6 +130,18 @@ static void sweep_row(sweep_r *w, char **fld)
                 w->r[v][i][k] = strtod(fld[5], NULL), w->rsd[v][i][k] = strtod(fld[6], NULL);
 }
 
+/* Splits a CSV line in place into at most max fields; their count. */
+static int split_fields(char *line, char **fld, int max)
+{
+    int n = 0;
+    for (char *p = line; n < max && p;) {
+        fld[n++] = p;
+        p = strchr(p, ',');
+        if (p) *p++ = 0;
+    }
+    return n;
+}
+
 static void read_sweep(sweep_r *w)
 {
     memset(w, 0, sizeof *w);
@@ -140,14 +152,8 @@ static void read_sweep(sweep_r *w)
     if (!f) return;
     char line[512];
     while (fgets(line, sizeof line, f)) {
-        char *fld[8], *p = line;
-        int n = 0;
-        while (n < 8 && p) {
-            fld[n++] = p;
-            p = strchr(p, ',');
-            if (p) *p++ = 0;
-        }
-        if (n == 8) sweep_row(w, fld);
+        char *fld[8];
+        if (split_fields(line, fld, 8) == 8) sweep_row(w, fld);
     }
     fclose(f);
 }
@@ -181,7 +187,9 @@ static void sweep_section(FILE *f)
 
 /* collapse-train's sizes: quick, full */
 static const char *const tr_layers[2] = {"2,4", "2,6,12"};
-static const char *const tr_d[2] = {"32", "32"}, *const tr_seq[2] = {"32", "32"}, *const tr_batch[2] = {"8", "8"};
+#define TR_D "32"
+#define TR_SEQ "32"
+#define TR_BATCH "8"
 static const char *const tr_steps[2] = {"200", "500"}, *const tr_every[2] = {"100", "125"};
 static int g_full;
 
@@ -192,7 +200,6 @@ typedef struct {
     long step[TR_E];
     double r[TR_L][QK_NVARIANT][TR_E], lo[TR_L][QK_NVARIANT][TR_E], hi[TR_L][QK_NVARIANT][TR_E];
     double vl[TR_L][QK_NVARIANT][TR_E];
-    int seeds[TR_L][QK_NVARIANT];
 } trained_r;
 
 /* collapse_train.csv: variant,layers,step,layer,r_mean,r_min,r_max,seeds,val_loss; keeps
@@ -211,7 +218,6 @@ static void trained_row(trained_r *t, char **fld)
     if (e == TR_E) return;
     t->step[e] = atol(fld[2]);
     t->r[i][v][e] = strtod(fld[4], NULL), t->lo[i][v][e] = strtod(fld[5], NULL), t->hi[i][v][e] = strtod(fld[6], NULL);
-    t->seeds[i][v] = atoi(fld[7]);
     t->vl[i][v][e] = strtod(fld[8], NULL);
     t->ne[i][v] = e + 1;
 }
@@ -223,14 +229,8 @@ static void read_trained(trained_r *t)
     if (!f) return;
     char line[512];
     while (fgets(line, sizeof line, f)) {
-        char *fld[9], *p = line;
-        int n = 0;
-        while (n < 9 && p) {
-            fld[n++] = p;
-            p = strchr(p, ',');
-            if (p) *p++ = 0;
-        }
-        if (n == 9) trained_row(t, fld);
+        char *fld[9];
+        if (split_fields(line, fld, 9) == 9) trained_row(t, fld);
     }
     fclose(f);
 }
@@ -262,11 +262,10 @@ static void trained_section(FILE *f)
     static trained_r t;
     read_trained(&t);
     if (!t.nL) return;
-    fprintf(f, "<h3>Trained networks</h3>\n<p><code>qkspec collapse-train --layers %s --d %s --seq %s --batch %s "
-               "--steps %s --eval-every %s</code>: byte-level language models of every variant (post-LN, GELU FFN 4d, "
-               "BERT initialisation, %s heads), trained on ",
-            tr_layers[g_full], tr_d[g_full], tr_seq[g_full], tr_batch[g_full], tr_steps[g_full], tr_every[g_full],
-            "d/16");
+    fprintf(f, "<h3>Trained networks</h3>\n<p><code>qkspec collapse-train --layers %s --d " TR_D " --seq " TR_SEQ
+               " --batch " TR_BATCH " --steps %s --eval-every %s</code>: byte-level language models of every variant "
+               "(post-LN, GELU FFN 4d, BERT initialisation, d/16 heads), trained on ",
+            tr_layers[g_full], tr_steps[g_full], tr_every[g_full]);
     const char *slash = g_trained_text ? strrchr(g_trained_text, '/') : NULL;
     if (g_trained_text) qk_svg_escape(f, slash ? slash + 1 : g_trained_text);
     else fputs("the built-in synthetic corpus", f);
@@ -367,7 +366,7 @@ int report_extra_sections(report_inputs *in, const char *dir, int quick)
     g_full = !quick;
     g_trained_text = in->text;
     char *tr[] = {"--out", g_trained_dir, "--csv", g_trained, "--layers", (char *)tr_layers[g_full],
-                  "--d", (char *)tr_d[g_full], "--seq", (char *)tr_seq[g_full], "--batch", (char *)tr_batch[g_full],
+                  "--d", TR_D, "--seq", TR_SEQ, "--batch", TR_BATCH,
                   "--steps", (char *)tr_steps[g_full], "--eval-every", (char *)tr_every[g_full],
                   "--text", (char *)in->text};
     int ntr = (int)(sizeof tr / sizeof tr[0]) - (in->text ? 0 : 2);

@@ -4,6 +4,7 @@
  *
  *   build/bench_train [--presets paper,paper-d32] [--isa avx2,avx512] [--threads 1,2]
  *                     [--rounds N] [--min-s S] [--no-torch]
+ *   build/bench_train --regions [--presets ...] [--isa avx512] [--rounds N]
  *
  * A benchmark, not a test: numbers depend on the machine and its load.
  * A step is what a training loop does: qk_model_sr_step + qk_model_forward +
@@ -25,7 +26,17 @@
  *
  * Bits (SPEC §2): the parameter hash after the first two steps must be the same for
  * every ISA path and thread count of a preset; a mismatch makes the exit status 1.
- * Threads: the command-line tool's parallel-for (src/cli/cli_threads.c). */
+ * Threads: the command-line tool's parallel-for (src/cli/cli_threads.c).
+ *
+ * --regions: what limits two threads. One thread runs the step with the work split as
+ * for two workers (a parallel-for that runs a region's tasks in order in the calling
+ * thread and times each task), giving per step: the time outside parallel regions
+ * (serial), the time inside, the number of regions, and the longest of the two
+ * workers' shares of every region (tasks dealt as the tool's pool deals them: each to
+ * the worker that is free first). Then serial + Σ longest share is the step on two
+ * threads with free fork/join; the measured cost of one empty region on the tool's pool
+ * (two threads) times the number of regions is added beside it. Wall-clock time: run it
+ * on idle CPUs. */
 #include <math.h>
 #include <stdint.h>
 #include "bench_common.h"
@@ -56,6 +67,58 @@ static double step_flops(const qk_model_config *c)
     return 3.0 * (c->L * lin + out) + 3.0 * c->L * att;
 }
 
+/* ---------------------------------------------------------------- --regions */
+enum { PH_FWD, PH_BWD, PH_ADAMW, PH_COUNT };
+static const char *const ph_name[PH_COUNT] = {"forward (with the σReparam step)", "backward", "AdamW"};
+typedef struct {
+    double in[PH_COUNT], span[PH_COUNT]; /* time inside regions; Σ of the longer worker's share */
+    long regions[PH_COUNT], tasks[PH_COUNT];
+} region_acc;
+static region_acc g_reg;
+static int g_phase;
+
+/* a parallel-for for 2 workers that runs the tasks in order here, timing each */
+static void record_run(void *ctx, int n, qk_task_fn task, void *arg)
+{
+    double share[2] = {0, 0}, t0 = bc_wall(), a = t0;
+    (void)ctx;
+    for (int i = 0; i < n; i++) {
+        task(arg, i);
+        double b = bc_wall();
+        share[share[1] < share[0]] += b - a; /* the pool: the next task to the worker free first */
+        a = b;
+    }
+    g_reg.in[g_phase] += a - t0;
+    g_reg.span[g_phase] += share[0] > share[1] ? share[0] : share[1];
+    g_reg.regions[g_phase]++;
+    g_reg.tasks[g_phase] += n;
+}
+
+/* a task that keeps its thread busy for 20 µs */
+static void busy_task(void *arg, int i)
+{
+    double t0 = bc_wall();
+    (void)arg, (void)i;
+    while (bc_wall() - t0 < 20e-6) {}
+}
+
+/* wall-clock seconds that one region of 2 tasks on the tool's pool of 2 threads takes
+ * beyond its tasks' own 20 µs (fork, join and waking the worker) */
+static double region_cost(void)
+{
+    cli_threads_start(2);
+    for (int i = 0; i < 200; i++) qk_parallel_run(2, busy_task, NULL);
+    bc_samples s;
+    s.n = 0;
+    for (int r = 0; r < 21; r++) {
+        double t0 = bc_wall();
+        for (int i = 0; i < 500; i++) qk_parallel_run(2, busy_task, NULL);
+        bc_add(&s, (bc_wall() - t0) / 500 - 20e-6);
+    }
+    qk_set_parallel(NULL);
+    return bc_median(&s);
+}
+
 static void use(const conf_t *k)
 {
     qk_isa_select(k->isa);
@@ -68,11 +131,14 @@ static int step(conf_t *k, const int *tok, double t[5])
 {
     double (*clk)(void) = k->threads > 1 ? bc_wall : bc_cpu;
     double w0 = bc_wall(), t0 = clk();
+    g_phase = PH_FWD;
     qk_model_sr_step(&k->m);
     if (qk_model_forward(&k->m, tok, NULL) != QK_OK) return 0;
     double t1 = clk();
+    g_phase = PH_BWD;
     if (qk_model_backward(&k->m) != QK_OK) return 0;
     double t2 = clk();
+    g_phase = PH_ADAMW;
     if (qk_model_adamw(&k->m) != QK_OK) return 0;
     double t3 = clk();
     t[0] = t3 - t0, t[1] = t1 - t0, t[2] = t2 - t1, t[3] = t3 - t2, t[4] = bc_wall() - w0;
@@ -97,14 +163,99 @@ static int split_list(const char *s, char out[][32], int max)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_train [--presets paper,paper-d32] [--isa avx2,avx512] [--threads 1,2] [--rounds N] "
-                    "[--min-s S] [--no-torch]\n");
+                    "[--min-s S] [--no-torch]\n       bench_train --regions [--presets ...] [--isa PATH] [--rounds N]\n");
     exit(2);
+}
+
+/* --regions for one preset: rounds of three samples each (1 thread; 1 thread with the
+ * split recorded; 2 threads), ms per step as medians over each kind's steps */
+static int regions_preset(const char *name, const qk_model_config *c, qk_isa isa, int rounds, double min_s,
+                          double cost)
+{
+    qk_model_sizes_t sz;
+    qk_model_sizes(c, &sz);
+    size_t nf = 4 * sz.params + sz.acts + sz.scratch + sz.state;
+    int *tok = malloc(sizeof(int) * (size_t)c->B * (c->T + 1));
+    conf_t *cf = calloc(1, sizeof *cf);
+    bc_samples *s1 = calloc(1, sizeof *s1), *s2 = calloc(1, sizeof *s2), *sr = calloc(1, sizeof *sr);
+    bc_samples *in = calloc(1, sizeof *in), *span = calloc(1, sizeof *span);
+    void *mem = NULL;
+    if (!tok || !cf || !s1 || !s2 || !sr || !in || !span || posix_memalign(&mem, 64, nf * sizeof(float) + 64)) {
+        fprintf(stderr, "bench_train: out of memory\n");
+        return 0;
+    }
+    qk_rng rng;
+    qk_rng_seed(&rng, 20240611u);
+    for (int i = 0; i < c->B * (c->T + 1); i++) tok[i] = (int)(qk_rng_u64(&rng) % (uint64_t)c->V);
+    float *w = mem, *g = w + sz.params, *am = g + sz.params, *av = am + sz.params, *acts = av + sz.params;
+    cf->isa = isa, cf->threads = 2; /* step() then reads the wall clock */
+    qk_isa_select(isa);
+    double t[5];
+    if (qk_model_bind(&cf->m, c, w, g, am, av, acts, acts + sz.acts, acts + sz.acts + sz.scratch) != QK_OK ||
+        qk_model_init(&cf->m, 1) != QK_OK || !step(cf, tok, t)) {
+        fprintf(stderr, "bench_train: %s: the model failed\n", name);
+        return 0;
+    }
+    const qk_parallel_for rec = {record_run, NULL, 2, 0};
+    region_acc sum;
+    memset(&sum, 0, sizeof sum);
+    double ph_time[PH_COUNT] = {0, 0, 0}, ph_one[PH_COUNT] = {0, 0, 0};
+    long nrec = 0, none = 0;
+    for (int r = 0; r < rounds; r++)
+        for (int kind = 0; kind < 3; kind++) {
+            if (kind == 0) qk_set_parallel(NULL);
+            else if (kind == 1) qk_set_parallel(&rec);
+            else cli_threads_start(2);
+            double start = bc_wall();
+            do {
+                memset(&g_reg, 0, sizeof g_reg);
+                if (!step(cf, tok, t)) return 0;
+                if (kind == 0) {
+                    bc_add(s1, t[4]);
+                    for (int ph = 0; ph < PH_COUNT; ph++) ph_one[ph] += t[1 + ph];
+                    none++;
+                }
+                else if (kind == 2) bc_add(s2, t[4]);
+                else {
+                    double i = 0, sp = 0;
+                    for (int ph = 0; ph < PH_COUNT; ph++) {
+                        i += g_reg.in[ph], sp += g_reg.span[ph];
+                        sum.in[ph] += g_reg.in[ph], sum.span[ph] += g_reg.span[ph];
+                        sum.regions[ph] += g_reg.regions[ph], sum.tasks[ph] += g_reg.tasks[ph];
+                    }
+                    for (int ph = 0; ph < PH_COUNT; ph++) ph_time[ph] += t[1 + ph];
+                    bc_add(sr, t[4]), bc_add(in, i), bc_add(span, sp);
+                    nrec++;
+                }
+            } while (bc_wall() - start < min_s);
+        }
+    qk_set_parallel(NULL);
+    double T1 = bc_median(s1) * 1e3, T2 = bc_median(s2) * 1e3, TR = bc_median(sr) * 1e3;
+    double IN = bc_median(in) * 1e3, SP = bc_median(span) * 1e3, S = TR - IN;
+    long R = 0;
+    for (int ph = 0; ph < PH_COUNT; ph++) R += sum.regions[ph];
+    double nreg = (double)R / (double)nrec, free2 = S + SP, with_cost = free2 + nreg * cost * 1e3;
+    printf("\n%s (%s): ms per step, median over the steps of %d rounds\n", name, qk_isa_name(isa), rounds);
+    printf("  1 thread %.2f; 1 thread with the 2-worker split %.2f: outside regions %.2f (%.0f%%), inside %.2f "
+           "in %.0f regions of %.0f tasks\n", T1, TR, S, 100 * S / TR, IN, nreg, (double)(sum.tasks[0] + sum.tasks[1] +
+           sum.tasks[2]) / (double)nrec);
+    printf("  2 threads: bound with free fork/join %.2f (%.2f×), with %.0f regions × %.1f µs %.2f (%.2f×); "
+           "measured %.2f (%.2f×)\n", free2, T1 / free2, nreg, cost * 1e6, with_cost, T1 / with_cost, T2, T1 / T2);
+    printf("  per phase, mean ms per step: 1 thread | with the split: outside regions, inside, the longer "
+           "worker's share | regions\n");
+    for (int ph = 0; ph < PH_COUNT; ph++) {
+        double m = 1e3 / (double)nrec;
+        printf("    %-34s %6.2f | %6.2f  %6.2f  %6.2f | %5.1f\n", ph_name[ph], ph_one[ph] * 1e3 / (double)none,
+               (ph_time[ph] - sum.in[ph]) * m, sum.in[ph] * m, sum.span[ph] * m, (double)sum.regions[ph] / (double)nrec);
+    }
+    free(tok), free(cf), free(s1), free(s2), free(sr), free(in), free(span), free(mem);
+    return 1;
 }
 
 int main(int argc, char **argv)
 {
     double min_s = 0.25;
-    int rounds = 7, use_torch = 1;
+    int rounds = 7, use_torch = 1, regions = 0;
     const char *preset_list = "paper,paper-d32", *isa_list = NULL, *thread_list = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--min-s") && i + 1 < argc) { min_s = atof(argv[++i]); if (!(min_s >= 0)) usage(); }
@@ -113,6 +264,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--isa") && i + 1 < argc) isa_list = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) thread_list = argv[++i];
         else if (!strcmp(argv[i], "--no-torch")) use_torch = 0;
+        else if (!strcmp(argv[i], "--regions")) regions = 1;
         else usage();
     }
     char presets[MAX_PRESETS][32], names[QK_ISA_COUNT][32], tl[4][32];
@@ -148,6 +300,18 @@ int main(int argc, char **argv)
         for (int i = 0; i < nth; i++) if ((threads[i] = atoi(tl[i])) < 1) usage();
     }
     qk_isa best = isas[nisa - 1];
+    if (regions) {
+        bc_print_header(argc, argv);
+        double cost = region_cost();
+        printf("one region of 2 tasks of 20 µs on the tool's pool of 2 threads: %.2f µs beyond the 20 (median of 21 × "
+           "500)\n", cost * 1e6);
+        int ok = 1;
+        for (int p = 0; p < np; p++) ok &= regions_preset(presets[p], &cfgs[p], best, rounds, min_s, cost);
+        double la[3];
+        bc_loadavg(la);
+        printf("load average at the end: %.2f %.2f %.2f\n", la[0], la[1], la[2]);
+        return ok ? 0 : 1;
+    }
 
     /* the anchor first (its start-up is in no sample) */
     bc_anchor an;

@@ -84,6 +84,47 @@ TEST(isa_matmul_bit_identical)
     free(a); free(b); free(c0); free(cs); free(cv);
 }
 
+/* A·Bᵀ with few rows of A and a wide B swaps the operands' roles on paths that read
+ * operands in place (qk_matrix.c): Cᵀ = B·Aᵀ tile by tile, C moved through a transposing
+ * copy, k cut into blocks that depend on M. Sizes around the rule's edges (M = 128,
+ * N = 2M, K = the KC block) and across several k-blocks (K > 512 at M = 128), padded
+ * strides, with and without accumulation: the bits of the scalar path, and the guard
+ * elements around C untouched. */
+TEST(isa_matmul_swapped_roles_bit_identical)
+{
+    static const int shapes[][3] = {{1, 2, 256},   {7, 300, 257},  {31, 64, 600},  {32, 97, 1100}, {33, 700, 300},
+                                    {100, 200, 600}, {128, 256, 256}, {128, 300, 1030}, {127, 255, 513}, {129, 300, 300},
+                                    {64, 128, 255}};
+    qk_rng r;
+    qk_rng_seed(&r, 12);
+    const size_t cap = 300 * 1100 + 1200 * 8;
+    float *a = malloc(sizeof(float) * cap), *b = malloc(sizeof(float) * cap);
+    float *c0 = malloc(sizeof(float) * cap), *cs = malloc(sizeof(float) * cap), *cv = malloc(sizeof(float) * cap);
+    tu_fill(a, (int)cap, &r, 2.0f);
+    tu_fill(b, (int)cap, &r, 2.0f);
+    tu_fill(c0, (int)cap, &r, 2.0f);
+    long cases = 0;
+    FOR_EACH_SIMD_ISA(isa)
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int flags = QK_TRANS_B; flags <= (QK_TRANS_B | QK_ACCUMULATE); flags += QK_ACCUMULATE) {
+            int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], pad = (int)(s % 3);
+            if ((long)M * N * K > 40000000L / qkt_scale()) continue;
+            int lda = K + pad, ldb = K + 2 * pad, ldc = N + pad;
+            memcpy(cs, c0, sizeof(float) * ((size_t)M * ldc + 2));
+            memcpy(cv, c0, sizeof(float) * ((size_t)M * ldc + 2));
+            matmul_on(QK_ISA_SCALAR, cs + 1, ldc, a + 1, lda, b + 3, ldb, M, N, K, flags);
+            matmul_on((qk_isa)isa, cv + 1, ldc, a + 1, lda, b + 3, ldb, M, N, K, flags);
+            size_t w;
+            CHECK(same_bits(cs, cv, (size_t)M * ldc + 2, &w), "%s swapped matmul %dx%dx%d flags %d: index %zu %a vs %a",
+                  qk_isa_name((qk_isa)isa), M, N, K, flags, w, cs[w], cv[w]);
+            cases++;
+        }
+    int nisa = 0;
+    FOR_EACH_SIMD_ISA(isa) nisa++;
+    CHECK(cases >= nisa * 2 * 4, "only %ld cases ran", cases); /* at least 4 shapes, also when scaled */
+    free(a); free(b); free(c0); free(cs); free(cv);
+}
+
 TEST(isa_reductions_and_exp_bit_identical)
 {
     enum { N = 4099 };

@@ -3,7 +3,8 @@
  * against PyTorch (float32, one thread, OpenBLAS one thread with its own kernel for this
  * CPU), in one run with the samples interleaved.
  *
- *   build/bench_collapse [--samples N] [--scalar] [--threads 1,2] [--no-torch]
+ *   build/bench_collapse [--samples N] [--scalar] [--isa avx2,avx512] [--threads 1,2] [--no-torch]
+ *                        [--only transformer|san] [--no-gelu]
  *                        [--n N --d D --heads H --layers L --dff F]
  *
  * A benchmark, not a test: numbers depend on the machine and its load. Each of the N
@@ -15,6 +16,7 @@
  * L·(2n·(4d² + 2d·dff) + 4n²d) for the transformer.
  * Also measured: the GELU (erf form) over the L·n·dff pre-activations of one pass, per
  * element (qk_gelu_erff) and by the vector form of the selected path (qk_vgelu_erff).
+ * --only and --no-gelu leave out the other variant and the GELU line (for a profiler).
  * Threads: the command-line tool's parallel-for (src/cli/cli_threads.c). */
 #include "bench_common.h"
 #include "qk_collapse.h"
@@ -24,20 +26,25 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_collapse [--samples N] [--scalar] [--threads 1,2] [--no-torch]\n"
-                    "                      [--n N --d D --heads H --layers L --dff F]\n");
+    fprintf(stderr, "usage: bench_collapse [--samples N] [--scalar] [--isa avx2,avx512] [--threads 1,2] [--no-torch]\n"
+                    "                      [--only transformer|san] [--no-gelu] [--n N --d D --heads H --layers L --dff F]\n");
 }
 
 int main(int argc, char **argv)
 {
     int samples = 7, scalar = 0, torch = 1, nth = 1, threads[4] = {1};
     int n = 128, d = 768, H = 12, L = 12, F = -1;
+    const char *isa_list = NULL, *only = NULL; /* the paths and the variant to time (default: all) */
+    int gelu = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
         if (!strcmp(a, "--samples") && has) samples = atoi(argv[++i]);
         else if (!strcmp(a, "--scalar")) scalar = 1;
         else if (!strcmp(a, "--no-torch")) torch = 0;
+        else if (!strcmp(a, "--isa") && has) isa_list = argv[++i];
+        else if (!strcmp(a, "--only") && has) only = argv[++i];
+        else if (!strcmp(a, "--no-gelu")) gelu = 0;
         else if (!strcmp(a, "--threads") && has) {
             nth = 0;
             for (char *p = argv[++i]; *p && nth < 4;) {
@@ -56,6 +63,7 @@ int main(int argc, char **argv)
     }
     if (F < 0) F = 4 * d;
     if (samples < 1 || samples > 1000 || nth < 1) { usage(); return 2; }
+    if (only && strcmp(only, "transformer") && strcmp(only, "san")) { usage(); return 2; }
     qk_collapse_config c = qk_collapse_default_config(n, d, H, L);
     c.dff = F;
     c.V = 0;
@@ -92,20 +100,25 @@ int main(int argc, char **argv)
     for (int i = 0; i < QK_ISA_COUNT; i++)
         if (qk_isa_available((qk_isa)i) && i != QK_ISA_SCALAR) best = (qk_isa)i;
     for (int i = 0; i < QK_ISA_COUNT && nconf < MAX_CONF; i++) {
-        if (!qk_isa_available((qk_isa)i) || (i == QK_ISA_SCALAR && !scalar)) continue;
+        if (!qk_isa_available((qk_isa)i) || (i == QK_ISA_SCALAR && !scalar && !isa_list)) continue;
+        if (isa_list && !bc_in_list(isa_list, qk_isa_name((qk_isa)i))) continue;
         for (int t = 0; t < nth && nconf < MAX_CONF; t++)
             if (threads[t] == 1 || i == (int)best) cisa[nconf] = (qk_isa)i, cth[nconf++] = threads[t];
     }
+    if (!nconf) { fprintf(stderr, "bench_collapse: no available ISA path in '%s'\n", isa_list); return 2; }
     static bc_samples qs[MAX_CONF][2], as[2];
     for (int k = 0; k < nconf; k++) { /* warm-up */
         qk_isa_select(cisa[k]);
         if (cth[k] > 1) cli_threads_start(cth[k]);
         else qk_set_parallel(NULL);
-        for (int v = 0; v < 2; v++) qk_collapse_forward(&s, vars[v], x0, NULL, NULL);
+        for (int v = 0; v < 2; v++)
+            if (!only || !strcmp(only, vname[v])) qk_collapse_forward(&s, vars[v], x0, NULL, NULL);
     }
-    for (int v = 0; v < 2 && anchor; v++) anchor = bc_anchor_calibrate(&an, vname[v], 0.0) > 0;
+    for (int v = 0; v < 2 && anchor; v++)
+        if (!only || !strcmp(only, vname[v])) anchor = bc_anchor_calibrate(&an, vname[v], 0.0) > 0;
     for (int round = 0; round < samples; round++)
         for (int v = 0; v < 2; v++) {
+            if (only && strcmp(only, vname[v])) continue;
             for (int k = 0; k < nconf; k++) {
                 qk_isa_select(cisa[k]);
                 if (cth[k] > 1) cli_threads_start(cth[k]);
@@ -128,7 +141,7 @@ int main(int argc, char **argv)
     size_t ng = (size_t)n * F;
     float *g = malloc(sizeof(float) * ng), *y = malloc(sizeof(float) * ng);
     double t_gelu = 0, t_vgelu = 0;
-    if (g && y) {
+    if (g && y && gelu) {
         for (size_t i = 0; i < ng; i++) g[i] = 0.5f * qk_rng_normalf(&r);
         qk_isa_select(best);
         t0 = bc_cpu();
@@ -154,6 +167,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < nconf; k++) {
         printf("| qkspec %s | %d |", qk_isa_name(cisa[k]), cth[k]);
         for (int v = 0; v < 2; v++) {
+            if (!qs[k][v].n) { printf(" – | – | – |"); continue; }
             double med = bc_median(&qs[k][v]), bst = bc_min(&qs[k][v]);
             printf(" %.4f (%.4f) | %.1f |", med, bst, flops[v] / med * 1e-9);
             if (anchor) printf(" %.2f× (%.2f×) |", bc_median(&as[v]) / med, bc_min(&as[v]) / bst);
@@ -161,11 +175,14 @@ int main(int argc, char **argv)
         }
         printf("\n");
     }
-    if (anchor)
-        printf("| PyTorch (float32) | 1 | %.4f (%.4f) | %.1f | 1 | %.4f (%.4f) | %.1f | 1 |\n", bc_median(&as[0]),
-               bc_min(&as[0]), flops[0] / bc_median(&as[0]) * 1e-9, bc_median(&as[1]), bc_min(&as[1]),
-               flops[1] / bc_median(&as[1]) * 1e-9);
-    printf("\nGELU (erf form) over the %d x %zu pre-activations of one transformer pass (std 0.5): qk_gelu_erff per "
+    if (anchor) {
+        printf("| PyTorch (float32) | 1 |");
+        for (int v = 0; v < 2; v++)
+            if (as[v].n) printf(" %.4f (%.4f) | %.1f | 1 |", bc_median(&as[v]), bc_min(&as[v]), flops[v] / bc_median(&as[v]) * 1e-9);
+            else printf(" – | – | – |");
+        printf("\n");
+    }
+    if (gelu) printf("\nGELU (erf form) over the %d x %zu pre-activations of one transformer pass (std 0.5): qk_gelu_erff per "
            "element %.4f s, qk_vgelu_erff (%s) %.4f s (CPU time)\n", L, ng, t_gelu, qk_isa_name(best), t_vgelu);
     double la[3];
     bc_loadavg(la);

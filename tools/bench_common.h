@@ -83,6 +83,20 @@ static inline double bc_min(const bc_samples *s)
     return m;
 }
 
+/* ------------------------------------------------------------------ options */
+/* whether name is one of the comma-separated items of list */
+static inline int bc_in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        size_t l = strcspn(p, ",");
+        if (l == n && !strncmp(p, name, n)) return 1;
+        p += l;
+        if (*p == ',') p++;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ FMA peaks */
 /* GFLOP/s of independent FMA chains (named accumulators in registers; float: the
  * better of two chain counts), float or double, 256-bit (AVX2+FMA) or 512-bit

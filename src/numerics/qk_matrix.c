@@ -143,6 +143,7 @@ static void gemm_packed(const gemm_job *g, int i0, int i1, int j0, int j1)
  * transposed: its k-rows are columns in memory) packed into contiguous (kc, nr)
  * micro-panels, which stay in L1 while the row tiles pass (the tile masks the columns
  * beyond n, so no padding is written). */
+#define QK__SWAP_TILE 512      /* floats of one (mr, nr) tile of the swapped product, at most */
 #define QK__GEMM_PACK_B_ROWS 64 /* more rows than this: B is packed (measured, AVX-512) */
 
 static void gemm_strided(const gemm_job *g, int i0, int i1, int j0, int j1)
@@ -185,9 +186,56 @@ static void gemm_strided(const gemm_job *g, int i0, int i1, int j0, int j1)
     }
 }
 
+/* A·Bᵀ with few rows of A — a short sequence through a wide layer, as BERT's 128 tokens
+ * through its 768 × 3072 weights: there, packing the transposed B (the weights, each
+ * read once) is a quarter of the product's time, so the roles swap: Cᵀ = B·Aᵀ, B's rows
+ * read in place as the tile's A operand, A's rows packed as its B (once per k-block,
+ * used by every row tile), each (mr, nr) tile of Cᵀ moved to and from C by the same
+ * transposing copy. Every element is the same chain as on the other paths (SPEC §2.3):
+ * the tile's fmaf(b, a, c) is fmaf(a, b, c), one rounding of the same exact product;
+ * between k-blocks the chain goes through C's float as it does there. */
+#define QK__SWAP_ROWS 128 /* at most this many rows of A (their panels fill the stack buffer) */
+
+static int gemm_swaps(const gemm_job *g)
+{
+    return g->tb && !g->ta && g->ext->gemm_tile_s && g->ext->pack_bt && g->M <= QK__SWAP_ROWS &&
+           g->N >= 2 * g->M && g->K >= QK_GEMM_KC && g->kern->mr * g->kern->nr <= QK__SWAP_TILE;
+}
+
+static void gemm_swapped(const gemm_job *g, int i0, int i1, int j0, int j1)
+{
+    const qk_kernels_ext *x = g->ext;
+    const int mr = g->kern->mr, nr = g->kern->nr, K = g->K;
+    const int mp = (i1 - i0 + nr - 1) / nr * nr;       /* A's rows, whole panels */
+    const int kcb = QK_GEMM_KC * QK_GEMM_NC / mp / 8 * 8; /* k-block: the panels fill abuf */
+    float abuf[QK_GEMM_KC * QK_GEMM_NC];
+    float ct[QK__SWAP_TILE];
+    qk_mat *C = g->C;
+    const qk_mat *A = g->A, *B = g->B;
+    const ptrdiff_t lda = A->stride, ldb = B->stride;
+    const int ldc = C->stride;
+    for (int pc = 0; pc < K; pc += kcb) {
+        int kc = imin(kcb, K - pc), load_c = g->accumulate || pc > 0;
+        for (int jp = 0; jp < i1 - i0; jp += nr)
+            x->pack_bt(abuf + (size_t)jp * kc, nr, A->data + (size_t)(i0 + jp) * lda + pc, lda, imin(nr, i1 - i0 - jp), kc);
+        for (int ip = j0; ip < j1; ip += mr) { /* mr rows of B: stay in L1 across A's panels */
+            int m = imin(mr, j1 - ip);
+            const float *b = B->data + (size_t)ip * ldb + pc;
+            for (int jp = 0; jp < i1 - i0; jp += nr) {
+                int n = imin(nr, i1 - i0 - jp);
+                float *c = C->data + (size_t)(i0 + jp) * ldc + ip;
+                if (load_c) x->pack_bt(ct, nr, c, ldc, n, m); /* ct[r][t] = C[i0+jp+t][ip+r] */
+                x->gemm_tile_s(kc, b, ldb, 1, abuf + (size_t)jp * kc, nr, ct, nr, m, n, load_c);
+                x->pack_bt(c, ldc, ct, nr, m, n);             /* and back */
+            }
+        }
+    }
+}
+
 static void gemm_region(const gemm_job *g, int i0, int i1, int j0, int j1)
 {
-    if (g->ext->gemm_tile_s) gemm_strided(g, i0, i1, j0, j1);
+    if (gemm_swaps(g)) gemm_swapped(g, i0, i1, j0, j1);
+    else if (g->ext->gemm_tile_s) gemm_strided(g, i0, i1, j0, j1);
     else gemm_packed(g, i0, i1, j0, j1);
 }
 

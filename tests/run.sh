@@ -129,11 +129,22 @@ expect_error "train: above capacity" "--seq: '100000' is not an integer" $Q trai
 expect_error "sweep: zero jobs" "--jobs: '0' is not an integer" $Q sweep --jobs 0
 expect_error "dump: no output directory" "--out DIR is required" $Q dump --preset tiny
 expect_error "dump: unknown preset" "unknown preset 'huge'" $Q dump --preset huge --out "$tmp/d"
+# --out names a previous report, with the subdirectory collapse-train's runs make: it is
+# replaced (a stale file in that subdirectory is gone); a directory with a subdirectory
+# no report makes is refused before any work
+mkdir -p "$tmp/rep/collapse_train" "$tmp/notrep/data"
+touch "$tmp/rep/.qkspec-report" "$tmp/rep/index.html" "$tmp/rep/collapse_train/stale.csv" "$tmp/notrep/index.html"
+expect_error "reproduce: --out with a foreign subdirectory" "subdirectories a report does not make" \
+    $Q reproduce --quick --out "$tmp/notrep"
+expect_error "reproduce: --runs with an empty item" "expected 1 to 4 sweep directories" $Q reproduce --runs a,,b
+expect_error "reproduce: --runs with five items" "expected 1 to 4 sweep directories" $Q reproduce --runs a,b,c,d,e
+expect_error "reproduce: appendix directories in quick mode" "--quick has no appendix sweeps" $Q reproduce --quick --runs a,b
 if $Q reproduce --quick --steps 20 --out "$tmp/rep" > "$tmp/rep.out" 2>&1 &&
    grep -q "Eigenspectrum simulation" "$tmp/rep/index.html" && grep -q "qualitative claims" "$tmp/rep/index.html" &&
    grep -q "<h3>Trained networks</h3>" "$tmp/rep/index.html" && [ -s "$tmp/rep/collapse_train.csv" ] &&
-   [ -s "$tmp/rep/baseline_evals.csv" ] && [ -s "$tmp/rep/sim_rho.csv" ]; then
-    pass "reproduce --quick --steps 20: report with simulation, sweep and CSVs"
+   [ -s "$tmp/rep/baseline_evals.csv" ] && [ -s "$tmp/rep/sim_rho.csv" ] &&
+   [ ! -e "$tmp/rep/collapse_train/stale.csv" ] && [ -d "$tmp/notrep/data" ]; then
+    pass "reproduce --quick --steps 20: report with simulation, sweep and CSVs, replacing the previous report"
 else fail "reproduce smoke run:"; tail -n 10 "$tmp/rep.out"; fi
 
 # collapse-train (SPEC §1.4, trained r_l): several trainings in one process give the

@@ -333,13 +333,13 @@ static void fig_closed_rho(FILE *f, const sweep_run *r)
 /* The section: curves across κ2, the scatter with rank correlations, the closed form. */
 static void theory_section(FILE *f, const sweep_run *runs, int n)
 {
-    fprintf(f, "<h3>Across κ2 (mean over seeds, band: [min, max])</h3>\n<div class=\"figs\">\n");
+    fprintf(f, "<h4>Across κ2 (mean over seeds, band: [min, max])</h4>\n<div class=\"figs\">\n");
     fig_kappa2(f, runs, n, Q_PPL, "validation perplexity (final)", "perplexity", 0);
     fig_kappa2(f, runs, n, Q_SCALE, "eigen scale tr(S²) (final)", "tr(S²)", QK_SVG_LOGY_AUTO);
     fig_kappa2(f, runs, n, Q_VAR, "eq. (8) variance (final)", "variance", QK_SVG_LOGY_AUTO);
     fig_kappa2(f, runs, n, Q_ENT, "attention entropy (mean over training)", "entropy (nats)", 0);
     fig_kappa2(f, runs, n, Q_TOPK, "ρ concentration (mean over training)", "share of Σρ on T/8 positions", 0);
-    fprintf(f, "</div>\n<h3>Attention entropy and ρ concentration against the eigen statistics</h3>\n"
+    fprintf(f, "</div>\n<h4>Attention entropy and ρ concentration against the eigen statistics</h4>\n"
                "<p>Every evaluation after step 0 of every run is a point. Spearman rank correlations over all of "
                "them:</p>\n<table><tr><th></th><th>eigen mean</th><th>eq. (8) variance</th></tr>\n");
     size_t cap = (size_t)n * QK_TRAIN_MAX_EVALS;
@@ -364,7 +364,7 @@ static void theory_section(FILE *f, const sweep_run *runs, int n)
     fig_scatter(f, runs, n, 1, 2);
     fig_scatter(f, runs, n, 0, 3);
     fig_scatter(f, runs, n, 1, 3);
-    fprintf(f, "</div>\n<h3>The closed form from the trained W_QK beside the measured ρ</h3>\n<p>ρ(θ) of SPEC §1.1 "
+    fprintf(f, "</div>\n<h4>The closed form from the trained W_QK beside the measured ρ</h4>\n<p>ρ(θ) of SPEC §1.1 "
                "with the corrected variance and the finite-T terms (the form the simulation supports), evaluated with "
                "tr W = tr W_QK and tr W² = tr(S²) of the trained model, Σ = I, λ = √d_head, at the last evaluation; "
                "mean [min, max] over seeds.</p>\n<table><tr><th>run</th><th>κ2</th><th>ρ concentration, measured</th>"
@@ -449,6 +449,75 @@ static int sim_cell_index(const qk_sim_summary *s, int aniso, double mean, doubl
     return -1;
 }
 
+/* Section 2 (k = 0) or an appendix section (k > 0): one sweep's runs, what they are,
+ * their final numbers, the paper's claims on them, their curves and the theory's test. */
+static void lm_section(FILE *f, const report_inputs *in, const report_sweep *s, int k)
+{
+    const sweep_run *runs = s->runs;
+    int n = s->n;
+    const train_opts *o = &runs[0].opts;
+    if (k == 0) fprintf(f, "<h2>2. LocAteR and σReparam on a language model (SPEC §1.1, §1.2)</h2>\n");
+    fprintf(f, "<h3>2.%d. %s", k + 1, k ? "Appendix: " : "");
+    qk_svg_escape(f, s->title);
+    fprintf(f, "</h3>\n<p>Corpus: ");
+    qk_svg_escape(f, runs[0].result.corpus);
+    int norms = 0, nseed = 0;
+    for (int i = 0; i < n; i++) {
+        if (runs[i].opts.cfg.kappa1 > 0) norms |= 1 << runs[i].opts.cfg.locater_norm;
+        nseed += run_group(&runs[i]) == 0;
+    }
+    fprintf(f, ". Model: d = %d, %d head(s), %d layer(s), d_ff = %d, T = %d, batch %d, LayerNorm %s, byte-level "
+               "vocabulary %d; initialisation <strong>%s</strong>, dropout <strong>%g</strong>; LocAteR (κ1 = 100) weighting <strong>%s</strong>; "
+               "AdamW lr %g, %ld steps, evaluation every %d steps on %d held-out batches; %d seed%s (",
+            o->cfg.d, o->cfg.H, o->cfg.L, o->cfg.dff, o->cfg.T, o->cfg.B,
+            o->cfg.ln == QK_LN_PRE ? "pre" : o->cfg.ln == QK_LN_POST ? "post" : "none", 256,
+            o->cfg.init == QK_INIT_FAIRSEQ ? "fairseq" : "legacy", (double)o->cfg.dropout,
+            norms == 3 ? "token (R on the per-token mean loss) and sum (R/(B·T), as in fairseq's summed criterion)"
+            : norms == 2 ? "sum (R/(B·T), as in fairseq's summed criterion)" : "token (R on the per-token mean loss)",
+            (double)o->cfg.lr, o->steps, o->eval_every, o->eval_batches, nseed, nseed == 1 ? "" : "s");
+    for (int i = 0, first = 1; i < n; i++)
+        if (run_group(&runs[i]) == 0) fprintf(f, "%s%llu", first ? "" : ", ", runs[i].opts.seed), first = 0;
+    fprintf(f, "). CSV: <code>");
+    if (s->subdir) {
+        qk_svg_escape(f, s->subdir);
+        fputc('/', f);
+    }
+    fprintf(f, "RUN_evals.csv</code>, <code>RUN_rho.csv</code>%s.</p>\n",
+            o->cfg.L * o->cfg.H > 1 ? ", <code>RUN_layers.csv</code> (every layer and head; the numbers here are "
+                                      "layer 0's, with several heads their mean)" : "");
+    if (in->no_corpus && k == 0) {
+        fprintf(f, "<p><b>Note:</b> no English corpus was found at ");
+        qk_svg_escape(f, in->no_corpus);
+        fprintf(f, ", so the language model trained on the built-in synthetic corpus. Run <code>sh "
+                   "tools/get_corpus.sh</code> (it fetches Ambrose Bierce's <i>The Devil's Dictionary</i>, public "
+                   "domain, from the Debian package dict-devil) and run this command again.</p>\n");
+    }
+    fprintf(f, "<h4>Final numbers</h4>\n");
+    final_table(f, runs, n);
+    fprintf(f, "<h4>Against the paper's qualitative claims</h4>\n");
+    claims(f, runs, n, in->sim);
+    fprintf(f, "<div class=\"figs\">\n");
+    fig_runs(f, runs, n, "eigen scale tr(S²) of W_QK", "tr(S²)", 0, 1);
+    fig_runs(f, runs, n, "attention entropy", "entropy (nats)", 1, 0);
+    fig_runs(f, runs, n, "validation perplexity", "perplexity", 2, 1);
+    fig_runs(f, runs, n, "spectral norm of W_QK", "‖W_QK‖₂", 3, 1);
+    fprintf(f, "</div>\n<h4>ρ over training (the paper's heat map)</h4>\n<div class=\"figs\">\n");
+    const sweep_run *pick[4] = {first_run(runs, n, 0, 0), first_run(runs, n, 1, 1.0f), first_run(runs, n, 2, 1.0f),
+                                first_run(runs, n, 3, 0)};
+    for (int g = 0; g < 3; g++)
+        if (pick[g]) fig_rho_heatmap(f, pick[g]);
+    fprintf(f, "</div>\n<h4>Eigenvalues of the symmetric part of W_QK (layer 0, head 0)</h4>\n<div class=\"figs\">\n");
+    if (pick[0]) fig_eig_hist(f, pick[0]->result.eig_init, pick[0]->result.d, "at initialisation", 0);
+    for (int g = 0; g < 4; g++) {
+        if (!pick[g]) continue;
+        char t[80];
+        snprintf(t, sizeof t, "after training: %s", pick[g]->name);
+        fig_eig_hist(f, pick[g]->result.eig_final, pick[g]->result.d, t, g + 1);
+    }
+    fprintf(f, "</div>\n");
+    theory_section(f, runs, n);
+}
+
 int report_write(const char *dir, const report_inputs *in)
 {
     char *path = cli_path_join(dir, "index.html");
@@ -465,13 +534,19 @@ int report_write(const char *dir, const report_inputs *in)
                "reproduce%s --out ", QK_VERSION,
             in->quick ? "quick mode (short budget, learning rate 10× the paper's)" : "full mode", in->quick ? " --quick" : "");
     qk_svg_escape(f, in->out); /* user-supplied: escaped, like every name below */
-    if (in->runs_from) {
+    int from = 0;
+    for (int k = 0; k < in->nlm; k++) from |= in->lm[k].from != NULL;
+    if (from) {
         fprintf(f, " --runs ");
-        qk_svg_escape(f, in->runs_from);
-        fprintf(f, "</code> (the language-model runs of section 2 were read from that directory, the output of a "
+        for (int k = 0; k < in->nlm; k++) {
+            if (k) fputc(',', f);
+            qk_svg_escape(f, in->lm[k].from);
+        }
+        fprintf(f, "</code> (the language-model runs of section 2 were read from those directories, the output of "
                    "<code>qkspec sweep</code> with the same options, not trained by this command; the time below "
                    "does not include them)<code>");
     }
+    if (!in->quick && !in->appendix_left_out) fprintf(f, " (with the appendix)");
     fprintf(f, "</code>. Total time %.0f s. Every number on this page is also in the CSV files beside it.</p>\n",
             in->seconds);
     if (in->sim) {
@@ -499,61 +574,11 @@ int report_write(const char *dir, const report_inputs *in)
         fprintf(f, "</table>\n<p>Entropy falls as the eigenvalue scale grows at a fixed mean, and ρ concentrates on "
                    "fewer positions as the mean grows relative to the scale (the paper's Lemma 2 regimes).</p>\n");
     }
-    if (in->runs && in->nruns) {
-        const sweep_run *runs = in->runs;
-        int n = in->nruns;
-        const train_opts *o = &runs[0].opts;
-        fprintf(f, "<h2>2. LocAteR and σReparam on a 1-layer language model (SPEC §1.1, §1.2)</h2>\n<p>Corpus: ");
-        qk_svg_escape(f, runs[0].result.corpus);
-        int norms = 0, nseed = 0;
-        for (int i = 0; i < n; i++) {
-            if (runs[i].opts.cfg.kappa1 > 0) norms |= 1 << runs[i].opts.cfg.locater_norm;
-            nseed += run_group(&runs[i]) == 0;
-        }
-        fprintf(f, ". Model: d = %d, %d head(s), d_ff = %d, T = %d, batch %d, LayerNorm %s, byte-level "
-                   "vocabulary %d; initialisation <strong>%s</strong>, dropout <strong>%g</strong>; LocAteR (κ1 = 100) weighting <strong>%s</strong>; "
-                   "AdamW lr %g, %ld steps, evaluation every %d steps on %d held-out batches; %d seed%s (",
-                o->cfg.d, o->cfg.H, o->cfg.dff, o->cfg.T, o->cfg.B,
-                o->cfg.ln == QK_LN_PRE ? "pre" : o->cfg.ln == QK_LN_POST ? "post" : "none", 256,
-                o->cfg.init == QK_INIT_FAIRSEQ ? "fairseq" : "legacy", (double)o->cfg.dropout,
-                norms == 3 ? "token (R on the per-token mean loss) and sum (R/(B·T), as in fairseq's summed criterion)"
-                : norms == 2 ? "sum (R/(B·T), as in fairseq's summed criterion)" : "token (R on the per-token mean loss)",
-                (double)o->cfg.lr, o->steps, o->eval_every, o->eval_batches, nseed, nseed == 1 ? "" : "s");
-        for (int i = 0, first = 1; i < n; i++)
-            if (run_group(&runs[i]) == 0) fprintf(f, "%s%llu", first ? "" : ", ", runs[i].opts.seed), first = 0;
-        fprintf(f, "). CSV: <code>RUN_evals.csv</code>, <code>RUN_rho.csv</code>.</p>\n");
-        if (in->no_corpus) {
-            fprintf(f, "<p><b>Note:</b> no English corpus was found at ");
-            qk_svg_escape(f, in->no_corpus);
-            fprintf(f, ", so the language model trained on the built-in synthetic corpus. Run <code>sh "
-                       "tools/get_corpus.sh</code> (it fetches Ambrose Bierce's <i>The Devil's Dictionary</i>, public "
-                       "domain, from the Debian package dict-devil) and run this command again.</p>\n");
-        }
-        fprintf(f, "<h3>Final numbers</h3>\n");
-        final_table(f, runs, n);
-        fprintf(f, "<h3>Against the paper's qualitative claims</h3>\n");
-        claims(f, runs, n, in->sim);
-        fprintf(f, "<div class=\"figs\">\n");
-        fig_runs(f, runs, n, "eigen scale tr(S²) of W_QK", "tr(S²)", 0, 1);
-        fig_runs(f, runs, n, "attention entropy", "entropy (nats)", 1, 0);
-        fig_runs(f, runs, n, "validation perplexity", "perplexity", 2, 1);
-        fig_runs(f, runs, n, "spectral norm of W_QK", "‖W_QK‖₂", 3, 1);
-        fprintf(f, "</div>\n<h3>ρ over training (the paper's heat map)</h3>\n<div class=\"figs\">\n");
-        const sweep_run *pick[4] = {first_run(runs, n, 0, 0), first_run(runs, n, 1, 1.0f), first_run(runs, n, 2, 1.0f),
-                                    first_run(runs, n, 3, 0)};
-        for (int g = 0; g < 3; g++)
-            if (pick[g]) fig_rho_heatmap(f, pick[g]);
-        fprintf(f, "</div>\n<h3>Eigenvalues of the symmetric part of W_QK (layer 0, head 0)</h3>\n<div class=\"figs\">\n");
-        if (pick[0]) fig_eig_hist(f, pick[0]->result.eig_init, pick[0]->result.d, "at initialisation", 0);
-        for (int g = 0; g < 4; g++) {
-            if (!pick[g]) continue;
-            char t[80];
-            snprintf(t, sizeof t, "after training: %s", pick[g]->name);
-            fig_eig_hist(f, pick[g]->result.eig_final, pick[g]->result.d, t, g + 1);
-        }
-        fprintf(f, "</div>\n");
-        theory_section(f, runs, n);
-    }
+    for (int k = 0; k < in->nlm; k++)
+        if (in->lm[k].n) lm_section(f, in, &in->lm[k], k);
+    if (in->appendix_left_out)
+        fprintf(f, "<p>The appendix sections (d = 128; 3 and 6 layers) are not in this report: %s.</p>\n",
+                in->lm[0].from ? "<code>--runs</code> named no sweep directories for them" : "<code>--no-appendix</code>");
     if (in->extra_html) in->extra_html(f, in->extra_ctx);
     fprintf(f, "</body></html>\n");
     return cli_out_commit(&page) ? 1 : 0;
@@ -621,17 +646,31 @@ static int each_entry(const char *dir, int (*fn)(const char *path, const char *n
     return rc;
 }
 
+/* The subdirectories a report makes (collapse-train's runs, the appendix sweeps): files only. */
+static const char *const g_report_subdirs[] = {"collapse_train", "d128", "layers3", "layers6"};
+
 static int is_subdir(const char *path, const char *name, int is_dir, void *ctx)
 {
     (void)path, (void)name, (void)ctx;
     return is_dir;
 }
 
+/* 1 for an entry a report does not make: a subdirectory other than its own, or one of
+ * its own that holds a subdirectory */
+static int foreign_subdir(const char *path, const char *name, int is_dir, void *ctx)
+{
+    (void)ctx;
+    if (!is_dir) return 0;
+    for (size_t i = 0; i < sizeof g_report_subdirs / sizeof g_report_subdirs[0]; i++)
+        if (!strcmp(name, g_report_subdirs[i])) return each_entry(path, is_subdir, NULL) != 0;
+    return 1;
+}
+
 /* A directory the report may replace: a report (its mark or an index.html) without
- * subdirectories, or an empty one. */
+ * subdirectories but its own, or an empty one. */
 static int replaceable(const char *dir)
 {
-    if (each_entry(dir, is_subdir, NULL) != 0) return 0;
+    if (each_entry(dir, foreign_subdir, NULL) != 0) return 0;
     DIR *d = opendir(dir);
     int empty = 1;
     struct dirent *e;
@@ -647,6 +686,14 @@ static int remove_file(const char *path, const char *name, int is_dir, void *ctx
     return is_dir || unlink(path) != 0;
 }
 
+/* a file, or one of the report's own subdirectories with its files (replaceable() checked them) */
+static int remove_entry(const char *path, const char *name, int is_dir, void *ctx)
+{
+    (void)name, (void)ctx;
+    if (!is_dir) return unlink(path) != 0;
+    return each_entry(path, remove_file, NULL) != 0 || rmdir(path) != 0;
+}
+
 /* Removes a replaceable directory: its files, then itself. */
 static int remove_report(const char *dir)
 {
@@ -654,7 +701,7 @@ static int remove_report(const char *dir)
         fprintf(stderr, "qkspec reproduce: %s is in the way and is not a report: remove it\n", dir);
         return -1;
     }
-    if (each_entry(dir, remove_file, NULL) != 0 || rmdir(dir) != 0) {
+    if (each_entry(dir, remove_entry, NULL) != 0 || rmdir(dir) != 0) {
         fprintf(stderr, "qkspec reproduce: cannot remove %s: %s\n", dir, strerror(errno));
         return -1;
     }
@@ -668,7 +715,8 @@ static char *report_begin(const char *out)
     struct stat st;
     if (lstat(out, &st) == 0 && (!S_ISDIR(st.st_mode) || !replaceable(out))) {
         fprintf(stderr, "qkspec reproduce: %s exists and is not a qkspec report (no %s or index.html, or it has "
-                        "subdirectories); it would be replaced: choose another --out or remove it\n", out, REPORT_MARK);
+                        "subdirectories a report does not make); it would be replaced: choose another --out or remove "
+                        "it\n", out, REPORT_MARK);
         return NULL;
     }
     char *dir = cli_strcat3(out, ".partial", "");
@@ -799,14 +847,80 @@ static const char *choose_corpus(const char *text, int quick, const char **missi
     return NULL;
 }
 
+/* --runs D1[,D2...]: at most REPORT_MAX_SWEEPS directories; the count, or -1 (printed) */
+static int split_dirs(const char *list, char **out)
+{
+    int n = 0;
+    for (const char *p = list;; n++) {
+        size_t l = strcspn(p, ",");
+        if (n == REPORT_MAX_SWEEPS || l == 0) {
+            fprintf(stderr, "qkspec reproduce: --runs: expected 1 to %d sweep directories separated by commas, got '%s'\n",
+                    REPORT_MAX_SWEEPS, list);
+            return -1;
+        }
+        if (!(out[n] = malloc(l + 1))) return -1;
+        memcpy(out[n], p, l);
+        out[n][l] = 0;
+        p += l;
+        if (!*p) return n + 1;
+        p++;
+    }
+}
+
+/* The appendix of full mode (the README's "Against the paper"): the same ladder as
+ * section 2 at d = 128 (preset paper, its lr 2.5e-5) and with 3 and 6 layers (d = 32),
+ * 3000 steps each, evaluations every 150 steps; each in its own subdirectory. */
+typedef struct {
+    const char *subdir, *preset, *title;
+    int layers;
+} appendix_plan;
+#define N_APPENDIX 3
+static const appendix_plan g_appendix[N_APPENDIX] = {
+    {"d128", "paper", "one layer, d = 128 (preset paper), the paper's lr 2.5e-5, 3000 steps", 1},
+    {"layers3", "paper-d32", "3 layers, d = 32 (preset paper-d32 --layers 3), 3000 steps", 3},
+    {"layers6", "paper-d32", "6 layers, d = 32 (preset paper-d32 --layers 6), 3000 steps", 6},
+};
+
+/* Plans one appendix sweep from section 2's options, trains it (or reads it from from)
+ * into DIR/subdir, prints its table and claims, and describes it in *rs. */
+static int appendix_sweep(const appendix_plan *a, const train_opts *main_base, const sweep_spec *spec, long steps,
+                          const char *from, int jobs, const char *dir, sweep_run *runs, report_sweep *rs)
+{
+    static train_opts b;
+    b = *main_base;
+    qk_model_preset(a->preset, &b.cfg);
+    b.cfg.V = 0;
+    b.cfg.L = a->layers;
+    b.cfg.init = main_base->cfg.init;
+    b.cfg.dropout = main_base->cfg.dropout;
+    b.steps = steps ? steps : 3000;
+    b.eval_every = (int)(b.steps / 20 > 0 ? b.steps / 20 : 1);
+    char *sub = cli_path_join(dir, a->subdir);
+    if (!sub || cli_mkdir("reproduce", sub)) return 1;
+    b.out = sub;
+    int n;
+    sweep_plan_spec(&b, spec, runs, &n);
+    printf("      appendix: %s: %d runs of %ld steps (d=%d, %d layer%s, lr %g) in %s/\n", a->subdir, n, b.steps, b.cfg.d,
+           b.cfg.L, b.cfg.L > 1 ? "s" : "", (double)b.cfg.lr, a->subdir);
+    fflush(stdout);
+    int rc = from ? runs_take(runs, n, from, sub, b.steps) : sweep_execute(runs, n, jobs, sub, NULL);
+    if (rc) return rc;
+    sweep_table(runs, n, stdout);
+    sweep_claims(runs, n, stdout, 0);
+    report_sweep r = {runs, n, a->title, a->subdir, from};
+    *rs = r;
+    return 0;
+}
+
 int qk_cmd_reproduce(int argc, char **argv)
 {
-    int quick = 0;
+    int quick = 0, appendix = 1;
     long jobs = 2, steps = 0;
-    const char *out = "qkspec-report", *text = NULL, *runs_from = NULL;
+    const char *out = "qkspec-report", *text = NULL, *runs_list = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--quick")) { quick = 1; continue; }
+        if (!strcmp(a, "--no-appendix")) { appendix = 0; continue; }
         if ((!strcmp(a, "--out") || !strcmp(a, "--text")) && !v) {
             fprintf(stderr, "qkspec reproduce: %s needs a value\n", a);
             return 2;
@@ -816,14 +930,14 @@ int qk_cmd_reproduce(int argc, char **argv)
         else if (!strcmp(a, "--jobs")) { if (cli_parse_long("reproduce", a, v, 1, 64, &jobs)) return 2; i++; }
         else if (!strcmp(a, "--steps")) { if (cli_parse_long("reproduce", a, v, 1, 10000000, &steps)) return 2; i++; }
         else if (!strcmp(a, "--runs")) {
-            if (!v) { fprintf(stderr, "qkspec reproduce: --runs needs a directory\n"); return 2; }
-            runs_from = v;
+            if (!v || !*v) { fprintf(stderr, "qkspec reproduce: --runs needs a directory\n"); return 2; }
+            runs_list = v;
             i++;
         }
         else {
             fprintf(stderr, "qkspec reproduce: unknown option '%s'\n"
                             "usage: qkspec reproduce [--quick] [--out DIR] [--text FILE] [--jobs N] [--steps N]\n"
-                            "       [--runs SWEEPDIR]\n", a);
+                            "       [--no-appendix] [--runs SWEEPDIR[,D128DIR[,LAYERS3DIR[,LAYERS6DIR]]]]\n", a);
             return 2;
         }
     }
@@ -831,7 +945,14 @@ int qk_cmd_reproduce(int argc, char **argv)
     memset(&in, 0, sizeof in);
     in.quick = quick;
     in.out = out;
-    in.runs_from = runs_from;
+    static char *from[REPORT_MAX_SWEEPS];
+    int nfrom = 0;
+    if (runs_list && (nfrom = split_dirs(runs_list, from)) < 0) return 2;
+    if (nfrom > 1 && (quick || !appendix)) {
+        fprintf(stderr, "qkspec reproduce: --runs names %d directories, but %s has no appendix sweeps: give one\n", nfrom,
+                quick ? "--quick" : "--no-appendix");
+        return 2;
+    }
     /* every input is checked before the first experiment: a bad corpus found after
      * the simulation would waste it, and each of the sweep's runs would say so again */
     static train_opts base;
@@ -890,15 +1011,29 @@ int qk_cmd_reproduce(int argc, char **argv)
            "      LocAteR weighting %s, init %s, dropout %g, seed%s\n", n, base.steps, base.cfg.d, base.cfg.T,
            base.cfg.B, (double)base.cfg.lr, jobs, quick ? "token (R on the per-token mean loss)" : "token and sum (R/(B*T))",
            base.cfg.init == QK_INIT_FAIRSEQ ? "fairseq" : "legacy", (double)base.cfg.dropout, quick ? " 1" : "s 1,2");
-    if (runs_from) {
-        if ((rc = runs_take(runs, n, runs_from, dir, base.steps)) != 0) return report_unfinished(outp, dir, rc);
+    if (nfrom) {
+        if ((rc = runs_take(runs, n, from[0], dir, base.steps)) != 0) return report_unfinished(outp, dir, rc);
     } else if ((rc = sweep_execute(runs, n, (int)jobs, dir, NULL)) != 0) {
         return report_unfinished(outp, dir, rc);
     }
     sweep_table(runs, n, stdout);
     if (!quick) sweep_claims(runs, n, stdout, 0);
-    in.runs = runs;
-    in.nruns = n;
+    report_sweep main_sweep = {runs, n, quick ? "one layer, d = 32, the token weighting (quick mode)"
+                                              : "one layer, d = 32 (preset paper-d32), the paper's lr 1e-4",
+                               NULL, nfrom ? from[0] : NULL};
+    in.lm[0] = main_sweep;
+    in.nlm = 1;
+
+    /* 2b. the appendix (full mode): d = 128 and 3 and 6 layers, as the README's "Against
+     * the paper" (the same runs as its `qkspec sweep` commands) */
+    for (int k = 0; !quick && k < N_APPENDIX && (nfrom ? k + 1 < nfrom : appendix); k++) {
+        static sweep_run app_runs[N_APPENDIX][SWEEP_MAX_RUNS];
+        if ((rc = appendix_sweep(&g_appendix[k], &base, &spec, steps, nfrom ? from[k + 1] : NULL, (int)jobs, dir,
+                                 app_runs[k], &in.lm[in.nlm])) != 0)
+            return report_unfinished(outp, dir, rc);
+        in.nlm++;
+    }
+    in.appendix_left_out = !quick && in.nlm < 1 + N_APPENDIX;
 
     /* 3. other experiments contribute their section, then the page */
     printf("[3/3] report\n");

@@ -6,16 +6,27 @@
 #include "qk_sim_cli.h"
 #include "sweep.h"
 
+/* One sweep of language-model runs and its section of the page. */
+typedef struct {
+    const sweep_run *runs;
+    int n;
+    const char *title;  /* the section's heading */
+    const char *subdir; /* its CSVs are in this subdirectory of the report; NULL: beside index.html */
+    const char *from;   /* --runs: read from this directory, not trained by the command; NULL: trained */
+} report_sweep;
+
+#define REPORT_MAX_SWEEPS 4 /* the main sweep (d = 32) and the appendix: d = 128, 3 and 6 layers */
+
 typedef struct {
     int quick;
     const char *out; /* the report directory, as the user gave it */
     double seconds;
     const qk_sim_summary *sim;
     qk_sim_config sim_cfg;
-    const sweep_run *runs;
-    int nruns;
+    report_sweep lm[REPORT_MAX_SWEEPS]; /* lm[0]: section 2; the others: the appendix */
+    int nlm;
+    int appendix_left_out; /* full mode with --no-appendix, or --runs naming fewer sweeps */
     const char *no_corpus; /* where a corpus was looked for and not found; NULL: found */
-    const char *runs_from; /* --runs DIR: the training runs were read from DIR, not made */
     const char *text;      /* the corpus the language models train on; NULL: the built-in one */
     /* further sections (report_extra.c): called before </body> */
     void (*extra_html)(FILE *f, void *ctx);

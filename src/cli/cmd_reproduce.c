@@ -876,7 +876,7 @@ typedef struct {
 } appendix_plan;
 #define N_APPENDIX 3
 static const appendix_plan g_appendix[N_APPENDIX] = {
-    {"d128", "paper", "one layer, d = 128 (preset paper), the paper's lr 2.5e-5, 3000 steps", 1},
+    {"d128", "paper", "One layer, d = 128 (preset paper), the paper's lr 2.5e-5, 3000 steps", 1},
     {"layers3", "paper-d32", "3 layers, d = 32 (preset paper-d32 --layers 3), 3000 steps", 3},
     {"layers6", "paper-d32", "6 layers, d = 32 (preset paper-d32 --layers 6), 3000 steps", 6},
 };
@@ -1018,8 +1018,8 @@ int qk_cmd_reproduce(int argc, char **argv)
     }
     sweep_table(runs, n, stdout);
     if (!quick) sweep_claims(runs, n, stdout, 0);
-    report_sweep main_sweep = {runs, n, quick ? "one layer, d = 32, the token weighting (quick mode)"
-                                              : "one layer, d = 32 (preset paper-d32), the paper's lr 1e-4",
+    report_sweep main_sweep = {runs, n, quick ? "One layer, d = 32, the token weighting (quick mode)"
+                                              : "One layer, d = 32 (preset paper-d32), the paper's lr 1e-4",
                                NULL, nfrom ? from[0] : NULL};
     in.lm[0] = main_sweep;
     in.nlm = 1;

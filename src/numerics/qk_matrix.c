@@ -274,12 +274,14 @@ qk_status qk_matmul(qk_mat *C, const qk_mat *A, const qk_mat *B, int flags)
     gemm_job g = {kern, qk__kern_ext(), C, A, B, ta, tb, accumulate, K, 0, 0, M, N};
     int workers = qk_parallel_workers();
     if (workers > 1 && ((long)M * N * K >= QK__GEMM_PAR_MIN || qk__split_all())) {
-        /* columns in whole nr panels when there are enough of them (each part packs only
-         * its own B panels), else rows in whole mr tiles */
+        /* Each part reads all of the operand on the side it does not split: a band of
+         * columns reads all of A, a band of rows packs all of B. So the longer side is
+         * split (rows when M >= N: the training's 4096-row products), in whole mr tiles
+         * or nr panels, when it has a unit for every worker; else the other side. */
         /* up to 4 parts per worker: a worker that is descheduled (a shared machine)
          * holds up a region by one small part only */
         int pn = (N + nr - 1) / nr, pm = (M + mr - 1) / mr, parts;
-        g.split_rows = pn < workers && pm > pn;
+        g.split_rows = M >= N ? pm >= workers || pm > pn : pn < workers && pm > pn;
         int units = g.split_rows ? pm : pn, unit = g.split_rows ? mr : nr, most = 4 * workers;
         parts = units < most ? units : most;
         g.step = (units + parts - 1) / parts * unit;

@@ -96,9 +96,10 @@ int main(int argc, char **argv)
     /* configurations: the paths (scalar only with --scalar) on 1 thread, the best path on every thread count */
     qk_isa cisa[MAX_CONF];
     int cth[MAX_CONF], nconf = 0;
-    qk_isa best = QK_ISA_SCALAR;
+    qk_isa best = QK_ISA_SCALAR; /* the widest selected path */
     for (int i = 0; i < QK_ISA_COUNT; i++)
-        if (qk_isa_available((qk_isa)i) && i != QK_ISA_SCALAR) best = (qk_isa)i;
+        if (qk_isa_available((qk_isa)i) && i != QK_ISA_SCALAR && (!isa_list || bc_in_list(isa_list, qk_isa_name((qk_isa)i))))
+            best = (qk_isa)i;
     for (int i = 0; i < QK_ISA_COUNT && nconf < MAX_CONF; i++) {
         if (!qk_isa_available((qk_isa)i) || (i == QK_ISA_SCALAR && !scalar && !isa_list)) continue;
         if (isa_list && !bc_in_list(isa_list, qk_isa_name((qk_isa)i))) continue;

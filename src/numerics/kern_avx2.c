@@ -144,6 +144,175 @@ static void vexpf_avx2(float *y, const float *x, int n)
     for (; i < n; i++) y[i] = qk_expf(x[i]);
 }
 
+/* ---------------------------------------------------------------- GELU, erf form */
+/* qk_gelu_erff (qk_math.c) 8 floats at a time as two registers of 4 doubles: the scheme
+ * of kern_avx512.c (see there) with vector masks in place of mask registers. Each
+ * lane's loop exit is its own: a lane's value is taken at the step where its exit test
+ * first holds, or at the scalar loop's bound. A tail of fewer than 8 goes element by
+ * element through qk_gelu_erff. */
+static inline __m256d neg4(__m256d x) { return _mm256_xor_pd(x, _mm256_set1_pd(-0.0)); }
+static inline __m256d andn4(__m256d m, __m256d x) { return _mm256_andnot_pd(m, x); } /* x & ~m */
+static inline int any4(__m256d m) { return _mm256_movemask_pd(m) != 0; }
+static inline __m256d sel4(__m256d m, __m256d yes, __m256d no) { return _mm256_blendv_pd(no, yes, m); }
+
+/* qk_exp of x <= 0 or -Inf in 4 lanes: 0 below -745.2, else e^r·2^k1·2^k2 (qk_math.c) */
+static inline __m256d exp_neg4(__m256d x)
+{
+    const __m256d shift = _mm256_set1_pd(QK__SHIFT);
+    __m256d under = _mm256_cmp_pd(x, _mm256_set1_pd(-745.2), _CMP_LT_OQ);
+    x = sel4(under, _mm256_set1_pd(-745.0), x); /* k in range; the lane is 0 below */
+    __m256d t = _mm256_fmadd_pd(x, _mm256_set1_pd(QK__LOG2E), shift);
+    __m256d kd = _mm256_sub_pd(t, shift);
+    __m256d r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(QK__LN2_HI), x);
+    r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(QK__LN2_LO), r);
+    __m256i k = _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(shift));
+    __m256d p = _mm256_set1_pd(QK__EXP_C13);
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C12));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C11));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C10));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C9));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C8));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C7));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C6));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C5));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C4));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C3));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C2));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    /* k1 = k/2 rounded toward zero = (k + (k < 0)) >> 1 arithmetic. AVX2 has no 64-bit
+     * arithmetic shift; a logical one differs in bit 63 only, and only the low 11 bits
+     * of k1 and k2 reach the exponent fields below. */
+    __m256i kk = _mm256_add_epi64(k, _mm256_srli_epi64(k, 63));
+    __m256i k1 = _mm256_srli_epi64(kk, 1);
+    __m256i k2 = _mm256_sub_epi64(k, k1);
+    const __m256i bias = _mm256_set1_epi64x(1023);
+    __m256d s1 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(k1, bias), 52));
+    __m256d s2 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(k2, bias), 52));
+    __m256d e = _mm256_mul_pd(_mm256_mul_pd(p, s1), s2);
+    return andn4(under, e);
+}
+
+typedef struct {
+    __m256d xd, a, neg, small, ge6, gt27, ser, cf; /* masks: all ones or zero per lane */
+} gelu4;
+
+static inline gelu4 gelu_classify4(__m128 x)
+{
+    const __m256d zero = _mm256_setzero_pd();
+    gelu4 g;
+    g.xd = _mm256_cvtps_pd(x);
+    __m256d z = _mm256_mul_pd(g.xd, _mm256_set1_pd(0x1.6a09e667f3bcdp-1)); /* x/sqrt(2) */
+    __m256d pos = _mm256_cmp_pd(z, zero, _CMP_GE_OQ);
+    g.neg = _mm256_cmp_pd(z, zero, _CMP_LT_OQ);
+    g.a = sel4(g.neg, neg4(z), z);
+    g.small = _mm256_cmp_pd(g.a, _mm256_set1_pd(2.0), _CMP_LT_OQ);
+    g.ge6 = _mm256_cmp_pd(g.a, _mm256_set1_pd(6.0), _CMP_GE_OQ);
+    g.gt27 = _mm256_cmp_pd(g.a, _mm256_set1_pd(27.3), _CMP_GT_OQ);
+    g.ser = _mm256_and_pd(_mm256_or_pd(pos, g.neg), g.small);
+    g.cf = _mm256_or_pd(andn4(g.ge6, andn4(g.small, pos)), andn4(g.gt27, andn4(g.small, g.neg)));
+    return g;
+}
+
+/* the series' sum for the lanes act0, act1 (a < 2) */
+static inline void erf_series8(__m256d a0, __m256d act0, __m256d a1, __m256d act1, __m256d *s0, __m256d *s1)
+{
+    const __m256d two = _mm256_set1_pd(2.0), ulp = _mm256_set1_pd(0x1p-56), zero = _mm256_setzero_pd();
+    const __m256d t20 = _mm256_mul_pd(two, _mm256_mul_pd(a0, a0)), t21 = _mm256_mul_pd(two, _mm256_mul_pd(a1, a1));
+    __m256d term0 = a0, sum0 = a0, out0 = a0, term1 = a1, sum1 = a1, out1 = a1;
+    act0 = _mm256_and_pd(act0, _mm256_cmp_pd(a0, zero, _CMP_NEQ_UQ));
+    act1 = _mm256_and_pd(act1, _mm256_cmp_pd(a1, zero, _CMP_NEQ_UQ));
+    for (int n = 1; n < 400 && any4(_mm256_or_pd(act0, act1)); n++) {
+        const __m256d den = _mm256_set1_pd((double)(2 * n + 1));
+        term0 = _mm256_mul_pd(term0, _mm256_div_pd(t20, den)); /* term *= 2.0 * x2 / (2n + 1) */
+        term1 = _mm256_mul_pd(term1, _mm256_div_pd(t21, den));
+        sum0 = _mm256_add_pd(sum0, term0);
+        sum1 = _mm256_add_pd(sum1, term1);
+        __m256d d0 = _mm256_and_pd(act0, _mm256_cmp_pd(term0, _mm256_mul_pd(sum0, ulp), _CMP_LT_OQ));
+        __m256d d1 = _mm256_and_pd(act1, _mm256_cmp_pd(term1, _mm256_mul_pd(sum1, ulp), _CMP_LT_OQ));
+        out0 = sel4(d0, sum0, out0);
+        out1 = sel4(d1, sum1, out1);
+        act0 = andn4(d0, act0);
+        act1 = andn4(d1, act1);
+        if (n == 399) { /* the bound: the lanes still running return their sum */
+            out0 = sel4(act0, sum0, out0);
+            out1 = sel4(act1, sum1, out1);
+        }
+    }
+    *s0 = out0;
+    *s1 = out1;
+}
+
+/* the continued fraction's f for the lanes act0, act1 (modified Lentz) */
+static inline void erfc_cf8(__m256d a0, __m256d act0, __m256d a1, __m256d act1, __m256d *f0o, __m256d *f1o)
+{
+    const __m256d tiny = _mm256_set1_pd(0x1p-600), one = _mm256_set1_pd(1.0), eps = _mm256_set1_pd(0x1p-54);
+    const __m256d zero = _mm256_setzero_pd();
+    __m256d f0 = a0, C0 = a0, D0 = zero, out0 = a0, f1 = a1, C1 = a1, D1 = zero, out1 = a1;
+#define QK__LENTZ4(f, C, D, a, act, out)                                                            \
+    do {                                                                                          \
+        D = _mm256_add_pd(a, _mm256_mul_pd(an, D));                                               \
+        D = sel4(_mm256_cmp_pd(D, zero, _CMP_EQ_OQ), tiny, D);                                    \
+        C = _mm256_add_pd(a, _mm256_div_pd(an, C));                                               \
+        C = sel4(_mm256_cmp_pd(C, zero, _CMP_EQ_OQ), tiny, C);                                    \
+        D = _mm256_div_pd(one, D);                                                                \
+        __m256d delta = _mm256_mul_pd(C, D);                                                      \
+        f = _mm256_mul_pd(f, delta);                                                              \
+        __m256d done = _mm256_and_pd(act, _mm256_and_pd(_mm256_cmp_pd(_mm256_sub_pd(delta, one), eps, _CMP_LT_OQ), \
+                                                        _mm256_cmp_pd(_mm256_sub_pd(one, delta), eps, _CMP_LT_OQ))); \
+        out = sel4(done, f, out);                                                                 \
+        act = andn4(done, act);                                                                   \
+        if (n == 499) out = sel4(act, f, out);                                                    \
+    } while (0)
+    for (int n = 1; n < 500 && any4(_mm256_or_pd(act0, act1)); n++) {
+        const __m256d an = _mm256_set1_pd(0.5 * n);
+        QK__LENTZ4(f0, C0, D0, a0, act0, out0);
+        QK__LENTZ4(f1, C1, D1, a1, act1, out1);
+    }
+#undef QK__LENTZ4
+    *f0o = out0;
+    *f1o = out1;
+}
+
+/* 0.5·x·(1 + erf(x/√2)) of 4 lanes in double, from the series' sum and the fraction's f */
+static inline __m256d gelu_finish4(const gelu4 *g, __m256d sum, __m256d f)
+{
+    const __m256d one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd();
+    __m256d s = zero, t = zero;
+    if (any4(g->ser))
+        s = _mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(0x1.20dd750429b6dp0), exp_neg4(neg4(_mm256_mul_pd(g->a, g->a)))),
+                          sum);
+    if (any4(g->cf))
+        t = _mm256_div_pd(_mm256_mul_pd(_mm256_set1_pd(0x1.20dd750429b6dp-1), exp_neg4(_mm256_mul_pd(neg4(g->a), g->a))),
+                          f);
+    /* z >= 0: 1 + r with r = 1 | S | 1 - CF; z < 0: 1 - S | 0 | CF */
+    __m256d r = sel4(g->small, s, _mm256_sub_pd(one, t));
+    r = sel4(g->ge6, one, r);
+    __m256d op_pos = _mm256_add_pd(one, r);
+    __m256d op_neg = sel4(g->small, _mm256_sub_pd(one, s), t);
+    op_neg = sel4(andn4(g->small, g->gt27), zero, op_neg);
+    __m256d op = sel4(g->neg, op_neg, op_pos);
+    return _mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(0.5), g->xd), op);
+}
+
+static void vgelu_erff_avx2(float *y, const float *x, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 xv = _mm256_loadu_ps(x + i);
+        gelu4 g0 = gelu_classify4(_mm256_castps256_ps128(xv)), g1 = gelu_classify4(_mm256_extractf128_ps(xv, 1));
+        __m256d s0 = _mm256_setzero_pd(), s1 = s0, f0 = s0, f1 = s0;
+        if (any4(_mm256_or_pd(g0.ser, g1.ser))) erf_series8(g0.a, g0.ser, g1.a, g1.ser, &s0, &s1);
+        if (any4(_mm256_or_pd(g0.cf, g1.cf))) erfc_cf8(g0.a, g0.cf, g1.a, g1.cf, &f0, &f1);
+        __m256 yv = _mm256_set_m128(_mm256_cvtpd_ps(gelu_finish4(&g1, s1, f1)), _mm256_cvtpd_ps(gelu_finish4(&g0, s0, f0)));
+        /* NaN: x + x; -Inf: -0 (qk_gelu_erff's first two lines) */
+        yv = _mm256_blendv_ps(yv, _mm256_add_ps(xv, xv), _mm256_cmp_ps(xv, xv, _CMP_UNORD_Q));
+        yv = _mm256_blendv_ps(yv, _mm256_set1_ps(-0.0f), _mm256_cmp_ps(xv, _mm256_set1_ps(-INFINITY), _CMP_EQ_OQ));
+        _mm256_storeu_ps(y + i, yv);
+    }
+    for (; i < n; i++) y[i] = qk_gelu_erff(x[i]);
+}
+
 /* Jacobi kernels (double): defined at the end of this file. */
 static void jrot_avx2(double *x, double *y, int n, double c, double s);
 static void jstep_avx2(const double *x0, const double *x1, double *y0, double *y1, int h, double a, double b,
@@ -156,6 +325,7 @@ static void jfcols_avx2(double *r, int nr, const int *cp, const int *cq, const d
 const qk_kernels qk__kernels_avx2 = {"avx2", MR, NR, gemm_tile_avx2, sum_avx2, dot_avx2, vexpf_avx2,
                                      jrot_avx2, jstep_avx2, jdot3_avx2, jfrot_avx2,
                                      jangle_avx2, jfcols_avx2};
+const qk_kernels_ext qk__kernels_avx2_ext = {0, vgelu_erff_avx2, 0, 0, 0, 0, 0, 0};
 
 /* ---------------------------------------------------------------- Jacobi (double) */
 /* As kern_scalar.c, 4 lanes: x' = fmsub(c, x, s*y) = fma(c, x, -(s*y)), y' = fmadd(c, y, s*x). */

@@ -65,6 +65,9 @@ static const qk_kernels_ext *ext_of(qk_isa isa)
 #if defined(QK_HAVE_AVX512)
     if (isa == QK_ISA_AVX512) return &qk__kernels_avx512_ext;
 #endif
+#if defined(QK_HAVE_AVX2)
+    if (isa == QK_ISA_AVX2) return &qk__kernels_avx2_ext;
+#endif
     (void)isa;
     return &g_no_ext;
 }

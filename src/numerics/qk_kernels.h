@@ -64,7 +64,7 @@ typedef struct {
 
 } qk_kernels;
 
-/* Entries that only some paths have (kern_avx512.c): the table of the selected path,
+/* Entries that only some paths have (kern_avx512.c; kern_avx2.c has the GELU): the table of the selected path,
  * qk__kern_ext(), is never NULL, its members are NULL where the path lacks them, and the
  * callers (qk_matrix.c, qk_math.c) then use the entries above or portable code. */
 typedef struct {
@@ -92,6 +92,7 @@ typedef struct {
 
 extern const qk_kernels qk__kernels_scalar;
 extern const qk_kernels qk__kernels_avx2;
+extern const qk_kernels_ext qk__kernels_avx2_ext;
 extern const qk_kernels qk__kernels_avx512;
 extern const qk_kernels_ext qk__kernels_avx512_ext;
 extern const qk_kernels qk__kernels_neon;

@@ -495,7 +495,7 @@ static void lm_section(FILE *f, const report_inputs *in, const report_sweep *s, 
     fprintf(f, "<h4>Final numbers</h4>\n");
     final_table(f, runs, n);
     fprintf(f, "<h4>Against the paper's qualitative claims</h4>\n");
-    claims(f, runs, n, in->sim);
+    claims(f, runs, n, k == 0 ? in->sim : NULL); /* the simulation's verdict once */
     fprintf(f, "<div class=\"figs\">\n");
     fig_runs(f, runs, n, "eigen scale tr(S²) of W_QK", "tr(S²)", 0, 1);
     fig_runs(f, runs, n, "attention entropy", "entropy (nats)", 1, 0);
@@ -747,7 +747,8 @@ static char *report_begin(const char *out)
 static int remove_hidden(const char *path, const char *name, int is_dir, void *ctx)
 {
     (void)ctx;
-    return name[0] == '.' && !is_dir && unlink(path) != 0;
+    if (is_dir) return each_entry(path, remove_hidden, NULL) != 0; /* the report's own subdirectories */
+    return name[0] == '.' && unlink(path) != 0;
 }
 
 /* A failure after report_begin: OUT is as it was. Returns rc. */
@@ -806,13 +807,21 @@ static int runs_take(sweep_run *runs, int n, const char *from, const char *dir, 
         char *res = cli_strcat3(".", runs[i].name, ".result"), *rp = res ? cli_path_join(from, res) : NULL;
         int ok = rp && train_read_result(rp, &runs[i].result) == 0;
         const train_result *r = &runs[i].result;
-        if (ok && (r->n < 1 || r->step[r->n - 1] != steps || r->T != runs[i].opts.cfg.T || r->d != runs[i].opts.cfg.d))
+        qk_model_config c = runs[i].opts.cfg; /* its parameter count tells the layers too */
+        qk_model_sizes_t sz;
+        if (!c.V) c.V = 256; /* byte-level */
+        if (ok && (r->n < 1 || r->step[r->n - 1] != steps || r->T != c.T || r->d != c.d ||
+                   qk_model_sizes(&c, &sz) != QK_OK || r->params != (long long)sz.params))
             ok = 0;
-        if (!ok) fprintf(stderr, "qkspec reproduce: --runs %s: no finished run %s of %ld steps there\n", from, runs[i].name, steps);
+        if (!ok)
+            fprintf(stderr, "qkspec reproduce: --runs %s: no finished run %s of %ld steps there (d = %d, %d layer%s)\n",
+                    from, runs[i].name, steps, c.d, c.L, c.L > 1 ? "s" : "");
         free(res);
         free(rp);
-        for (int k = 0; ok && k < 2; k++) {
-            char *name = cli_strcat3(runs[i].name, k ? "_rho.csv" : "_evals.csv", "");
+        static const char *const csv[3] = {"_evals.csv", "_rho.csv", "_layers.csv"}; /* the last: L·H > 1 only */
+        int ncsv = runs[i].opts.cfg.L * runs[i].opts.cfg.H > 1 ? 3 : 2;
+        for (int k = 0; ok && k < ncsv; k++) {
+            char *name = cli_strcat3(runs[i].name, csv[k], "");
             char *src = name ? cli_path_join(from, name) : NULL, *dst = name ? cli_path_join(dir, name) : NULL;
             FILE *in = src ? fopen(src, "rb") : NULL;
             if (!in || cli_write_file("reproduce", dst, copy_fill, in)) {
@@ -876,9 +885,9 @@ typedef struct {
 } appendix_plan;
 #define N_APPENDIX 3
 static const appendix_plan g_appendix[N_APPENDIX] = {
-    {"d128", "paper", "One layer, d = 128 (preset paper), the paper's lr 2.5e-5, 3000 steps", 1},
-    {"layers3", "paper-d32", "3 layers, d = 32 (preset paper-d32 --layers 3), 3000 steps", 3},
-    {"layers6", "paper-d32", "6 layers, d = 32 (preset paper-d32 --layers 6), 3000 steps", 6},
+    {"d128", "paper", "One layer, d = 128 (preset paper), the paper's lr 2.5e-5", 1},
+    {"layers3", "paper-d32", "3 layers, d = 32 (preset paper-d32 --layers 3)", 3},
+    {"layers6", "paper-d32", "6 layers, d = 32 (preset paper-d32 --layers 6)", 6},
 };
 
 /* Plans one appendix sweep from section 2's options, trains it (or reads it from from)

@@ -139,6 +139,10 @@ expect_error "reproduce: --out with a foreign subdirectory" "subdirectories a re
 expect_error "reproduce: --runs with an empty item" "expected 1 to 4 sweep directories" $Q reproduce --runs a,,b
 expect_error "reproduce: --runs with five items" "expected 1 to 4 sweep directories" $Q reproduce --runs a,b,c,d,e
 expect_error "reproduce: appendix directories in quick mode" "--quick has no appendix sweeps" $Q reproduce --quick --runs a,b
+expect_error "reproduce: --runs without the runs, before any work" "--runs $tmp/none: no finished run baseline of 800 steps" \
+    $Q reproduce --quick --runs "$tmp/none" --out "$tmp/rep_none"
+[ ! -e "$tmp/rep_none.partial" ] && pass "reproduce: a bad --runs leaves no report behind" ||
+    fail "reproduce: a bad --runs left $tmp/rep_none.partial"
 if $Q reproduce --quick --steps 20 --out "$tmp/rep" > "$tmp/rep.out" 2>&1 &&
    grep -q "Eigenspectrum simulation" "$tmp/rep/index.html" && grep -q "qualitative claims" "$tmp/rep/index.html" &&
    grep -q "<h3>Trained networks</h3>" "$tmp/rep/index.html" && [ -s "$tmp/rep/collapse_train.csv" ] &&

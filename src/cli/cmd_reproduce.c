@@ -801,7 +801,9 @@ static int copy_fill(FILE *f, void *ctx)
  * trained; the CSVs are copied into the report. A result is taken if its last
  * evaluation is at the planned step and its T and d are the plan's; the rest of its
  * configuration is not checked here (the sweep that made it checked it). */
-static int runs_take(sweep_run *runs, int n, const char *from, const char *dir, long steps)
+/* whether from has every planned run finished (its result read into runs[i].result);
+ * 0, or 1 after naming the first that is missing */
+static int runs_check(sweep_run *runs, int n, const char *from, long steps)
 {
     for (int i = 0; i < n; i++) {
         char *res = cli_strcat3(".", runs[i].name, ".result"), *rp = res ? cli_path_join(from, res) : NULL;
@@ -818,6 +820,16 @@ static int runs_take(sweep_run *runs, int n, const char *from, const char *dir, 
                     from, runs[i].name, steps, c.d, c.L, c.L > 1 ? "s" : "");
         free(res);
         free(rp);
+        if (!ok) return 1;
+    }
+    return 0;
+}
+
+static int runs_take(sweep_run *runs, int n, const char *from, const char *dir, long steps)
+{
+    if (runs_check(runs, n, from, steps)) return 1;
+    for (int i = 0; i < n; i++) {
+        int ok = 1;
         static const char *const csv[3] = {"_evals.csv", "_rho.csv", "_layers.csv"}; /* the last: L·H > 1 only */
         int ncsv = runs[i].opts.cfg.L * runs[i].opts.cfg.H > 1 ? 3 : 2;
         for (int k = 0; ok && k < ncsv; k++) {
@@ -890,25 +902,32 @@ static const appendix_plan g_appendix[N_APPENDIX] = {
     {"layers6", "paper-d32", "6 layers, d = 32 (preset paper-d32 --layers 6)", 6},
 };
 
-/* Plans one appendix sweep from section 2's options, trains it (or reads it from from)
- * into DIR/subdir, prints its table and claims, and describes it in *rs. */
+/* The runs of appendix sweep a, planned from section 2's options, their CSVs in out */
+static void appendix_runs(const appendix_plan *a, const train_opts *main_base, const sweep_spec *spec, long steps,
+                          const char *out, train_opts *b, sweep_run *runs, int *n)
+{
+    *b = *main_base;
+    qk_model_preset(a->preset, &b->cfg);
+    b->cfg.V = 0;
+    b->cfg.L = a->layers;
+    b->cfg.init = main_base->cfg.init;
+    b->cfg.dropout = main_base->cfg.dropout;
+    b->steps = steps ? steps : 3000;
+    b->eval_every = (int)(b->steps / 20 > 0 ? b->steps / 20 : 1);
+    b->out = out;
+    sweep_plan_spec(b, spec, runs, n);
+}
+
+/* Trains appendix sweep a (or reads it from from) into DIR/subdir, prints its table and
+ * claims, and describes it in *rs. */
 static int appendix_sweep(const appendix_plan *a, const train_opts *main_base, const sweep_spec *spec, long steps,
                           const char *from, int jobs, const char *dir, sweep_run *runs, report_sweep *rs)
 {
     static train_opts b;
-    b = *main_base;
-    qk_model_preset(a->preset, &b.cfg);
-    b.cfg.V = 0;
-    b.cfg.L = a->layers;
-    b.cfg.init = main_base->cfg.init;
-    b.cfg.dropout = main_base->cfg.dropout;
-    b.steps = steps ? steps : 3000;
-    b.eval_every = (int)(b.steps / 20 > 0 ? b.steps / 20 : 1);
     char *sub = cli_path_join(dir, a->subdir);
     if (!sub || cli_mkdir("reproduce", sub)) return 1;
-    b.out = sub;
     int n;
-    sweep_plan_spec(&b, spec, runs, &n);
+    appendix_runs(a, main_base, spec, steps, sub, &b, runs, &n);
     printf("      appendix: %s: %d runs of %ld steps (d=%d, %d layer%s, lr %g) in %s/\n", a->subdir, n, b.steps, b.cfg.d,
            b.cfg.L, b.cfg.L > 1 ? "s" : "", (double)b.cfg.lr, a->subdir);
     fflush(stdout);
@@ -918,6 +937,21 @@ static int appendix_sweep(const appendix_plan *a, const train_opts *main_base, c
     sweep_claims(runs, n, stdout, 0);
     report_sweep r = {runs, n, a->title, a->subdir, from};
     *rs = r;
+    return 0;
+}
+
+/* --runs: every named directory holds its sweep's finished runs (checked before the
+ * first experiment, like the corpus) */
+static int runs_precheck(char *const *from, int nfrom, const train_opts *base, const sweep_spec *spec, long steps)
+{
+    static sweep_run runs[SWEEP_MAX_RUNS];
+    static train_opts b;
+    int n;
+    for (int k = 0; k < nfrom; k++) {
+        if (k == 0) sweep_plan_spec(base, spec, runs, &n);
+        else appendix_runs(&g_appendix[k - 1], base, spec, steps, NULL, &b, runs, &n);
+        if (runs_check(runs, n, from[k], k ? b.steps : base->steps)) return 1;
+    }
     return 0;
 }
 
@@ -972,25 +1006,8 @@ int qk_cmd_reproduce(int argc, char **argv)
     if (in.no_corpus)
         printf("note: no corpus at %s; using the built-in synthetic corpus (get a real one: sh tools/get_corpus.sh)\n",
                in.no_corpus);
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    /* everything is written into OUT.partial, which becomes OUT when complete */
-    static char *outp, *dir;
-    if (!(outp = report_out_path(out)) || !(dir = report_begin(outp))) return 1;
-    int rc;
-
-    /* 1. simulation */
-    static qk_sim_opts so;
-    static qk_sim_summary sim;
-    qk_sim_defaults(&so, quick);
-    printf("[1/3] eigenspectrum simulation: d=%d, %d walks of %d tokens, %d draws per cell\n", so.cfg.d, so.cfg.walks,
-           so.cfg.T, so.cfg.draws);
-    if ((rc = qk_sim_run(&so, dir, &sim, NULL)) != 0) return report_unfinished(outp, dir, rc);
-    qk_sim_print_verdict(&sim, stdout);
-    in.sim = &sim;
-    in.sim_cfg = so.cfg;
-
-    /* 2. the sweep on the corpus chosen above. Quick: one seed, the token weighting,
+    /* The plan of section 2's sweep, made before any work so that --runs is checked
+     * first too. On the corpus chosen above. Quick: one seed, the token weighting,
      * the legacy initialisation, no dropout, 800 steps at 10x the paper's lr. Full: the
      * experiment of the README's "Against the paper": fairseq's initialisation and
      * dropout 0.1, both LocAteR weightings, seeds 1 and 2, 10,000 steps at lr 1e-4
@@ -1012,6 +1029,26 @@ int qk_cmd_reproduce(int argc, char **argv)
         spec.nseeds = 2;
         spec.seeds[1] = 2;
     }
+    if (nfrom && runs_precheck(from, nfrom, &base, &spec, steps)) return 2;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* everything is written into OUT.partial, which becomes OUT when complete */
+    static char *outp, *dir;
+    if (!(outp = report_out_path(out)) || !(dir = report_begin(outp))) return 1;
+    int rc;
+
+    /* 1. simulation */
+    static qk_sim_opts so;
+    static qk_sim_summary sim;
+    qk_sim_defaults(&so, quick);
+    printf("[1/3] eigenspectrum simulation: d=%d, %d walks of %d tokens, %d draws per cell\n", so.cfg.d, so.cfg.walks,
+           so.cfg.T, so.cfg.draws);
+    if ((rc = qk_sim_run(&so, dir, &sim, NULL)) != 0) return report_unfinished(outp, dir, rc);
+    qk_sim_print_verdict(&sim, stdout);
+    in.sim = &sim;
+    in.sim_cfg = so.cfg;
+
+    /* 2. the sweep (its plan above) */
     base.out = dir;
     static sweep_run runs[SWEEP_MAX_RUNS];
     int n;

@@ -278,11 +278,14 @@ qk_status qk_matmul(qk_mat *C, const qk_mat *A, const qk_mat *B, int flags)
          * columns reads all of A, a band of rows packs all of B. So the longer side is
          * split (rows when M >= N: the training's 4096-row products), in whole mr tiles
          * or nr panels, when it has a unit for every worker; else the other side. */
-        /* up to 4 parts per worker: a worker that is descheduled (a shared machine)
-         * holds up a region by one small part only */
+        /* Up to 4 parts per worker: a worker that is descheduled (a shared machine)
+         * holds up a region by one small part only. But one per worker when k is long
+         * against the output (the weight gradients, K = B·T): there each part streams
+         * the whole long operand again. */
         int pn = (N + nr - 1) / nr, pm = (M + mr - 1) / mr, parts;
         g.split_rows = M >= N ? pm >= workers || pm > pn : pn < workers && pm > pn;
-        int units = g.split_rows ? pm : pn, unit = g.split_rows ? mr : nr, most = 4 * workers;
+        int units = g.split_rows ? pm : pn, unit = g.split_rows ? mr : nr;
+        int most = K >= 2 * (M > N ? M : N) ? workers : 4 * workers;
         parts = units < most ? units : most;
         g.step = (units + parts - 1) / parts * unit;
         parts = ((g.split_rows ? M : N) + g.step - 1) / g.step;

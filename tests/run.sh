@@ -151,6 +151,15 @@ if $Q reproduce --quick --steps 20 --out "$tmp/rep" > "$tmp/rep.out" 2>&1 &&
     pass "reproduce --quick --steps 20: report with simulation, sweep and CSVs, replacing the previous report"
 else fail "reproduce smoke run:"; tail -n 10 "$tmp/rep.out"; fi
 
+# the benchmark's profile of two threads runs, and its regions add up: in every phase the
+# longer of the two workers' shares lies between half the time inside regions and all of it
+if build/bench_train --regions --presets paper-d32 --rounds 1 --min-s 0 > "$tmp/regions.out" 2>&1 &&
+   awk -F'|' '/forward|backward|AdamW/ { n++; split($2, w, " "); if (w[3] > w[2] + 0.01 || w[3] < w[2] / 2 - 0.01) bad++ }
+        END { exit !(n == 3 && !bad) }' "$tmp/regions.out" &&
+   grep -q "bound with free fork/join" "$tmp/regions.out"; then
+    pass "bench_train --regions: the split step's profile, each phase's shares within its regions"
+else fail "bench_train --regions:"; tail -n 8 "$tmp/regions.out"; fi
+
 # collapse-train (SPEC §1.4, trained r_l): several trainings in one process give the
 # bits of the same training run alone by `train`; the summary's seed mean, min and max
 # equal those computed from the run files by awk; --from DIR summarises the same runs

@@ -107,19 +107,16 @@ static float dot_avx2(const float *x, const float *y, int n)
     return qk__combine8(l);
 }
 
-/* qk_expf on 4 lanes in double; mirrors qk_math.c step by step. */
-static __m128 exp4(__m128 x)
+/* qk_exp's core in 4 double lanes, as qk_math.c: the shifter trick gives k, r in two fma
+ * steps, then the Taylor polynomial of degree 13; returns e^r, k in *k. */
+static inline __m256d exp_core4(__m256d x, __m256i *k)
 {
-    __m128 hi = _mm_set1_ps(QK__EXPF_HI), lo = _mm_set1_ps(QK__EXPF_LO);
-    x = _mm_blendv_ps(x, hi, _mm_cmp_ps(x, hi, _CMP_GT_OQ));
-    x = _mm_blendv_ps(x, lo, _mm_cmp_ps(x, lo, _CMP_LT_OQ));
-    __m256d xd = _mm256_cvtps_pd(x), shift = _mm256_set1_pd(QK__SHIFT);
-    __m256d t = _mm256_fmadd_pd(xd, _mm256_set1_pd(QK__LOG2E), shift);
+    const __m256d shift = _mm256_set1_pd(QK__SHIFT);
+    __m256d t = _mm256_fmadd_pd(x, _mm256_set1_pd(QK__LOG2E), shift);
     __m256d kd = _mm256_sub_pd(t, shift);
-    __m256d r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(QK__LN2_HI), xd);
+    __m256d r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(QK__LN2_HI), x);
     r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(QK__LN2_LO), r);
-    __m256i k = _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(shift));
-    __m256d scale = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(k, _mm256_set1_epi64x(1023)), 52));
+    *k = _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(shift));
     __m256d p = _mm256_set1_pd(QK__EXP_C13);
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C12));
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C11));
@@ -133,8 +130,24 @@ static __m128 exp4(__m128 x)
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C3));
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C2));
     p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
-    return _mm256_cvtpd_ps(_mm256_mul_pd(p, scale));
+    return _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+}
+
+/* 2^k for k in the normal exponent range: its bits, (k + 1023) << 52 */
+static inline __m256d pow2_4(__m256i k)
+{
+    return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(k, _mm256_set1_epi64x(1023)), 52));
+}
+
+/* qk_expf on 4 lanes in double; mirrors qk_math.c step by step. */
+static __m128 exp4(__m128 x)
+{
+    __m128 hi = _mm_set1_ps(QK__EXPF_HI), lo = _mm_set1_ps(QK__EXPF_LO);
+    x = _mm_blendv_ps(x, hi, _mm_cmp_ps(x, hi, _CMP_GT_OQ));
+    x = _mm_blendv_ps(x, lo, _mm_cmp_ps(x, lo, _CMP_LT_OQ));
+    __m256i k;
+    __m256d p = exp_core4(_mm256_cvtps_pd(x), &k);
+    return _mm256_cvtpd_ps(_mm256_mul_pd(p, pow2_4(k)));
 }
 
 static void vexpf_avx2(float *y, const float *x, int n)
@@ -158,38 +171,14 @@ static inline __m256d sel4(__m256d m, __m256d yes, __m256d no) { return _mm256_b
 /* qk_exp of x <= 0 or -Inf in 4 lanes: 0 below -745.2, else e^r·2^k1·2^k2 (qk_math.c) */
 static inline __m256d exp_neg4(__m256d x)
 {
-    const __m256d shift = _mm256_set1_pd(QK__SHIFT);
     __m256d under = _mm256_cmp_pd(x, _mm256_set1_pd(-745.2), _CMP_LT_OQ);
-    x = sel4(under, _mm256_set1_pd(-745.0), x); /* k in range; the lane is 0 below */
-    __m256d t = _mm256_fmadd_pd(x, _mm256_set1_pd(QK__LOG2E), shift);
-    __m256d kd = _mm256_sub_pd(t, shift);
-    __m256d r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(QK__LN2_HI), x);
-    r = _mm256_fnmadd_pd(kd, _mm256_set1_pd(QK__LN2_LO), r);
-    __m256i k = _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(shift));
-    __m256d p = _mm256_set1_pd(QK__EXP_C13);
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C12));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C11));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C10));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C9));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C8));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C7));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C6));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C5));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C4));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C3));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(QK__EXP_C2));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
-    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    __m256i k;
+    __m256d p = exp_core4(sel4(under, _mm256_set1_pd(-745.0), x), &k); /* k in range; the lane is 0 below */
     /* k1 = k/2 rounded toward zero = (k + (k < 0)) >> 1 arithmetic. AVX2 has no 64-bit
      * arithmetic shift; a logical one differs in bit 63 only, and only the low 11 bits
-     * of k1 and k2 reach the exponent fields below. */
-    __m256i kk = _mm256_add_epi64(k, _mm256_srli_epi64(k, 63));
-    __m256i k1 = _mm256_srli_epi64(kk, 1);
-    __m256i k2 = _mm256_sub_epi64(k, k1);
-    const __m256i bias = _mm256_set1_epi64x(1023);
-    __m256d s1 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(k1, bias), 52));
-    __m256d s2 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(k2, bias), 52));
-    __m256d e = _mm256_mul_pd(_mm256_mul_pd(p, s1), s2);
+     * of k1 and k2 reach the exponent fields. */
+    __m256i k1 = _mm256_srli_epi64(_mm256_add_epi64(k, _mm256_srli_epi64(k, 63)), 1);
+    __m256d e = _mm256_mul_pd(_mm256_mul_pd(p, pow2_4(k1)), pow2_4(_mm256_sub_epi64(k, k1)));
     return andn4(under, e);
 }
 

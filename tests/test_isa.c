@@ -37,6 +37,21 @@ static void matmul_on(qk_isa isa, float *c, int ldc, const float *a, int lda, co
     CHECK_OK(qk_matmul(&C, &A, &B, flags));
 }
 
+/* One product C = op(A)·op(B) (+ C) on the scalar path and on isa, C (leading dimension
+ * ldc) from c0 between a guard element on either side, A at a + 1 and B at b + 3 (not
+ * aligned): the bits of both, guards included, must agree. */
+static void matmul_same_bits(qk_isa isa, const char *what, const float *a, int lda, const float *b, int ldb,
+                             const float *c0, float *cs, float *cv, int ldc, int M, int N, int K, int flags)
+{
+    memcpy(cs, c0, sizeof(float) * ((size_t)M * ldc + 2));
+    memcpy(cv, c0, sizeof(float) * ((size_t)M * ldc + 2));
+    matmul_on(QK_ISA_SCALAR, cs + 1, ldc, a + 1, lda, b + 3, ldb, M, N, K, flags);
+    matmul_on(isa, cv + 1, ldc, a + 1, lda, b + 3, ldb, M, N, K, flags);
+    size_t w;
+    CHECK(same_bits(cs, cv, (size_t)M * ldc + 2, &w), "%s %s %dx%dx%d flags %d: index %zu %a vs %a", qk_isa_name(isa),
+          what, M, N, K, flags, w, cs[w], cv[w]);
+}
+
 TEST(isa_matmul_bit_identical)
 {
     static const int dims[] = {1, 7, 8, 9, 16, 17, 63, 65, 100};
@@ -61,15 +76,7 @@ TEST(isa_matmul_bit_identical)
                      * QKTEST_SCALE (the sanitizer build, emulated targets) */
                     if ((long)M * N * K > 4000000 / (K > 65 ? qkt_scale() : 1)) continue;
                     int lda = ((flags & QK_TRANS_A) ? M : K) + pad, ldb = ((flags & QK_TRANS_B) ? K : N) + pad;
-                    int ldc = N + pad;
-                    /* C and the guard element on either side: what same_bits compares */
-                    memcpy(cs, c0, sizeof(float) * ((size_t)M * ldc + 2));
-                    memcpy(cv, c0, sizeof(float) * ((size_t)M * ldc + 2));
-                    matmul_on(QK_ISA_SCALAR, cs + 1, ldc, a + 1, lda, b + 3, ldb, M, N, K, flags);
-                    matmul_on((qk_isa)isa, cv + 1, ldc, a + 1, lda, b + 3, ldb, M, N, K, flags);
-                    size_t w;
-                    CHECK(same_bits(cs, cv, (size_t)M * ldc + 2, &w), "%s matmul %dx%dx%d flags %d: index %zu %a vs %a",
-                          qk_isa_name((qk_isa)isa), M, N, K, flags, w, cs[w], cv[w]);
+                    matmul_same_bits((qk_isa)isa, "matmul", a, lda, b, ldb, c0, cs, cv, N + pad, M, N, K, flags);
                     cases++;
                 }
     /* large enough to cross the MC, NC and KC blocks */
@@ -109,14 +116,8 @@ TEST(isa_matmul_swapped_roles_bit_identical)
         for (int flags = QK_TRANS_B; flags <= (QK_TRANS_B | QK_ACCUMULATE); flags += QK_ACCUMULATE) {
             int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], pad = (int)(s % 3);
             if ((long)M * N * K > 40000000L / qkt_scale()) continue;
-            int lda = K + pad, ldb = K + 2 * pad, ldc = N + pad;
-            memcpy(cs, c0, sizeof(float) * ((size_t)M * ldc + 2));
-            memcpy(cv, c0, sizeof(float) * ((size_t)M * ldc + 2));
-            matmul_on(QK_ISA_SCALAR, cs + 1, ldc, a + 1, lda, b + 3, ldb, M, N, K, flags);
-            matmul_on((qk_isa)isa, cv + 1, ldc, a + 1, lda, b + 3, ldb, M, N, K, flags);
-            size_t w;
-            CHECK(same_bits(cs, cv, (size_t)M * ldc + 2, &w), "%s swapped matmul %dx%dx%d flags %d: index %zu %a vs %a",
-                  qk_isa_name((qk_isa)isa), M, N, K, flags, w, cs[w], cv[w]);
+            matmul_same_bits((qk_isa)isa, "swapped matmul", a, K + pad, b, K + 2 * pad, c0, cs, cv, N + pad, M, N, K,
+                             flags);
             cases++;
         }
     int nisa = 0;

@@ -67,6 +67,35 @@ static double step_flops(const qk_model_config *c)
     return 3.0 * (c->L * lin + out) + 3.0 * c->L * att;
 }
 
+/* The fixed batch of a preset: B·(T + 1) random tokens from one seed; NULL when out of memory. */
+static int *batch_tokens(const qk_model_config *c)
+{
+    int *tok = malloc(sizeof(int) * (size_t)c->B * (c->T + 1));
+    qk_rng rng;
+    qk_rng_seed(&rng, 20240611u);
+    for (int i = 0; tok && i < c->B * (c->T + 1); i++) tok[i] = (int)(qk_rng_u64(&rng) % (uint64_t)c->V);
+    return tok;
+}
+
+/* cf's model on its own memory (parameters, gradients, AdamW moments, activations,
+ * scratch, state: cf->mem), initialised from seed 1: 1; 0 when binding or initialising
+ * fails; -1 when out of memory (printed). */
+static int model_open(conf_t *cf, const qk_model_config *c)
+{
+    qk_model_sizes_t sz;
+    qk_model_sizes(c, &sz);
+    size_t nf = 4 * sz.params + sz.acts + sz.scratch + sz.state;
+    void *mem = NULL;
+    if (posix_memalign(&mem, 64, nf * sizeof(float) + 64)) {
+        fprintf(stderr, "bench_train: out of memory\n");
+        return -1;
+    }
+    cf->mem = mem;
+    float *w = cf->mem, *g = w + sz.params, *am = g + sz.params, *av = am + sz.params, *acts = av + sz.params;
+    return qk_model_bind(&cf->m, c, w, g, am, av, acts, acts + sz.acts, acts + sz.acts + sz.scratch) == QK_OK &&
+           qk_model_init(&cf->m, 1) == QK_OK;
+}
+
 /* ---------------------------------------------------------------- --regions */
 enum { PH_FWD, PH_BWD, PH_ADAMW, PH_COUNT };
 static const char *const ph_name[PH_COUNT] = {"forward (with the σReparam step)", "backward", "AdamW"};
@@ -172,27 +201,18 @@ static void usage(void)
 static int regions_preset(const char *name, const qk_model_config *c, qk_isa isa, int rounds, double min_s,
                           double cost)
 {
-    qk_model_sizes_t sz;
-    qk_model_sizes(c, &sz);
-    size_t nf = 4 * sz.params + sz.acts + sz.scratch + sz.state;
-    int *tok = malloc(sizeof(int) * (size_t)c->B * (c->T + 1));
+    int *tok = batch_tokens(c);
     conf_t *cf = calloc(1, sizeof *cf);
     bc_samples *s1 = calloc(1, sizeof *s1), *s2 = calloc(1, sizeof *s2), *sr = calloc(1, sizeof *sr);
     bc_samples *in = calloc(1, sizeof *in), *span = calloc(1, sizeof *span);
-    void *mem = NULL;
-    if (!tok || !cf || !s1 || !s2 || !sr || !in || !span || posix_memalign(&mem, 64, nf * sizeof(float) + 64)) {
+    if (!tok || !cf || !s1 || !s2 || !sr || !in || !span) {
         fprintf(stderr, "bench_train: out of memory\n");
         return 0;
     }
-    qk_rng rng;
-    qk_rng_seed(&rng, 20240611u);
-    for (int i = 0; i < c->B * (c->T + 1); i++) tok[i] = (int)(qk_rng_u64(&rng) % (uint64_t)c->V);
-    float *w = mem, *g = w + sz.params, *am = g + sz.params, *av = am + sz.params, *acts = av + sz.params;
     cf->isa = isa, cf->threads = 2; /* step() then reads the wall clock */
     qk_isa_select(isa);
     double t[5];
-    if (qk_model_bind(&cf->m, c, w, g, am, av, acts, acts + sz.acts, acts + sz.acts + sz.scratch) != QK_OK ||
-        qk_model_init(&cf->m, 1) != QK_OK || !step(cf, tok, t)) {
+    if (model_open(cf, c) <= 0 || !step(cf, tok, t)) {
         fprintf(stderr, "bench_train: %s: the model failed\n", name);
         return 0;
     }
@@ -248,7 +268,7 @@ static int regions_preset(const char *name, const qk_model_config *c, qk_isa isa
         printf("    %-34s %6.2f | %6.2f  %6.2f  %6.2f | %5.1f\n", ph_name[ph], ph_one[ph] * 1e3 / (double)none,
                (ph_time[ph] - sum.in[ph]) * m, sum.in[ph] * m, sum.span[ph] * m, (double)sum.regions[ph] / (double)nrec);
     }
-    free(tok), free(cf), free(s1), free(s2), free(sr), free(in), free(span), free(mem);
+    free(cf->mem), free(tok), free(cf), free(s1), free(s2), free(sr), free(in), free(span);
     return 1;
 }
 
@@ -333,23 +353,14 @@ int main(int argc, char **argv)
     int *tok[MAX_PRESETS];
     for (int p = 0; p < np; p++) {
         const qk_model_config *c = &cfgs[p];
-        qk_model_sizes_t sz;
-        qk_model_sizes(c, &sz);
-        size_t nf = 4 * sz.params + sz.acts + sz.scratch + sz.state;
-        tok[p] = malloc(sizeof(int) * (size_t)c->B * (c->T + 1));
-        qk_rng rng;
-        qk_rng_seed(&rng, 20240611u);
-        for (int i = 0; i < c->B * (c->T + 1); i++) tok[p][i] = (int)(qk_rng_u64(&rng) % (uint64_t)c->V);
+        if (!(tok[p] = batch_tokens(c))) { fprintf(stderr, "bench_train: out of memory\n"); return 2; }
         for (int k = 0; k < nconf; k++) {
             conf_t *cf = &conf[p][k];
-            void *mem = NULL;
-            if (posix_memalign(&mem, 64, nf * sizeof(float) + 64)) { fprintf(stderr, "bench_train: out of memory\n"); return 2; }
-            cf->mem = mem;
-            float *w = cf->mem, *g = w + sz.params, *am = g + sz.params, *av = am + sz.params, *acts = av + sz.params;
             use(cf);
             double t[5];
-            cf->ok = qk_model_bind(&cf->m, c, w, g, am, av, acts, acts + sz.acts, acts + sz.acts + sz.scratch) == QK_OK &&
-                     qk_model_init(&cf->m, 1) == QK_OK && step(cf, tok[p], t) && step(cf, tok[p], t);
+            int opened = model_open(cf, c);
+            if (opened < 0) return 2;
+            cf->ok = opened && step(cf, tok[p], t) && step(cf, tok[p], t);
             cf->hash2 = qk_model_param_hash(&cf->m);
             if (!cf->ok) failed = 1;
             if (k > 0 && cf->ok && conf[p][0].ok && cf->hash2 != conf[p][0].hash2) mismatch = 1;

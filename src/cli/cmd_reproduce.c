@@ -646,8 +646,19 @@ static int each_entry(const char *dir, int (*fn)(const char *path, const char *n
     return rc;
 }
 
-/* The subdirectories a report makes (collapse-train's runs, the appendix sweeps): files only. */
-static const char *const g_report_subdirs[] = {"collapse_train", "d128", "layers3", "layers6"};
+/* The appendix of full mode (the README's "Against the paper"): the same ladder as
+ * section 2 at d = 128 (preset paper, its lr 2.5e-5) and with 3 and 6 layers (d = 32),
+ * 3000 steps each, evaluations every 150 steps; each in its own subdirectory. */
+typedef struct {
+    const char *subdir, *preset, *title;
+    int layers;
+} appendix_plan;
+#define N_APPENDIX 3
+static const appendix_plan g_appendix[N_APPENDIX] = {
+    {"d128", "paper", "One layer, d = 128 (preset paper), the paper's lr 2.5e-5", 1},
+    {"layers3", "paper-d32", "3 layers, d = 32 (preset paper-d32 --layers 3)", 3},
+    {"layers6", "paper-d32", "6 layers, d = 32 (preset paper-d32 --layers 6)", 6},
+};
 
 static int is_subdir(const char *path, const char *name, int is_dir, void *ctx)
 {
@@ -655,15 +666,15 @@ static int is_subdir(const char *path, const char *name, int is_dir, void *ctx)
     return is_dir;
 }
 
-/* 1 for an entry a report does not make: a subdirectory other than its own, or one of
- * its own that holds a subdirectory */
+/* 1 for an entry a report does not make: a subdirectory other than its own (collapse-
+ * train's, the appendix sweeps'), or one of its own that holds a subdirectory */
 static int foreign_subdir(const char *path, const char *name, int is_dir, void *ctx)
 {
     (void)ctx;
     if (!is_dir) return 0;
-    for (size_t i = 0; i < sizeof g_report_subdirs / sizeof g_report_subdirs[0]; i++)
-        if (!strcmp(name, g_report_subdirs[i])) return each_entry(path, is_subdir, NULL) != 0;
-    return 1;
+    int own = !strcmp(name, REPORT_TRAINED_SUBDIR);
+    for (int i = 0; i < N_APPENDIX; i++) own |= !strcmp(name, g_appendix[i].subdir);
+    return !own || each_entry(path, is_subdir, NULL) != 0; /* its own hold files only */
 }
 
 /* A directory the report may replace: a report (its mark or an index.html) without
@@ -887,20 +898,6 @@ static int split_dirs(const char *list, char **out)
         p++;
     }
 }
-
-/* The appendix of full mode (the README's "Against the paper"): the same ladder as
- * section 2 at d = 128 (preset paper, its lr 2.5e-5) and with 3 and 6 layers (d = 32),
- * 3000 steps each, evaluations every 150 steps; each in its own subdirectory. */
-typedef struct {
-    const char *subdir, *preset, *title;
-    int layers;
-} appendix_plan;
-#define N_APPENDIX 3
-static const appendix_plan g_appendix[N_APPENDIX] = {
-    {"d128", "paper", "One layer, d = 128 (preset paper), the paper's lr 2.5e-5", 1},
-    {"layers3", "paper-d32", "3 layers, d = 32 (preset paper-d32 --layers 3)", 3},
-    {"layers6", "paper-d32", "6 layers, d = 32 (preset paper-d32 --layers 6)", 6},
-};
 
 /* The runs of appendix sweep a, planned from section 2's options, their CSVs in out */
 static void appendix_runs(const appendix_plan *a, const train_opts *main_base, const sweep_spec *spec, long steps,

@@ -15,7 +15,8 @@ typedef struct {
     const char *from;   /* --runs: read from this directory, not trained by the command; NULL: trained */
 } report_sweep;
 
-#define REPORT_MAX_SWEEPS 4 /* the main sweep (d = 32) and the appendix: d = 128, 3 and 6 layers */
+#define REPORT_MAX_SWEEPS 4
+#define REPORT_TRAINED_SUBDIR "collapse_train" /* collapse-train's run files (report_extra.c) */ /* the main sweep (d = 32) and the appendix: d = 128, 3 and 6 layers */
 
 typedef struct {
     int quick;

@@ -344,7 +344,7 @@ int report_extra_sections(report_inputs *in, const char *dir, int quick)
     g_svg = cli_path_join(dir, "collapse.svg");
     g_sweep = cli_path_join(dir, "collapse_sweep.csv");
     g_trained = cli_path_join(dir, "collapse_train.csv");
-    g_trained_dir = cli_path_join(dir, "collapse_train");
+    g_trained_dir = cli_path_join(dir, REPORT_TRAINED_SUBDIR);
     if (!g_csv || !g_svg || !g_sweep || !g_trained || !g_trained_dir) {
         fprintf(stderr, "qkspec reproduce: out of memory\n");
         return 1;
